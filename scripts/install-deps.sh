@@ -10,7 +10,7 @@ build_pkgs=(
   libprotobuf-c-dev protobuf-c-compiler # ONNX parsing; C code generated at build time
   libonnx-dev                           # /usr/include/onnx/onnx.proto
   libdnnl-dev                           # oneDNN 2.6: dense math
-  libcjson-dev                          # JSON parsing
+  libjsmn-dev                           # JSON tokenizer (numbers parsed exactly, no per-node malloc)
 )
 test_pkgs=(
   libcmocka-dev                         # unit tests

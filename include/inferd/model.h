@@ -1,0 +1,93 @@
+/* Models as the server sees them: a model has versions; a version has a backend, a signature
+ * (its inputs and outputs) and a state (ready, or failed with a reason). A version is refcounted
+ * so that it can be unloaded only after the last request using it lets go. */
+#ifndef INFERD_MODEL_H
+#define INFERD_MODEL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "inferd/error.h"
+#include "inferd/tensor.h"
+
+/* One input or output. shape[i] == -1 means any size along that dimension. */
+typedef struct inferd_io_spec {
+    char *name;
+    inferd_dtype_t dtype;
+    int ndim;
+    int64_t shape[INFERD_MAX_DIMS];
+} inferd_io_spec_t;
+
+typedef struct inferd_signature {
+    inferd_io_spec_t *inputs;
+    size_t n_inputs;
+    inferd_io_spec_t *outputs;
+    size_t n_outputs;
+} inferd_signature_t;
+
+/* What config.json says (Triton's field names). Every field is optional. */
+typedef struct inferd_model_config {
+    char *name;               /* NULL: the folder's name */
+    char *backend;            /* NULL: chosen by the file found in the version folder */
+    int64_t max_batch_size;   /* > 0: the first dimension is the batch, at most this big */
+    bool has_signature;       /* "input"/"output" were given */
+    inferd_signature_t sig;   /* dims as in config.json: without the batch dimension */
+} inferd_model_config_t;
+
+typedef struct inferd_backend inferd_backend_t;
+
+typedef struct inferd_model_version {
+    const char *model_name; /* owned by the model */
+    int64_t version;
+    char version_str[24];
+    char *path;             /* the model file */
+    bool is_ready;
+    char *failure;          /* why it is not ready; NULL when ready */
+    const inferd_backend_t *backend;
+    void *backend_state;
+    inferd_signature_t sig; /* as served: batch dimension included */
+    int64_t max_batch_size;
+    double load_ms;
+    atomic_int refs;
+} inferd_model_version_t;
+
+typedef struct inferd_model {
+    char *name;
+    char *failure;                     /* a model-wide failure (bad config.json, no versions) */
+    inferd_model_config_t config;
+    inferd_model_version_t **versions; /* ascending by version number */
+    size_t n_versions;
+} inferd_model_t;
+
+/* Frees the names and arrays of `sig` (not `sig` itself) and zeroes it. */
+void inferd_signature_free(inferd_signature_t *sig);
+
+/* Deep-copies `src` into `dst`. Returns 0 or INFERD_ENOMEM. */
+int inferd_signature_copy(inferd_signature_t *dst, const inferd_signature_t *src);
+
+/* Takes a reference on `v`; the caller must inferd_version_release it. */
+void inferd_version_acquire(inferd_model_version_t *v);
+
+/* Drops a reference; the last one unloads the backend state and frees the version. */
+void inferd_version_release(inferd_model_version_t *v);
+
+/* Creates an unloaded version record (refcount 1) for `model_name` (borrowed), version `number`,
+ * backed by `path` (copied). NULL when out of memory. */
+inferd_model_version_t *inferd_version_new(const char *model_name, int64_t number,
+                                           const char *path);
+
+/* Loads `v` with `backend` under `config`: on success it is ready; on failure it records the
+ * reason in v->failure and err. Returns 0 or a negative code. */
+int inferd_version_load(inferd_model_version_t *v, const inferd_backend_t *backend,
+                        const inferd_model_config_t *config, inferd_err_t *err);
+
+/* Frees the config's strings and signature and zeroes it. */
+void inferd_model_config_free(inferd_model_config_t *config);
+
+/* Parses config.json text into `config`. Unknown fields are ignored so that Triton configs load;
+ * fields with the wrong type are errors. Returns 0 or INFERD_EINVAL with the reason. */
+int inferd_model_config_parse(const char *text, size_t len, inferd_model_config_t *config,
+                              inferd_err_t *err);
+
+#endif

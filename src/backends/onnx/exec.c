@@ -1,0 +1,186 @@
+/* Running a loaded graph once: nodes in order, each output sized by its op's shape step, given a
+ * buffer from the context's pool, and the buffers of values no later node reads handed back to
+ * the pool. A context is used by one thread at a time; after the first runs of a given shape its
+ * pool holds every buffer needed and a run allocates nothing except the outputs, which go into the
+ * request's arena. */
+#include "exec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct onnx_exec {
+    inferd_tensor_t *values; /* runtime tensor of each graph value */
+    int *value_buffer;       /* pool slot holding each value's data, or -1 */
+    struct {
+        void *data;
+        size_t capacity;
+        bool is_in_use;
+    } *buffers;
+    int n_buffers;
+    int buffers_capacity;
+};
+
+onnx_exec_t *onnx_exec_new(const onnx_graph_t *g)
+{
+    onnx_exec_t *ctx = calloc(1, sizeof(*ctx));
+    if (ctx == NULL)
+        return NULL;
+    ctx->values = calloc((size_t)g->n_values + 1, sizeof(*ctx->values));
+    ctx->value_buffer = calloc((size_t)g->n_values + 1, sizeof(int));
+    if (ctx->values == NULL || ctx->value_buffer == NULL) {
+        onnx_exec_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+void onnx_exec_free(onnx_exec_t *ctx)
+{
+    if (ctx == NULL)
+        return;
+    for (int i = 0; i < ctx->n_buffers; i++)
+        free(ctx->buffers[i].data);
+    free(ctx->buffers);
+    free(ctx->values);
+    free(ctx->value_buffer);
+    free(ctx);
+}
+
+/* A free pool buffer of at least `bytes`: the smallest that fits, else the largest free one grown,
+ * else a new one. Returns the slot or -1 when out of memory. */
+static int buffer_take(onnx_exec_t *ctx, size_t bytes)
+{
+    int best = -1, largest = -1;
+    for (int i = 0; i < ctx->n_buffers; i++) {
+        if (ctx->buffers[i].is_in_use)
+            continue;
+        size_t capacity = ctx->buffers[i].capacity;
+        if (capacity >= bytes && (best < 0 || capacity < ctx->buffers[best].capacity))
+            best = i;
+        if (largest < 0 || capacity > ctx->buffers[largest].capacity)
+            largest = i;
+    }
+    if (best < 0 && largest >= 0) {
+        void *grown = malloc(bytes);
+        if (grown == NULL)
+            return -1;
+        free(ctx->buffers[largest].data);
+        ctx->buffers[largest].data = grown;
+        ctx->buffers[largest].capacity = bytes;
+        best = largest;
+    }
+    if (best < 0) {
+        if (ctx->n_buffers == ctx->buffers_capacity) {
+            int capacity = ctx->buffers_capacity ? ctx->buffers_capacity * 2 : 8;
+            void *grown = realloc(ctx->buffers, (size_t)capacity * sizeof(*ctx->buffers));
+            if (grown == NULL)
+                return -1;
+            ctx->buffers = grown;
+            ctx->buffers_capacity = capacity;
+        }
+        void *data = malloc(bytes);
+        if (data == NULL)
+            return -1;
+        best = ctx->n_buffers++;
+        ctx->buffers[best].data = data;
+        ctx->buffers[best].capacity = bytes;
+    }
+    ctx->buffers[best].is_in_use = true;
+    return best;
+}
+
+static void value_release(onnx_exec_t *ctx, int value)
+{
+    int slot = ctx->value_buffer[value];
+    if (slot >= 0) {
+        ctx->buffers[slot].is_in_use = false;
+        ctx->value_buffer[value] = -1;
+    }
+}
+
+int onnx_exec_run(onnx_exec_t *ctx, const onnx_graph_t *g, const inferd_tensor_t *inputs,
+                  inferd_tensor_t *outputs, inferd_arena_t *arena, inferd_err_t *err)
+{
+    const inferd_tensor_t *in[16];
+    int rc = 0;
+    for (int v = 0; v < g->n_values; v++) {
+        ctx->value_buffer[v] = -1;
+        if (g->values[v].is_constant)
+            ctx->values[v] = g->values[v].constant;
+        else
+            memset(&ctx->values[v], 0, sizeof(ctx->values[v]));
+    }
+    for (int i = 0; i < g->n_inputs; i++)
+        ctx->values[g->inputs[i]] = inputs[i];
+
+    for (int n = 0; n < g->n_nodes && rc == 0; n++) {
+        const onnx_node_t *node = &g->nodes[n];
+        inferd_tensor_t out[4];
+        for (int k = 0; k < node->n_inputs; k++)
+            in[k] = node->inputs[k] >= 0 ? &ctx->values[node->inputs[k]] : NULL;
+        memset(out, 0, sizeof(out));
+        rc = node->op->shape(node, in, out, err);
+        for (int k = 0; k < node->n_outputs && rc == 0; k++) {
+            int v = node->outputs[k];
+            int64_t bytes = inferd_tensor_bytes(&out[k]);
+            if (bytes < 0) {
+                rc = inferd_fail(err, INFERD_EINVAL, "output '%s' would have an invalid shape",
+                                 v >= 0 ? g->values[v].name : "");
+                break;
+            }
+            if (v >= 0 && g->values[v].graph_output >= 0) {
+                out[k].data = inferd_arena_alloc(arena, (size_t)bytes);
+            } else {
+                int slot = buffer_take(ctx, (size_t)bytes);
+                out[k].data = slot >= 0 ? ctx->buffers[slot].data : NULL;
+                if (v >= 0)
+                    ctx->value_buffer[v] = slot;
+                else if (slot >= 0)
+                    ctx->buffers[slot].is_in_use = false; /* scratch for an unused output */
+            }
+            if (out[k].data == NULL)
+                rc = inferd_fail(err, INFERD_ENOMEM, "out of memory for %lld bytes",
+                                 (long long)bytes);
+        }
+        if (rc == 0)
+            rc = node->op->run(node, in, out, err);
+        if (rc != 0) {
+            inferd_err_prefix(err, "node '%s': ", node->name);
+            break;
+        }
+        for (int k = 0; k < node->n_outputs; k++) {
+            int v = node->outputs[k];
+            if (v < 0)
+                continue;
+            out[k].name = g->values[v].name;
+            ctx->values[v] = out[k];
+            if (g->values[v].last_reader < 0)
+                value_release(ctx, v); /* nobody reads it: recycle at once */
+        }
+        for (int k = 0; k < node->n_inputs; k++) {
+            int v = node->inputs[k];
+            if (v >= 0 && g->values[v].last_reader == n)
+                value_release(ctx, v);
+        }
+    }
+    for (int o = 0; o < g->n_outputs && rc == 0; o++) {
+        const inferd_tensor_t *t = &ctx->values[g->outputs[o]];
+        outputs[o].dtype = t->dtype;
+        outputs[o].ndim = t->ndim;
+        memcpy(outputs[o].shape, t->shape, sizeof(t->shape));
+        outputs[o].data = t->data;
+        bool is_produced_here = g->values[g->outputs[o]].is_constant ||
+                                g->values[g->outputs[o]].graph_input >= 0;
+        if (is_produced_here) { /* not written by a node: copy, never hand out shared memory */
+            size_t bytes = (size_t)inferd_tensor_bytes(t);
+            outputs[o].data = inferd_arena_alloc(arena, bytes);
+            if (outputs[o].data == NULL)
+                rc = inferd_fail(err, INFERD_ENOMEM, "out of memory for an output");
+            else
+                memcpy(outputs[o].data, t->data, bytes);
+        }
+    }
+    for (int v = 0; v < g->n_values; v++)
+        value_release(ctx, v);
+    return rc;
+}

@@ -1,0 +1,94 @@
+/* The ONNX backend's private view of a model: values (every named tensor), nodes in execution
+ * order, and the operator table entry each node runs. Built once by the loader, read-only after,
+ * shared by every thread that runs the model. */
+#ifndef INFERD_ONNX_GRAPH_H
+#define INFERD_ONNX_GRAPH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "inferd/error.h"
+#include "inferd/model.h"
+#include "inferd/tensor.h"
+#include "onnx/onnx.pb-c.h"
+
+typedef struct onnx_op onnx_op_t;
+
+typedef struct onnx_value {
+    char *name;
+    bool is_constant;         /* an initializer or a folded Constant node: `constant` holds it */
+    inferd_tensor_t constant; /* data owned by the graph */
+    int graph_input;          /* index among the graph's inputs, or -1 */
+    int graph_output;         /* index among the graph's outputs, or -1 */
+    int last_reader;          /* the last node (execution order) that reads it, or -1 */
+} onnx_value_t;
+
+typedef struct onnx_node {
+    char *name;
+    const onnx_op_t *op;
+    int opset;       /* the default domain's opset the model imports */
+    int *inputs;     /* value indices; -1 for an omitted optional input */
+    int n_inputs;
+    int *outputs;    /* value indices; -1 for an omitted optional output */
+    int n_outputs;
+    void *params;    /* what the op's prepare() parsed from the attributes; freed with free() */
+} onnx_node_t;
+
+typedef struct onnx_graph {
+    onnx_value_t *values;
+    int n_values;
+    onnx_node_t *nodes;
+    int n_nodes;
+    int *inputs;  /* value indices of the graph inputs that are not initializers */
+    int n_inputs;
+    int *outputs; /* value indices of the graph outputs */
+    int n_outputs;
+    int opset;
+    inferd_signature_t sig; /* the graph's inputs and outputs as the model declares them */
+} onnx_graph_t;
+
+/* Each operator: arity, an optional load-time step and the two run-time steps.
+ *   prepare: reads attributes from `proto` into node->params; refuses what it cannot run.
+ *   shape:   sets dtype and shape of every output from the inputs (whose data is available,
+ *            so data-dependent shapes such as Reshape's work); refuses unsupported dtypes.
+ *   run:     computes the outputs into their buffers, already sized by shape. */
+struct onnx_op {
+    const char *op_type;
+    int min_inputs, max_inputs;
+    int min_outputs, max_outputs;
+    int (*prepare)(onnx_node_t *node, const Onnx__NodeProto *proto, inferd_err_t *err);
+    int (*shape)(const onnx_node_t *node, const inferd_tensor_t *const *in, inferd_tensor_t *out,
+                 inferd_err_t *err);
+    int (*run)(const onnx_node_t *node, const inferd_tensor_t *const *in, inferd_tensor_t *out,
+               inferd_err_t *err);
+};
+
+/* The operator table (ops/registry.c). NULL for an op_type inferd cannot run. */
+const onnx_op_t *onnx_op_find(const char *op_type);
+
+/* Parses the ONNX file at `path` into `graph`. Returns 0 or INFERD_EMODEL/INFERD_EIO with a
+ * reason naming the op, node or value at fault. */
+int onnx_graph_load(const char *path, onnx_graph_t *graph, inferd_err_t *err);
+
+/* Releases everything the graph holds. */
+void onnx_graph_free(onnx_graph_t *graph);
+
+/* Converts a TensorProto (raw_data or typed fields) into a tensor whose data is malloc'ed.
+ * Returns 0 or INFERD_EMODEL when the proto is inconsistent or of an unsupported type. */
+int onnx_tensor_from_proto(const Onnx__TensorProto *proto, inferd_tensor_t *OUT, inferd_err_t *err);
+
+/* ---- attribute helpers for prepare() ---- */
+const Onnx__AttributeProto *onnx_attr(const Onnx__NodeProto *proto, const char *name);
+int64_t onnx_attr_int(const Onnx__NodeProto *proto, const char *name, int64_t fallback);
+float onnx_attr_float(const Onnx__NodeProto *proto, const char *name, float fallback);
+
+/* ---- helpers for shape() ---- */
+
+/* Normalises `axis` against `rank` (negative counts from the end; `rank_extra` widens the
+ * accepted range, 1 for ops that insert an axis). Returns the axis, or -1 when out of range. */
+int onnx_axis(int64_t axis, int rank, int rank_extra);
+
+/* Sets out's dtype and shape. */
+void onnx_set_shape(inferd_tensor_t *out, inferd_dtype_t dtype, const int64_t *shape, int ndim);
+
+#endif

@@ -1,0 +1,635 @@
+/* JSON reading on top of the jsmn tokenizer, and the JSON writer (see inferd/json.h).
+ * jsmn only finds token boundaries; this file checks what it leaves open: number grammar,
+ * string escapes, UTF-8 and trailing bytes. */
+#include "inferd/json.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JSMN_STATIC
+#define JSMN_STRICT
+#include <jsmn.h>
+
+struct inferd_json_token {
+    jsmntok_t tok;
+};
+
+/* ==== reading ==== */
+
+static bool is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Tells where a parse went wrong in words a client can act on. */
+static int parse_failure(const char *text, size_t len, unsigned int stopped_at, int jsmn_rc,
+                         inferd_err_t *err)
+{
+    if (jsmn_rc == JSMN_ERROR_PART)
+        return inferd_fail(err, INFERD_EINVAL,
+                           "request body is not valid JSON: it ends before the JSON value is "
+                           "complete (%zu bytes received)",
+                           len);
+    size_t line = 1, column = 1;
+    for (size_t i = 0; i < stopped_at && i < len; i++) {
+        if (text[i] == '\n') {
+            line++;
+            column = 1;
+        } else {
+            column++;
+        }
+    }
+    return inferd_fail(err, INFERD_EINVAL,
+                       "request body is not valid JSON: unexpected character at line %zu column "
+                       "%zu (byte %u)",
+                       line, column, stopped_at);
+}
+
+int inferd_json_parse(inferd_json_t *doc, const char *text, size_t len, inferd_arena_t *arena,
+                      inferd_err_t *err)
+{
+    jsmn_parser parser;
+    memset(doc, 0, sizeof(*doc));
+    if (len > (size_t)INT32_MAX)
+        return inferd_fail(err, INFERD_ETOOBIG, "JSON text of %zu bytes is too large", len);
+    jsmn_init(&parser);
+    int count = jsmn_parse(&parser, text, len, NULL, 0);
+    if (count < 0)
+        return parse_failure(text, len, parser.pos, count, err);
+    if (count == 0)
+        return inferd_fail(err, INFERD_EINVAL, "request body is empty; send a JSON object");
+    inferd_json_token_t *tokens = inferd_arena_alloc(arena, sizeof(*tokens) * (size_t)count);
+    if (tokens == NULL)
+        return inferd_fail(err, INFERD_ETOOBIG,
+                           "JSON text has %d values, more than this server can hold per request",
+                           count);
+    jsmn_init(&parser);
+    int parsed = jsmn_parse(&parser, text, len, (jsmntok_t *)tokens, (unsigned int)count);
+    if (parsed < 0)
+        return parse_failure(text, len, parser.pos, parsed, err);
+    doc->text = text;
+    doc->text_len = len;
+    doc->tokens = tokens;
+    doc->n_tokens = parsed;
+    /* jsmn accepts several values in a row; JSON allows one. */
+    int after_root = inferd_json_next(doc, 0);
+    size_t end = (size_t)tokens[0].tok.end;
+    if (tokens[0].tok.type == JSMN_STRING)
+        end++; /* the closing quote */
+    while (end < len && is_ws(text[end]))
+        end++;
+    if (after_root != parsed || end != len)
+        return inferd_fail(err, INFERD_EINVAL,
+                           "request body is not valid JSON: unexpected bytes after the value at "
+                           "byte %zu",
+                           end);
+    /* jsmn's strict mode still lets some primitives through; numbers are checked when read,
+     * literals here so that a malformed literal is always a parse error. */
+    for (int i = 0; i < parsed; i++) {
+        if (tokens[i].tok.type != JSMN_PRIMITIVE)
+            continue;
+        size_t raw_len;
+        const char *raw = inferd_json_raw(doc, i, &raw_len);
+        bool is_literal = (raw_len == 4 && (memcmp(raw, "true", 4) == 0 ||
+                                            memcmp(raw, "null", 4) == 0)) ||
+                          (raw_len == 5 && memcmp(raw, "false", 5) == 0);
+        if (!is_literal && raw[0] != '-' && (raw[0] < '0' || raw[0] > '9'))
+            return parse_failure(text, len, (unsigned int)tokens[i].tok.start, JSMN_ERROR_INVAL,
+                                 err);
+    }
+    return 0;
+}
+
+inferd_json_kind_t inferd_json_kind(const inferd_json_t *doc, int tok)
+{
+    const jsmntok_t *t = &doc->tokens[tok].tok;
+    switch (t->type) {
+    case JSMN_OBJECT:
+        return INFERD_JSON_OBJECT;
+    case JSMN_ARRAY:
+        return INFERD_JSON_ARRAY;
+    case JSMN_STRING:
+        return INFERD_JSON_STRING;
+    default:
+        break;
+    }
+    char first = doc->text[t->start];
+    if (first == 't')
+        return INFERD_JSON_TRUE;
+    if (first == 'f')
+        return INFERD_JSON_FALSE;
+    if (first == 'n')
+        return INFERD_JSON_NULL;
+    return INFERD_JSON_NUMBER;
+}
+
+int inferd_json_size(const inferd_json_t *doc, int tok)
+{
+    const jsmntok_t *t = &doc->tokens[tok].tok;
+    return (t->type == JSMN_OBJECT || t->type == JSMN_ARRAY) ? t->size : 0;
+}
+
+int inferd_json_next(const inferd_json_t *doc, int tok)
+{
+    /* Tokens are in document order, so a subtree is every later token that starts before the
+     * end of `tok`. */
+    int end = doc->tokens[tok].tok.end;
+    int i = tok + 1;
+    while (i < doc->n_tokens && doc->tokens[i].tok.start < end)
+        i++;
+    return i;
+}
+
+const char *inferd_json_raw(const inferd_json_t *doc, int tok, size_t *OUT_len)
+{
+    const jsmntok_t *t = &doc->tokens[tok].tok;
+    *OUT_len = (size_t)(t->end - t->start);
+    return doc->text + t->start;
+}
+
+int inferd_json_get(const inferd_json_t *doc, int obj, const char *key)
+{
+    if (obj < 0 || doc->tokens[obj].tok.type != JSMN_OBJECT)
+        return -1;
+    int members = doc->tokens[obj].tok.size;
+    int child = obj + 1;
+    for (int i = 0; i < members; i++) {
+        int value = child + 1;
+        if (inferd_json_eq(doc, child, key))
+            return value;
+        child = inferd_json_next(doc, value);
+    }
+    return -1;
+}
+
+bool inferd_json_eq(const inferd_json_t *doc, int tok, const char *s)
+{
+    if (tok < 0 || doc->tokens[tok].tok.type != JSMN_STRING)
+        return false;
+    size_t len;
+    const char *raw = inferd_json_raw(doc, tok, &len);
+    return strlen(s) == len && memcmp(raw, s, len) == 0;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static int read_hex4(const char *p, const char *end, unsigned *OUT_code)
+{
+    if (end - p < 4)
+        return -1;
+    unsigned code = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hex_value(p[i]);
+        if (h < 0)
+            return -1;
+        code = code << 4 | (unsigned)h;
+    }
+    *OUT_code = code;
+    return 0;
+}
+
+static size_t put_utf8(char *out, unsigned code)
+{
+    if (code < 0x80) {
+        out[0] = (char)code;
+        return 1;
+    }
+    if (code < 0x800) {
+        out[0] = (char)(0xC0 | code >> 6);
+        out[1] = (char)(0x80 | (code & 0x3F));
+        return 2;
+    }
+    if (code < 0x10000) {
+        out[0] = (char)(0xE0 | code >> 12);
+        out[1] = (char)(0x80 | (code >> 6 & 0x3F));
+        out[2] = (char)(0x80 | (code & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | code >> 18);
+    out[1] = (char)(0x80 | (code >> 12 & 0x3F));
+    out[2] = (char)(0x80 | (code >> 6 & 0x3F));
+    out[3] = (char)(0x80 | (code & 0x3F));
+    return 4;
+}
+
+/* Length of the valid UTF-8 sequence at `p`, or 0 when it is not one (overlongs, surrogates and
+ * code points past U+10FFFF are invalid). */
+static size_t utf8_sequence_len(const unsigned char *p, const unsigned char *end)
+{
+    unsigned char c = p[0];
+    if (c < 0x80)
+        return 1;
+    size_t need;
+    unsigned min, code;
+    if ((c & 0xE0) == 0xC0) {
+        need = 2, min = 0x80, code = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+        need = 3, min = 0x800, code = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+        need = 4, min = 0x10000, code = c & 0x07;
+    } else {
+        return 0;
+    }
+    if ((size_t)(end - p) < need)
+        return 0;
+    for (size_t i = 1; i < need; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        code = code << 6 | (p[i] & 0x3F);
+    }
+    if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))
+        return 0;
+    return need;
+}
+
+int inferd_json_string(const inferd_json_t *doc, int tok, inferd_arena_t *arena, char **OUT_str,
+                       size_t *OUT_len)
+{
+    if (tok < 0 || doc->tokens[tok].tok.type != JSMN_STRING)
+        return INFERD_EINVAL;
+    size_t raw_len;
+    const char *p = inferd_json_raw(doc, tok, &raw_len);
+    const char *end = p + raw_len;
+    char *out = inferd_arena_alloc(arena, raw_len + 1); /* decoding never grows the text */
+    if (out == NULL)
+        return INFERD_ENOMEM;
+    size_t n = 0;
+    while (p < end) {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x20)
+            return INFERD_EINVAL;
+        if (c != '\\') {
+            size_t seq = utf8_sequence_len((const unsigned char *)p, (const unsigned char *)end);
+            if (seq == 0)
+                return INFERD_EINVAL;
+            memcpy(out + n, p, seq);
+            n += seq;
+            p += seq;
+            continue;
+        }
+        if (end - p < 2)
+            return INFERD_EINVAL;
+        char esc = p[1];
+        p += 2;
+        switch (esc) {
+        case '"':
+        case '\\':
+        case '/':
+            out[n++] = esc;
+            break;
+        case 'b':
+            out[n++] = '\b';
+            break;
+        case 'f':
+            out[n++] = '\f';
+            break;
+        case 'n':
+            out[n++] = '\n';
+            break;
+        case 'r':
+            out[n++] = '\r';
+            break;
+        case 't':
+            out[n++] = '\t';
+            break;
+        case 'u': {
+            unsigned code;
+            if (read_hex4(p, end, &code) != 0)
+                return INFERD_EINVAL;
+            p += 4;
+            if (code >= 0xD800 && code <= 0xDBFF) { /* a surrogate pair */
+                unsigned low;
+                if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || read_hex4(p + 2, end, &low) != 0 ||
+                    low < 0xDC00 || low > 0xDFFF)
+                    return INFERD_EINVAL;
+                p += 6;
+                code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+            } else if (code >= 0xDC00 && code <= 0xDFFF) {
+                return INFERD_EINVAL;
+            }
+            n += put_utf8(out + n, code);
+            break;
+        }
+        default:
+            return INFERD_EINVAL;
+        }
+    }
+    out[n] = '\0';
+    *OUT_str = out;
+    if (OUT_len != NULL)
+        *OUT_len = n;
+    return 0;
+}
+
+/* Checks JSON's number grammar; sets *is_integer when there is no fraction or exponent. */
+static bool valid_number(const char *p, size_t len, bool *is_integer)
+{
+    size_t i = 0;
+    *is_integer = true;
+    if (i < len && p[i] == '-')
+        i++;
+    if (i >= len)
+        return false;
+    if (p[i] == '0') {
+        i++;
+    } else if (p[i] >= '1' && p[i] <= '9') {
+        while (i < len && p[i] >= '0' && p[i] <= '9')
+            i++;
+    } else {
+        return false;
+    }
+    if (i < len && p[i] == '.') {
+        *is_integer = false;
+        i++;
+        size_t digits = i;
+        while (i < len && p[i] >= '0' && p[i] <= '9')
+            i++;
+        if (i == digits)
+            return false;
+    }
+    if (i < len && (p[i] == 'e' || p[i] == 'E')) {
+        *is_integer = false;
+        i++;
+        if (i < len && (p[i] == '+' || p[i] == '-'))
+            i++;
+        size_t digits = i;
+        while (i < len && p[i] >= '0' && p[i] <= '9')
+            i++;
+        if (i == digits)
+            return false;
+    }
+    return i == len;
+}
+
+/* The number token's text, NUL-terminated in `buf` (numbers longer than the buffer are refused:
+ * no meaningful number needs 64 characters... except long fractions, which are cut to fit). */
+static int number_text(const inferd_json_t *doc, int tok, char *buf, size_t buf_len,
+                       bool *is_integer)
+{
+    if (tok < 0 || doc->tokens[tok].tok.type != JSMN_PRIMITIVE)
+        return INFERD_EINVAL;
+    size_t len;
+    const char *raw = inferd_json_raw(doc, tok, &len);
+    if (!valid_number(raw, len, is_integer))
+        return INFERD_EINVAL;
+    if (len >= buf_len)
+        return INFERD_EINVAL;
+    memcpy(buf, raw, len);
+    buf[len] = '\0';
+    return 0;
+}
+
+/* Whole numbers written with a fraction or exponent ("3.0", "1e3") are accepted for integer
+ * types when they are exact in a double. */
+static int integral_double(const char *text, double *OUT_value)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno == ERANGE || !isfinite(v) || v != floor(v) || fabs(v) > 9007199254740992.0)
+        return INFERD_EINVAL;
+    *OUT_value = v;
+    return 0;
+}
+
+int inferd_json_int64(const inferd_json_t *doc, int tok, int64_t *OUT_value)
+{
+    char text[128];
+    bool is_integer;
+    if (number_text(doc, tok, text, sizeof(text), &is_integer) != 0)
+        return INFERD_EINVAL;
+    if (!is_integer) {
+        double v;
+        if (integral_double(text, &v) != 0)
+            return INFERD_EINVAL;
+        *OUT_value = (int64_t)v;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno == ERANGE)
+        return INFERD_EINVAL;
+    *OUT_value = v;
+    return 0;
+}
+
+int inferd_json_uint64(const inferd_json_t *doc, int tok, uint64_t *OUT_value)
+{
+    char text[128];
+    bool is_integer;
+    if (number_text(doc, tok, text, sizeof(text), &is_integer) != 0)
+        return INFERD_EINVAL;
+    if (!is_integer) {
+        double v;
+        if (integral_double(text, &v) != 0 || v < 0)
+            return INFERD_EINVAL;
+        *OUT_value = (uint64_t)v;
+        return 0;
+    }
+    if (text[0] == '-') { /* only "-0" is a negative integer that fits */
+        if (strcmp(text, "-0") != 0)
+            return INFERD_EINVAL;
+        *OUT_value = 0;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno == ERANGE)
+        return INFERD_EINVAL;
+    *OUT_value = v;
+    return 0;
+}
+
+int inferd_json_double(const inferd_json_t *doc, int tok, double *OUT_value)
+{
+    char text[128];
+    bool is_integer;
+    if (tok < 0 || doc->tokens[tok].tok.type != JSMN_PRIMITIVE)
+        return INFERD_EINVAL;
+    size_t len;
+    const char *raw = inferd_json_raw(doc, tok, &len);
+    if (!valid_number(raw, len, &is_integer))
+        return INFERD_EINVAL;
+    const char *src = raw;
+    char *copy = NULL;
+    if (len < sizeof(text)) {
+        memcpy(text, raw, len);
+        text[len] = '\0';
+        src = text;
+    } else {
+        copy = strndup(raw, len); /* very long fractions: rare, allowed */
+        if (copy == NULL)
+            return INFERD_ENOMEM;
+        src = copy;
+    }
+    char *end;
+    errno = 0;
+    double v = strtod(src, &end);
+    free(copy);
+    if (!isfinite(v))
+        return INFERD_EINVAL;
+    *OUT_value = v; /* underflow to 0 or a subnormal is fine */
+    return 0;
+}
+
+/* ==== writing ==== */
+
+static bool jsonw_reserve(inferd_jsonw_t *w, size_t extra)
+{
+    if (w->failed)
+        return false;
+    if (w->len + extra <= w->cap)
+        return true;
+    size_t cap = w->cap ? w->cap : 1024;
+    while (cap < w->len + extra)
+        cap *= 2;
+    char *grown = realloc(w->buf, cap);
+    if (grown == NULL) {
+        w->failed = true;
+        return false;
+    }
+    w->buf = grown;
+    w->cap = cap;
+    return true;
+}
+
+void inferd_jsonw_reset(inferd_jsonw_t *w)
+{
+    w->len = 0;
+    w->failed = false;
+}
+
+void inferd_jsonw_free(inferd_jsonw_t *w)
+{
+    free(w->buf);
+    memset(w, 0, sizeof(*w));
+}
+
+void inferd_jsonw_raw(inferd_jsonw_t *w, const char *s, size_t len)
+{
+    if (!jsonw_reserve(w, len))
+        return;
+    memcpy(w->buf + w->len, s, len);
+    w->len += len;
+}
+
+void inferd_jsonw_lit(inferd_jsonw_t *w, const char *s)
+{
+    inferd_jsonw_raw(w, s, strlen(s));
+}
+
+void inferd_jsonw_str(inferd_jsonw_t *w, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    /* worst case: every byte becomes \u00XX (6) or U+FFFD (3) */
+    if (!jsonw_reserve(w, len * 6 + 2))
+        return;
+    char *out = w->buf + w->len;
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    *out++ = '"';
+    while (p < end) {
+        unsigned char c = *p;
+        if (c == '"' || c == '\\') {
+            *out++ = '\\';
+            *out++ = (char)c;
+            p++;
+        } else if (c < 0x20) {
+            *out++ = '\\';
+            *out++ = 'u';
+            *out++ = '0';
+            *out++ = '0';
+            *out++ = hex[c >> 4];
+            *out++ = hex[c & 0xF];
+            p++;
+        } else if (c < 0x80) {
+            *out++ = (char)c;
+            p++;
+        } else {
+            size_t seq = utf8_sequence_len(p, end);
+            if (seq == 0) {
+                memcpy(out, "\xEF\xBF\xBD", 3);
+                out += 3;
+                p++;
+            } else {
+                memcpy(out, p, seq);
+                out += seq;
+                p += seq;
+            }
+        }
+    }
+    *out++ = '"';
+    w->len = (size_t)(out - w->buf);
+}
+
+void inferd_jsonw_cstr(inferd_jsonw_t *w, const char *s)
+{
+    inferd_jsonw_str(w, s, strlen(s));
+}
+
+void inferd_jsonw_uint(inferd_jsonw_t *w, uint64_t v)
+{
+    char digits[24];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    if (!jsonw_reserve(w, (size_t)n))
+        return;
+    while (n > 0)
+        w->buf[w->len++] = digits[--n];
+}
+
+void inferd_jsonw_int(inferd_jsonw_t *w, int64_t v)
+{
+    if (v < 0) {
+        inferd_jsonw_raw(w, "-", 1);
+        inferd_jsonw_uint(w, (uint64_t)0 - (uint64_t)v);
+    } else {
+        inferd_jsonw_uint(w, (uint64_t)v);
+    }
+}
+
+static void jsonw_double(inferd_jsonw_t *w, double v, int digits)
+{
+    if (!isfinite(v)) {
+        inferd_jsonw_raw(w, "null", 4);
+        return;
+    }
+    if (!jsonw_reserve(w, 32))
+        return;
+    int n = snprintf(w->buf + w->len, 32, "%.*g", digits, v);
+    w->len += (size_t)n;
+}
+
+void inferd_jsonw_f32(inferd_jsonw_t *w, float v)
+{
+    jsonw_double(w, v, 9);
+}
+
+void inferd_jsonw_f64(inferd_jsonw_t *w, double v)
+{
+    jsonw_double(w, v, 17);
+}
+
+void inferd_jsonw_bool(inferd_jsonw_t *w, bool v)
+{
+    if (v)
+        inferd_jsonw_raw(w, "true", 4);
+    else
+        inferd_jsonw_raw(w, "false", 5);
+}

@@ -1,0 +1,193 @@
+/* Model versions: creation, loading through a backend, reconciling the model's own signature
+ * with config.json's, and refcounted release. */
+#include "inferd/backend.h"
+#include "inferd/model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void inferd_signature_free(inferd_signature_t *sig)
+{
+    for (size_t i = 0; i < sig->n_inputs; i++)
+        free(sig->inputs[i].name);
+    for (size_t i = 0; i < sig->n_outputs; i++)
+        free(sig->outputs[i].name);
+    free(sig->inputs);
+    free(sig->outputs);
+    memset(sig, 0, sizeof(*sig));
+}
+
+static int copy_specs(inferd_io_spec_t **dst, const inferd_io_spec_t *src, size_t n)
+{
+    *dst = calloc(n ? n : 1, sizeof(**dst));
+    if (*dst == NULL)
+        return INFERD_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        (*dst)[i] = src[i];
+        (*dst)[i].name = strdup(src[i].name);
+        if ((*dst)[i].name == NULL)
+            return INFERD_ENOMEM;
+    }
+    return 0;
+}
+
+int inferd_signature_copy(inferd_signature_t *dst, const inferd_signature_t *src)
+{
+    memset(dst, 0, sizeof(*dst));
+    int rc = copy_specs(&dst->inputs, src->inputs, src->n_inputs);
+    if (rc == 0) {
+        dst->n_inputs = src->n_inputs;
+        rc = copy_specs(&dst->outputs, src->outputs, src->n_outputs);
+        if (rc == 0)
+            dst->n_outputs = src->n_outputs;
+    }
+    if (rc != 0)
+        inferd_signature_free(dst);
+    return rc;
+}
+
+inferd_model_version_t *inferd_version_new(const char *model_name, int64_t number,
+                                           const char *path)
+{
+    inferd_model_version_t *v = calloc(1, sizeof(*v));
+    if (v == NULL)
+        return NULL;
+    v->model_name = model_name;
+    v->version = number;
+    snprintf(v->version_str, sizeof(v->version_str), "%lld", (long long)number);
+    v->path = strdup(path);
+    if (v->path == NULL) {
+        free(v);
+        return NULL;
+    }
+    atomic_init(&v->refs, 1);
+    return v;
+}
+
+void inferd_version_acquire(inferd_model_version_t *v)
+{
+    atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
+}
+
+void inferd_version_release(inferd_model_version_t *v)
+{
+    if (v == NULL || atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    if (v->backend != NULL && v->backend_state != NULL)
+        v->backend->unload(v->backend_state);
+    inferd_signature_free(&v->sig);
+    free(v->failure);
+    free(v->path);
+    free(v);
+}
+
+static const inferd_io_spec_t *find_spec(const inferd_io_spec_t *specs, size_t n,
+                                         const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(specs[i].name, name) == 0)
+            return &specs[i];
+    return NULL;
+}
+
+/* Checks one list of config.json specs against the model's and narrows the model's open
+ * dimensions to the config's fixed ones. `what` is "input" or "output". */
+static int reconcile_specs(inferd_io_spec_t *model_specs, size_t n_model,
+                           const inferd_io_spec_t *config_specs, size_t n_config,
+                           int64_t max_batch_size, const char *what, inferd_err_t *err)
+{
+    int batch_dims = max_batch_size > 0 ? 1 : 0;
+    for (size_t i = 0; i < n_config; i++) {
+        const inferd_io_spec_t *want = &config_specs[i];
+        inferd_io_spec_t *have = (inferd_io_spec_t *)find_spec(model_specs, n_model, want->name);
+        if (have == NULL)
+            return inferd_fail(err, INFERD_EMODEL,
+                               "config.json names %s '%s', which the model does not have", what,
+                               want->name);
+        if (want->dtype != INFERD_DT_INVALID && want->dtype != have->dtype)
+            return inferd_fail(err, INFERD_EMODEL,
+                               "config.json gives %s '%s' datatype %s but the model has %s", what,
+                               want->name, inferd_dtype_name(want->dtype),
+                               inferd_dtype_name(have->dtype));
+        if (want->ndim < 0) /* no dims given */
+            continue;
+        if (want->ndim + batch_dims != have->ndim)
+            return inferd_fail(err, INFERD_EMODEL,
+                               "config.json gives %s '%s' %d dims%s but the model's has rank %d",
+                               what, want->name, want->ndim,
+                               batch_dims ? " plus the batch dimension" : "", have->ndim);
+        for (int d = 0; d < want->ndim; d++) {
+            int64_t config_dim = want->shape[d], *model_dim = &have->shape[d + batch_dims];
+            if (config_dim >= 0 && *model_dim >= 0 && config_dim != *model_dim)
+                return inferd_fail(err, INFERD_EMODEL,
+                                   "config.json gives %s '%s' dimension %d as %lld but the model "
+                                   "has %lld",
+                                   what, want->name, d, (long long)config_dim,
+                                   (long long)*model_dim);
+            if (config_dim >= 0)
+                *model_dim = config_dim;
+        }
+    }
+    return 0;
+}
+
+/* Applies config.json to the signature the backend reported. */
+static int apply_config(inferd_model_version_t *v, const inferd_model_config_t *config,
+                        inferd_err_t *err)
+{
+    v->max_batch_size = config->max_batch_size;
+    if (config->max_batch_size > 0) {
+        /* The first dimension is the batch: every input and output must leave it open. */
+        inferd_io_spec_t *lists[2] = {v->sig.inputs, v->sig.outputs};
+        size_t counts[2] = {v->sig.n_inputs, v->sig.n_outputs};
+        for (int l = 0; l < 2; l++)
+            for (size_t i = 0; i < counts[l]; i++) {
+                inferd_io_spec_t *spec = &lists[l][i];
+                if (spec->ndim == 0 || (spec->shape[0] != -1 && l == 0))
+                    return inferd_fail(err, INFERD_EMODEL,
+                                       "max_batch_size is %lld but %s '%s' has no variable first "
+                                       "(batch) dimension; set max_batch_size to 0 or export the "
+                                       "model with a dynamic batch axis",
+                                       (long long)config->max_batch_size,
+                                       l == 0 ? "input" : "output", spec->name);
+                spec->shape[0] = -1;
+            }
+    }
+    if (!config->has_signature)
+        return 0;
+    int rc = reconcile_specs(v->sig.inputs, v->sig.n_inputs, config->sig.inputs,
+                             config->sig.n_inputs, config->max_batch_size, "input", err);
+    if (rc == 0)
+        rc = reconcile_specs(v->sig.outputs, v->sig.n_outputs, config->sig.outputs,
+                             config->sig.n_outputs, config->max_batch_size, "output", err);
+    return rc;
+}
+
+int inferd_version_load(inferd_model_version_t *v, const inferd_backend_t *backend,
+                        const inferd_model_config_t *config, inferd_err_t *err)
+{
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    v->backend = backend;
+    int rc = backend->load(v->path, config, &v->backend_state, &v->sig, err);
+    if (rc == 0) {
+        rc = apply_config(v, config, err);
+        if (rc != 0) {
+            backend->unload(v->backend_state);
+            v->backend_state = NULL;
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    v->load_ms = (double)(end.tv_sec - start.tv_sec) * 1e3 +
+                 (double)(end.tv_nsec - start.tv_nsec) / 1e6;
+    if (rc != 0) {
+        free(v->failure);
+        v->failure = strdup(err->msg);
+        v->is_ready = false;
+        return rc;
+    }
+    v->is_ready = true;
+    return 0;
+}

@@ -1,0 +1,34 @@
+/* What a route handler gets (one HTTP request on its loop thread) and the ways it answers. */
+#ifndef INFERD_HTTP_CALL_H
+#define INFERD_HTTP_CALL_H
+
+#include <stdbool.h>
+
+#include "h2o.h"
+#include "inferd/arena.h"
+#include "inferd/error.h"
+#include "inferd/json.h"
+#include "inferd/repo.h"
+
+typedef struct http_call {
+    h2o_req_t *req;
+    const inferd_repo_t *repo;
+    const char *model;    /* the :model path segment, or NULL */
+    const char *version;  /* the :version path segment, or NULL */
+    inferd_arena_t *arena;  /* this loop's request arena, reset after the reply */
+    inferd_jsonw_t *out;    /* this loop's response buffer, empty on entry */
+    bool is_draining;       /* the server is shutting down */
+} http_call_t;
+
+/* Sends call->out as a JSON body with `status`. */
+void http_reply_json(http_call_t *call, int status);
+
+/* Sends {"error": err->msg} with the status err->code maps to (503 adds Retry-After). */
+void http_reply_error(http_call_t *call, const inferd_err_t *err);
+
+/* Route handlers (v2.c), named in routes.def. */
+#define ROUTE(method, pattern, handler) void handler(http_call_t *call);
+#include "routes.def"
+#undef ROUTE
+
+#endif

@@ -1,0 +1,453 @@
+/* The HTTP server: one h2o event loop per thread, each with its own SO_REUSEPORT listener; the
+ * route table dispatch; JSON bodies for the errors h2o itself answers; and the graceful drain on
+ * SIGTERM/SIGINT. Handlers live in v2.c; nothing here knows about models. */
+#include "call.h"
+#include "inferd/http.h"
+#include "inferd/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_PATH_SEGMENTS 8
+
+typedef struct loop_thread {
+    pthread_t tid;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    h2o_socket_t *listener;
+    h2o_multithread_receiver_t control; /* the main thread's "drain now" message */
+    h2o_multithread_message_t drain_message;
+    bool is_draining;
+    inferd_arena_t arena;
+    inferd_jsonw_t out;
+    int listen_fd;
+} loop_thread_t;
+
+typedef struct {
+    h2o_filter_t super;
+    size_t max_body_bytes;
+} json_error_filter_t;
+
+static struct {
+    h2o_globalconf_t globalconf;
+    const inferd_repo_t *repo;
+    const inferd_http_config_t *config;
+} server;
+
+/* ==== routing ==== */
+
+typedef enum { METHOD_GET, METHOD_POST } route_method_t;
+
+typedef struct {
+    route_method_t method;
+    const char *pattern;
+    void (*handler)(http_call_t *call);
+} route_t;
+
+static const route_t routes[] = {
+#define ROUTE(method, pattern, handler) {METHOD_##method, pattern, handler},
+#include "routes.def"
+#undef ROUTE
+};
+
+static const char *const method_names[] = {"GET", "POST"};
+
+/* Splits `path` (no query) at '/' into at most MAX_PATH_SEGMENTS segments copied into `arena`.
+ * Returns the count or -1 when there are more. */
+static int split_path(const char *path, size_t len, inferd_arena_t *arena, char **segments)
+{
+    int count = 0;
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && path[i] == '/')
+            i++;
+        size_t start = i;
+        while (i < len && path[i] != '/')
+            i++;
+        if (i == start)
+            break;
+        if (count == MAX_PATH_SEGMENTS)
+            return -1;
+        segments[count++] = inferd_arena_strndup(arena, path + start, i - start);
+    }
+    return count;
+}
+
+/* Matches `segments` against `pattern`, capturing ":model" and ":version". */
+static bool route_matches(const char *pattern, char **segments, int n_segments, http_call_t *call)
+{
+    int index = 0;
+    const char *p = pattern;
+    const char *model = NULL, *version = NULL;
+    while (*p == '/') {
+        p++;
+        const char *end = strchr(p, '/');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (index >= n_segments || segments[index] == NULL)
+            return false;
+        if (p[0] == ':') {
+            if (strncmp(p, ":model", len) == 0)
+                model = segments[index];
+            else
+                version = segments[index];
+        } else if (strlen(segments[index]) != len || strncmp(p, segments[index], len) != 0) {
+            return false;
+        }
+        index++;
+        p += len;
+    }
+    if (index != n_segments)
+        return false;
+    call->model = model;
+    call->version = version;
+    return true;
+}
+
+static int method_of(h2o_req_t *req)
+{
+    for (size_t i = 0; i < sizeof(method_names) / sizeof(method_names[0]); i++)
+        if (h2o_memis(req->method.base, req->method.len, method_names[i], strlen(method_names[i])))
+            return (int)i;
+    return -1;
+}
+
+static __thread loop_thread_t *this_thread;
+
+static int on_request(h2o_handler_t *self, h2o_req_t *req)
+{
+    loop_thread_t *t = this_thread;
+    http_call_t call = {.req = req, .repo = server.repo, .arena = &t->arena, .out = &t->out,
+                        .is_draining = t->is_draining};
+    inferd_err_t err;
+    char *segments[MAX_PATH_SEGMENTS];
+    inferd_jsonw_reset(&t->out);
+    if (t->is_draining)
+        req->http1_is_persistent = 0; /* tell keep-alive clients to go elsewhere */
+
+    size_t path_len = req->path_normalized.len;
+    int n_segments = split_path(req->path_normalized.base, path_len, &t->arena, segments);
+    int method = method_of(req);
+    const route_t *found = NULL;
+    char allow[64] = "";
+    for (size_t i = 0; n_segments >= 0 && i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (!route_matches(routes[i].pattern, segments, n_segments, &call))
+            continue;
+        if ((int)routes[i].method == method) {
+            found = &routes[i];
+            break;
+        }
+        size_t used = strlen(allow);
+        snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "",
+                 method_names[routes[i].method]);
+    }
+    if (found != NULL) {
+        found->handler(&call);
+    } else if (allow[0] != '\0') {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL,
+                       h2o_strdup(&req->pool, allow, SIZE_MAX).base, strlen(allow));
+        inferd_fail(&err, INFERD_EMETHOD, "method %.*s is not allowed on %.*s; use %s",
+                    (int)req->method.len, req->method.base, (int)path_len,
+                    req->path_normalized.base, allow);
+        http_reply_error(&call, &err);
+    } else {
+        inferd_fail(&err, INFERD_ENOTFOUND, "no such endpoint: %.*s %.*s", (int)req->method.len,
+                    req->method.base, (int)path_len, req->path_normalized.base);
+        http_reply_error(&call, &err);
+    }
+    inferd_arena_reset(&t->arena);
+    return 0;
+}
+
+/* ==== replies ==== */
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return status >= 500 ? "Internal Server Error" : "Error";
+    }
+}
+
+static void send_body(h2o_req_t *req, int status, const char *body, size_t len)
+{
+    req->res.status = status;
+    req->res.reason = reason_phrase(status);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("application/json"));
+    req->res.content_length = len; /* h2o_send_inline would otherwise answer chunked */
+    h2o_send_inline(req, body, len);
+}
+
+void http_reply_json(http_call_t *call, int status)
+{
+    if (call->out->failed) {
+        static const char oom[] = "{\"error\":\"out of memory writing the response\"}";
+        send_body(call->req, 500, oom, sizeof(oom) - 1);
+        return;
+    }
+    send_body(call->req, status, call->out->buf, call->out->len);
+}
+
+void http_reply_error(http_call_t *call, const inferd_err_t *err)
+{
+    int status = inferd_http_status(err->code);
+    if (status == 503)
+        h2o_add_header(&call->req->pool, &call->req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
+                       H2O_STRLIT("1"));
+    inferd_jsonw_reset(call->out);
+    inferd_jsonw_lit(call->out, "{\"error\":");
+    inferd_jsonw_cstr(call->out, err->msg);
+    inferd_jsonw_lit(call->out, "}");
+    http_reply_json(call, status);
+}
+
+/* ==== JSON bodies for h2o's own errors ====
+ * h2o answers some requests before any handler sees them (a body over the size limit, a
+ * malformed request line) with a text/plain body. This filter swaps such bodies for the
+ * {"error": ...} every inferd client expects. */
+
+typedef struct {
+    h2o_ostream_t super;
+    h2o_iovec_t body;
+} json_error_ostream_t;
+
+static void json_error_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt,
+                            h2o_send_state_t state)
+{
+    json_error_ostream_t *os = (json_error_ostream_t *)self;
+    if (h2o_send_state_is_in_progress(state)) {
+        h2o_ostream_send_next(self, req, NULL, 0, state);
+        return;
+    }
+    h2o_ostream_send_next(self, req, &os->body, 1, state);
+}
+
+static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    json_error_filter_t *filter = (json_error_filter_t *)self;
+    ssize_t type = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    bool is_ours = type >= 0 && h2o_memis(req->res.headers.entries[type].value.base,
+                                          req->res.headers.entries[type].value.len,
+                                          H2O_STRLIT("application/json"));
+    if (req->res.status >= 400 && !is_ours) {
+        char message[256];
+        if (req->res.status == 413)
+            snprintf(message, sizeof(message),
+                     "{\"error\":\"request body is larger than this server's limit of %zu bytes "
+                     "(--max-body-bytes); send a smaller batch\"}",
+                     filter->max_body_bytes);
+        else
+            snprintf(message, sizeof(message), "{\"error\":\"HTTP %d: %s\"}", req->res.status,
+                     req->res.status == 400 ? "malformed HTTP request" : "request refused");
+        json_error_ostream_t *os =
+            (json_error_ostream_t *)h2o_add_ostream(req, sizeof(*os), slot);
+        os->super.do_send = json_error_send;
+        os->body = h2o_strdup(&req->pool, message, SIZE_MAX);
+        req->res.content_length = os->body.len;
+        h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE,
+                       H2O_STRLIT("application/json"), 1);
+        slot = &os->super.next;
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
+static void add_json_error_filter(h2o_pathconf_t *pathconf, size_t max_body_bytes)
+{
+    json_error_filter_t *filter =
+        (json_error_filter_t *)h2o_create_filter(pathconf, sizeof(*filter));
+    filter->super.on_setup_ostream = json_error_setup;
+    filter->max_body_bytes = max_body_bytes;
+}
+
+/* ==== listeners and loops ==== */
+
+static int open_listener(const inferd_http_config_t *config, inferd_err_t *err)
+{
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    memset(&addr, 0, sizeof(addr));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&addr;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&addr;
+    if (inet_pton(AF_INET, config->address, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)config->port);
+        addr_len = sizeof(*v4);
+    } else if (inet_pton(AF_INET6, config->address, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)config->port);
+        addr_len = sizeof(*v6);
+    } else {
+        return inferd_fail(err, INFERD_EINVAL, "'%s' is not an IPv4 or IPv6 address",
+                           config->address);
+    }
+    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), on = 1;
+    if (fd < 0)
+        return inferd_fail(err, INFERD_EIO, "socket: %s", strerror(errno));
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 ||
+        bind(fd, (struct sockaddr *)&addr, addr_len) != 0 || listen(fd, 4096) != 0) {
+        int saved = errno;
+        close(fd);
+        return inferd_fail(err, INFERD_EIO, "cannot listen on %s port %d: %s", config->address,
+                           config->port, strerror(saved));
+    }
+    return fd;
+}
+
+static void on_accept(h2o_socket_t *listener, const char *error)
+{
+    loop_thread_t *t = listener->data;
+    if (error != NULL || t->is_draining)
+        return;
+    h2o_socket_t *sock;
+    while ((sock = h2o_evloop_socket_accept(listener)) != NULL)
+        h2o_accept(&t->accept_ctx, sock);
+}
+
+/* Runs on the loop thread when the main thread says "drain". */
+static void on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    loop_thread_t *t = H2O_STRUCT_FROM_MEMBER(loop_thread_t, control, receiver);
+    while (!h2o_linklist_is_empty(messages))
+        h2o_linklist_unlink(messages->next);
+    if (t->is_draining)
+        return;
+    t->is_draining = true;
+    if (t->listener != NULL) {
+        h2o_socket_read_stop(t->listener);
+        h2o_socket_close(t->listener); /* new connections are refused from here on */
+        t->listener = NULL;
+    }
+    h2o_context_request_shutdown(&t->ctx); /* idle keep-alive connections close now */
+}
+
+static bool has_connections(h2o_context_t *ctx)
+{
+    return !h2o_linklist_is_empty(&ctx->http1._conns) ||
+           !h2o_linklist_is_empty(&ctx->http2._conns);
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void *loop_main(void *arg)
+{
+    loop_thread_t *t = arg;
+    this_thread = t;
+    t->listener = h2o_evloop_socket_create(t->ctx.loop, t->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
+    t->listener->data = t;
+    h2o_socket_read_start(t->listener, on_accept);
+    while (!t->is_draining)
+        h2o_evloop_run(t->ctx.loop, INT32_MAX);
+    /* Draining: requests already received run to completion; connections close after their
+     * current response. */
+    uint64_t deadline = now_ms() + (uint64_t)server.config->shutdown_timeout_ms;
+    while (has_connections(&t->ctx) && now_ms() < deadline)
+        h2o_evloop_run(t->ctx.loop, 50);
+    return NULL;
+}
+
+int inferd_http_serve(const inferd_http_config_t *config, const inferd_repo_t *repo,
+                      inferd_err_t *err)
+{
+    server.repo = repo;
+    server.config = config;
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL); /* loop threads inherit the mask */
+    signal(SIGPIPE, SIG_IGN);
+
+    h2o_config_init(&server.globalconf);
+    server.globalconf.max_request_entity_size = config->max_body_bytes;
+    h2o_hostconf_t *host = h2o_config_register_host(&server.globalconf,
+                                                    h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *root = h2o_config_register_path(host, "/", 0);
+    h2o_handler_t *handler = h2o_create_handler(root, sizeof(*handler));
+    handler->on_req = on_request;
+    add_json_error_filter(root, config->max_body_bytes);
+    add_json_error_filter(&host->fallback_path, config->max_body_bytes);
+
+    int n_threads = config->threads;
+    loop_thread_t *threads = calloc((size_t)n_threads, sizeof(*threads));
+    if (threads == NULL)
+        return inferd_fail(err, INFERD_ENOMEM, "out of memory");
+    int rc = 0;
+    for (int i = 0; i < n_threads; i++) {
+        loop_thread_t *t = &threads[i];
+        t->listen_fd = open_listener(config, err);
+        if (t->listen_fd < 0) {
+            rc = t->listen_fd;
+            for (int j = 0; j < i; j++)
+                close(threads[j].listen_fd);
+            free(threads);
+            return rc;
+        }
+    }
+    for (int i = 0; i < n_threads; i++) {
+        loop_thread_t *t = &threads[i];
+        h2o_context_init(&t->ctx, h2o_evloop_create(), &server.globalconf);
+        t->accept_ctx.ctx = &t->ctx;
+        t->accept_ctx.hosts = server.globalconf.hosts;
+        h2o_multithread_register_receiver(t->ctx.queue, &t->control, on_control);
+        inferd_arena_init(&t->arena, 64 * 1024, 0);
+        h2o_multithread_create_thread(&t->tid, NULL, loop_main, t);
+    }
+    inferd_log_info("listening on http://%s:%d (%d threads, max body %zu bytes)",
+                    config->address, config->port, n_threads, config->max_body_bytes);
+
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    inferd_log_info("%s received: draining (no new connections; requests in flight finish)",
+                    signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+    for (int i = 0; i < n_threads; i++)
+        h2o_multithread_send_message(&threads[i].control, &threads[i].drain_message);
+    for (int i = 0; i < n_threads; i++)
+        pthread_join(threads[i].tid, NULL);
+    for (int i = 0; i < n_threads; i++) {
+        loop_thread_t *t = &threads[i];
+        h2o_multithread_unregister_receiver(t->ctx.queue, &t->control);
+        h2o_evloop_t *loop = t->ctx.loop;
+        h2o_context_dispose(&t->ctx);
+        h2o_evloop_destroy(loop);
+        inferd_arena_free(&t->arena);
+        inferd_jsonw_free(&t->out);
+    }
+    free(threads);
+    inferd_log_info("stopped");
+    return rc;
+}

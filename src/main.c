@@ -1,0 +1,171 @@
+/* The `inferd` command: parses the command line and runs a subcommand. `serve` loads a model
+ * repository and answers the KServe V2 API over HTTP until SIGTERM/SIGINT. */
+#include "inferd/http.h"
+#include "inferd/log.h"
+#include "inferd/repo.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXIT_USAGE 2
+
+static const char main_usage[] =
+    "usage: inferd <command> [options]\n"
+    "\n"
+    "inferd serves machine-learning models (ONNX) over the KServe V2 HTTP API.\n"
+    "\n"
+    "commands:\n"
+    "  serve      load a model repository and serve it over HTTP\n"
+    "\n"
+    "options:\n"
+    "  -h, --help     show this help\n"
+    "  -V, --version  print the version\n"
+    "\n"
+    "Run 'inferd serve --help' for the server's options.\n";
+
+static const char serve_usage[] =
+    "usage: inferd serve --model-repository DIR [options]\n"
+    "\n"
+    "Loads every model in DIR (DIR/<model>/<version>/model.onnx, optional\n"
+    "DIR/<model>/config.json) and serves them over HTTP. A model that fails to load is\n"
+    "reported (log, /v2/models/<model>/ready) and the others are served.\n"
+    "SIGTERM or SIGINT: stop accepting, finish requests in flight, exit 0.\n"
+    "\n"
+    "options:\n"
+    "  --model-repository DIR  the model repository (required)\n"
+    "  --http-port N           TCP port to listen on (default 8000)\n"
+    "  --http-address ADDR     address to bind (default 0.0.0.0, every interface)\n"
+    "  --threads N             HTTP event-loop threads (default: number of CPUs)\n"
+    "  --max-body-bytes N      largest request body accepted; larger ones answer 413\n"
+    "                          (default 67108864)\n"
+    "  --shutdown-timeout-secs N  longest drain on shutdown before connections are cut\n"
+    "                          (default 30)\n"
+    "  -h, --help              show this help\n";
+
+/* Parses a whole decimal number in [min, max]; returns 0 or -1. */
+static int parse_number(const char *text, long long min, long long max, long long *OUT)
+{
+    char *end;
+    long long v = strtoll(text, &end, 10);
+    if (end == text || *end != '\0' || v < min || v > max)
+        return -1;
+    *OUT = v;
+    return 0;
+}
+
+static int serve_main(int argc, char **argv)
+{
+    enum { OPT_REPO = 1, OPT_PORT, OPT_ADDRESS, OPT_THREADS, OPT_MAX_BODY, OPT_SHUTDOWN };
+    static const struct option options[] = {
+        {"model-repository", required_argument, NULL, OPT_REPO},
+        {"http-port", required_argument, NULL, OPT_PORT},
+        {"http-address", required_argument, NULL, OPT_ADDRESS},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"max-body-bytes", required_argument, NULL, OPT_MAX_BODY},
+        {"shutdown-timeout-secs", required_argument, NULL, OPT_SHUTDOWN},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    inferd_http_config_t config = {
+        .address = "0.0.0.0",
+        .port = 8000,
+        .threads = cpus > 0 ? (int)cpus : 1,
+        .max_body_bytes = 64u << 20,
+        .shutdown_timeout_ms = 30000,
+    };
+    const char *repo_dir = NULL;
+    long long value;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (opt) {
+        case OPT_REPO:
+            repo_dir = optarg;
+            break;
+        case OPT_PORT:
+            if (parse_number(optarg, 0, 65535, &value) != 0) {
+                fprintf(stderr, "inferd serve: --http-port must be 0-65535, not '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            config.port = (int)value;
+            break;
+        case OPT_ADDRESS:
+            config.address = optarg;
+            break;
+        case OPT_THREADS:
+            if (parse_number(optarg, 1, 256, &value) != 0) {
+                fprintf(stderr, "inferd serve: --threads must be 1-256, not '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            config.threads = (int)value;
+            break;
+        case OPT_MAX_BODY:
+            if (parse_number(optarg, 1, (long long)1 << 40, &value) != 0) {
+                fprintf(stderr, "inferd serve: --max-body-bytes must be a positive number of "
+                                "bytes, not '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            config.max_body_bytes = (size_t)value;
+            break;
+        case OPT_SHUTDOWN:
+            if (parse_number(optarg, 0, 3600, &value) != 0) {
+                fprintf(stderr, "inferd serve: --shutdown-timeout-secs must be 0-3600\n");
+                return EXIT_USAGE;
+            }
+            config.shutdown_timeout_ms = (int)value * 1000;
+            break;
+        case 'h':
+            fputs(serve_usage, stdout);
+            return 0;
+        default:
+            fputs(serve_usage, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "inferd serve: unexpected argument '%s'\n%s", argv[optind], serve_usage);
+        return EXIT_USAGE;
+    }
+    if (repo_dir == NULL) {
+        fprintf(stderr, "inferd serve: --model-repository DIR is required\n%s", serve_usage);
+        return EXIT_USAGE;
+    }
+
+    inferd_err_t err = {0};
+    inferd_repo_t *repo = NULL;
+    inferd_log_info("inferd %s starting: model repository %s", INFERD_VERSION, repo_dir);
+    if (inferd_repo_open(repo_dir, &repo, &err) != 0) {
+        inferd_log_error("%s", err.msg);
+        return EXIT_FAILURE;
+    }
+    int rc = inferd_http_serve(&config, repo, &err);
+    if (rc != 0)
+        inferd_log_error("%s", err.msg);
+    inferd_repo_close(repo);
+    return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(main_usage, stderr);
+        return EXIT_USAGE;
+    }
+    const char *command = argv[1];
+    if (strcmp(command, "-h") == 0 || strcmp(command, "--help") == 0) {
+        fputs(main_usage, stdout);
+        return 0;
+    }
+    if (strcmp(command, "-V") == 0 || strcmp(command, "--version") == 0) {
+        printf("inferd %s\n", INFERD_VERSION);
+        return 0;
+    }
+    if (strcmp(command, "serve") == 0)
+        return serve_main(argc - 1, argv + 1);
+    fprintf(stderr, "inferd: unknown command '%s'\n\n%s", command, main_usage);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,155 @@
+/* config.json of a model folder: Triton's field names (name, backend or platform, max_batch_size,
+ * input/output with name, data_type, dims). Fields inferd does not know yet are ignored so that a
+ * Triton config loads; known fields of the wrong type are refused with the reason. */
+#include "inferd/json.h"
+#include "inferd/model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const inferd_json_t *doc;
+    inferd_arena_t *arena;
+    inferd_err_t *err;
+} config_reader_t;
+
+static int read_string(config_reader_t *r, int tok, const char *field, char **OUT)
+{
+    char *text;
+    if (inferd_json_kind(r->doc, tok) != INFERD_JSON_STRING ||
+        inferd_json_string(r->doc, tok, r->arena, &text, NULL) != 0)
+        return inferd_fail(r->err, INFERD_EINVAL, "config.json: \"%s\" must be a string", field);
+    *OUT = strdup(text);
+    return *OUT == NULL ? INFERD_ENOMEM : 0;
+}
+
+/* "TYPE_FP32" (Triton) or "FP32" (KServe V2). */
+static inferd_dtype_t parse_data_type(const char *text)
+{
+    if (strncmp(text, "TYPE_", 5) == 0)
+        text += 5;
+    if (strcmp(text, "STRING") == 0)
+        return INFERD_DT_BYTES;
+    return inferd_dtype_from_name(text, strlen(text));
+}
+
+static int read_specs(config_reader_t *r, int tok, const char *field, inferd_io_spec_t **OUT,
+                      size_t *OUT_count)
+{
+    if (inferd_json_kind(r->doc, tok) != INFERD_JSON_ARRAY)
+        return inferd_fail(r->err, INFERD_EINVAL, "config.json: \"%s\" must be a list", field);
+    size_t count = (size_t)inferd_json_size(r->doc, tok);
+    inferd_io_spec_t *specs = calloc(count ? count : 1, sizeof(*specs));
+    if (specs == NULL)
+        return INFERD_ENOMEM;
+    *OUT = specs;
+    *OUT_count = 0;
+    int item = tok + 1;
+    for (size_t i = 0; i < count; i++, item = inferd_json_next(r->doc, item)) {
+        inferd_io_spec_t *spec = &specs[i];
+        spec->ndim = -1; /* dims not given */
+        (*OUT_count)++;
+        if (inferd_json_kind(r->doc, item) != INFERD_JSON_OBJECT)
+            return inferd_fail(r->err, INFERD_EINVAL,
+                               "config.json: each \"%s\" entry must be an object", field);
+        int name = inferd_json_get(r->doc, item, "name");
+        if (name < 0)
+            return inferd_fail(r->err, INFERD_EINVAL, "config.json: a \"%s\" entry has no name",
+                               field);
+        int rc = read_string(r, name, "name", &spec->name);
+        if (rc != 0)
+            return rc;
+        int type = inferd_json_get(r->doc, item, "data_type");
+        if (type < 0)
+            type = inferd_json_get(r->doc, item, "datatype");
+        if (type >= 0) {
+            char *text;
+            if (inferd_json_string(r->doc, type, r->arena, &text, NULL) != 0 ||
+                (spec->dtype = parse_data_type(text)) == INFERD_DT_INVALID)
+                return inferd_fail(r->err, INFERD_EINVAL,
+                                   "config.json: %s '%s' has an unknown data_type; use one of "
+                                   "TYPE_BOOL, TYPE_INT8..TYPE_INT64, TYPE_UINT8..TYPE_UINT64, "
+                                   "TYPE_FP16, TYPE_FP32, TYPE_FP64",
+                                   field, spec->name);
+        }
+        int dims = inferd_json_get(r->doc, item, "dims");
+        if (dims < 0)
+            dims = inferd_json_get(r->doc, item, "shape");
+        if (dims < 0)
+            continue;
+        int ndim = inferd_json_size(r->doc, dims);
+        if (inferd_json_kind(r->doc, dims) != INFERD_JSON_ARRAY || ndim > INFERD_MAX_DIMS)
+            return inferd_fail(r->err, INFERD_EINVAL,
+                               "config.json: dims of %s '%s' must be a list of at most %d "
+                               "integers",
+                               field, spec->name, INFERD_MAX_DIMS);
+        spec->ndim = ndim;
+        for (int d = 0, t = dims + 1; d < ndim; d++, t = inferd_json_next(r->doc, t))
+            if (inferd_json_int64(r->doc, t, &spec->shape[d]) != 0 || spec->shape[d] < -1)
+                return inferd_fail(r->err, INFERD_EINVAL,
+                                   "config.json: dims of %s '%s' must be integers >= -1", field,
+                                   spec->name);
+    }
+    return 0;
+}
+
+int inferd_model_config_parse(const char *text, size_t len, inferd_model_config_t *config,
+                              inferd_err_t *err)
+{
+    memset(config, 0, sizeof(*config));
+    inferd_arena_t arena;
+    inferd_arena_init(&arena, 16384, 64u << 20);
+    inferd_json_t doc;
+    config_reader_t r = {&doc, &arena, err};
+    int rc = inferd_json_parse(&doc, text, len, &arena, err);
+    if (rc != 0) {
+        inferd_err_prefix(err, "config.json: ");
+        goto done;
+    }
+    if (inferd_json_kind(&doc, 0) != INFERD_JSON_OBJECT) {
+        rc = inferd_fail(err, INFERD_EINVAL, "config.json must hold a JSON object");
+        goto done;
+    }
+    int tok;
+    if ((tok = inferd_json_get(&doc, 0, "name")) >= 0 &&
+        (rc = read_string(&r, tok, "name", &config->name)) != 0)
+        goto done;
+    if ((tok = inferd_json_get(&doc, 0, "backend")) >= 0 &&
+        (rc = read_string(&r, tok, "backend", &config->backend)) != 0)
+        goto done;
+    if (config->backend == NULL && (tok = inferd_json_get(&doc, 0, "platform")) >= 0) {
+        /* Triton's platform names for the formats inferd runs */
+        if ((rc = read_string(&r, tok, "platform", &config->backend)) != 0)
+            goto done;
+        if (strcmp(config->backend, "onnxruntime_onnx") == 0)
+            strcpy(config->backend, "onnx");
+    }
+    if ((tok = inferd_json_get(&doc, 0, "max_batch_size")) >= 0 &&
+        (inferd_json_int64(&doc, tok, &config->max_batch_size) != 0 ||
+         config->max_batch_size < 0)) {
+        rc = inferd_fail(err, INFERD_EINVAL,
+                         "config.json: max_batch_size must be an integer >= 0");
+        goto done;
+    }
+    int inputs = inferd_json_get(&doc, 0, "input"), outputs = inferd_json_get(&doc, 0, "output");
+    if (inputs >= 0 && (rc = read_specs(&r, inputs, "input", &config->sig.inputs,
+                                        &config->sig.n_inputs)) != 0)
+        goto done;
+    if (outputs >= 0 && (rc = read_specs(&r, outputs, "output", &config->sig.outputs,
+                                         &config->sig.n_outputs)) != 0)
+        goto done;
+    config->has_signature = inputs >= 0 || outputs >= 0;
+done:
+    inferd_arena_free(&arena);
+    if (rc != 0)
+        inferd_model_config_free(config);
+    return rc;
+}
+
+void inferd_model_config_free(inferd_model_config_t *config)
+{
+    free(config->name);
+    free(config->backend);
+    inferd_signature_free(&config->sig);
+    memset(config, 0, sizeof(*config));
+}
