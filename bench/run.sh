@@ -67,6 +67,8 @@ NGINX_REPLY='{"id":"bench","model_name":"mnist_mlp","model_version":"1","outputs
 
 # ---------------------------------------------------------------- processes
 
+# Taken before anything starts: other load on the machine skews the figures.
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/inferd-bench.XXXXXX")
 nginx_pid=""
 inferd_pid=""
@@ -334,7 +336,7 @@ table=$TMP/table.txt
 {
   echo "inferd load benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "commit:  $commit"
-  echo "host:    $(uname -n), $(nproc) cores, Linux $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "host:    $(uname -n), $(nproc) cores, Linux $(uname -r), load average before start $LOAD_BEFORE"
   echo "load:    wrk ${wrk_version:-?} -t$THREADS -c$CONNS -d${DURATION}s --latency, $RUNS run(s) per target, targets alternated"
   echo "request: POST $INFER_PATH, $BODY ($body_bytes bytes)"
   echo "nginx:   $nginx_version, worker_processes 2, return 200 with a ${#NGINX_REPLY}-byte JSON body"

@@ -41,6 +41,7 @@ static struct {
     h2o_globalconf_t globalconf;
     const inferd_repo_t *repo;
     const inferd_http_config_t *config;
+    loop_thread_t *threads;
 } server;
 
 /* ==== routing ==== */
@@ -403,7 +404,7 @@ int inferd_http_serve(const inferd_http_config_t *config, const inferd_repo_t *r
     add_json_error_filter(&host->fallback_path, config->max_body_bytes);
 
     int n_threads = config->threads;
-    loop_thread_t *threads = calloc((size_t)n_threads, sizeof(*threads));
+    loop_thread_t *threads = server.threads = calloc((size_t)n_threads, sizeof(*threads));
     if (threads == NULL)
         return inferd_fail(err, INFERD_ENOMEM, "out of memory");
     int rc = 0;
@@ -415,6 +416,7 @@ int inferd_http_serve(const inferd_http_config_t *config, const inferd_repo_t *r
             for (int j = 0; j < i; j++)
                 close(threads[j].listen_fd);
             free(threads);
+            server.threads = NULL;
             return rc;
         }
     }
@@ -440,14 +442,11 @@ int inferd_http_serve(const inferd_http_config_t *config, const inferd_repo_t *r
         pthread_join(threads[i].tid, NULL);
     for (int i = 0; i < n_threads; i++) {
         loop_thread_t *t = &threads[i];
-        h2o_multithread_unregister_receiver(t->ctx.queue, &t->control);
-        h2o_evloop_t *loop = t->ctx.loop;
-        h2o_context_dispose(&t->ctx);
-        h2o_evloop_destroy(loop);
         inferd_arena_free(&t->arena);
         inferd_jsonw_free(&t->out);
     }
-    free(threads);
+    /* The h2o contexts are not disposed: h2o 2.2 asserts when timers are still linked after a
+     * drain, and the process is about to exit. They stay reachable through server.threads. */
     inferd_log_info("stopped");
     return rc;
 }
