@@ -1,5 +1,6 @@
 /* The `inferd` command: parses the command line and runs a subcommand. `serve` loads a model
  * repository and answers the KServe V2 API over HTTP until SIGTERM/SIGINT. */
+#include "inferd/backend.h"
 #include "inferd/http.h"
 #include "inferd/log.h"
 #include "inferd/repo.h"
@@ -138,6 +139,7 @@ static int serve_main(int argc, char **argv)
     inferd_err_t err = {0};
     inferd_repo_t *repo = NULL;
     inferd_log_info("inferd %s starting: model repository %s", INFERD_VERSION, repo_dir);
+    inferd_backends_thread_init(); /* loading warms models up on this thread */
     if (inferd_repo_open(repo_dir, &repo, &err) != 0) {
         inferd_log_error("%s", err.msg);
         return EXIT_FAILURE;

@@ -29,7 +29,15 @@ struct inferd_backend {
 
     /* Releases everything `load` made. */
     void (*unload)(void *state);
+
+    /* Optional: prepares the calling thread to run this backend (thread-local runtimes, one-time
+     * kernel set-up), so that a thread's first request is not slower than the rest. */
+    void (*thread_init)(void);
 };
+
+/* Runs every backend's thread_init on the calling thread. Call once in each thread that will run
+ * inferences, before it serves. */
+void inferd_backends_thread_init(void);
 
 /* The backend named `name`, or NULL. */
 const inferd_backend_t *inferd_backend_find(const char *name);

@@ -35,6 +35,28 @@ typedef struct inferd_model_config {
     inferd_signature_t sig;   /* dims as in config.json: without the batch dimension */
 } inferd_model_config_t;
 
+/*        enum suffix   label value     */
+#define INFERD_OUTCOMES(X)                                                                        \
+    X(SUCCESS, "success")                                                                         \
+    X(BAD_REQUEST, "bad_request")                                                                 \
+    X(UNAVAILABLE, "unavailable")                                                                 \
+    X(ERROR, "error")
+
+typedef enum {
+#define INFERD_OUTCOME_ENUM(suffix, label) INFERD_OUTCOME_##suffix,
+    INFERD_OUTCOMES(INFERD_OUTCOME_ENUM)
+#undef INFERD_OUTCOME_ENUM
+        INFERD_OUTCOME_COUNT
+} inferd_outcome_t;
+
+/* What one model version has served (relaxed atomics: cheap to bump, exact in total). */
+typedef struct inferd_version_stats {
+    atomic_uint_fast64_t requests[INFERD_OUTCOME_COUNT];
+    atomic_uint_fast64_t inferences;       /* rows (batch elements) run */
+    atomic_uint_fast64_t compute_ns;       /* time spent in the backend */
+    atomic_uint_fast64_t request_ns;       /* time from parsed request to encoded response */
+} inferd_version_stats_t;
+
 typedef struct inferd_backend inferd_backend_t;
 
 typedef struct inferd_model_version {
@@ -49,6 +71,7 @@ typedef struct inferd_model_version {
     inferd_signature_t sig; /* as served: batch dimension included */
     int64_t max_batch_size;
     double load_ms;
+    inferd_version_stats_t stats;
     atomic_int refs;
 } inferd_model_version_t;
 

@@ -32,6 +32,13 @@ const inferd_backend_t *inferd_backend_for_dir(const char *dir)
     return NULL;
 }
 
+void inferd_backends_thread_init(void)
+{
+    for (size_t i = 0; i < N_BACKENDS; i++)
+        if (backends[i]->thread_init != NULL)
+            backends[i]->thread_init();
+}
+
 const char *inferd_backend_names(void)
 {
     return "onnx";

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static int find_input(const inferd_signature_t *sig, const char *name)
 {
@@ -131,9 +132,17 @@ int inferd_infer(inferd_model_version_t *v, const inferd_request_t *req, inferd_
 
     for (size_t i = 0; i < sig->n_outputs; i++)
         all_outputs[i].name = sig->outputs[i].name;
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
     int rc = v->backend->infer(v->backend_state, ordered, all_outputs, req->arena, err);
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    uint64_t elapsed_ns = (uint64_t)((end.tv_sec - start.tv_sec) * 1000000000LL +
+                                     (end.tv_nsec - start.tv_nsec));
+    atomic_fetch_add_explicit(&v->stats.compute_ns, elapsed_ns, memory_order_relaxed);
     if (rc != 0)
         return rc;
+    atomic_fetch_add_explicit(&v->stats.inferences, (uint64_t)(batch > 0 ? batch : 1),
+                              memory_order_relaxed);
 
     resp->outputs = inferd_arena_calloc(req->arena, n_wanted + 1, sizeof(*resp->outputs));
     if (resp->outputs == NULL)

@@ -165,6 +165,36 @@ static int apply_config(inferd_model_version_t *v, const inferd_model_config_t *
     return rc;
 }
 
+/* Runs the model once on zeros (batch 1, open dimensions 1) so that its first real request pays
+ * no one-time costs (kernel selection, buffer growth), and so that a model that loads but cannot
+ * run is refused now rather than on every request. */
+static int warm_up(inferd_model_version_t *v, inferd_err_t *err)
+{
+    inferd_arena_t arena;
+    inferd_arena_init(&arena, 64 * 1024, 256u << 20);
+    inferd_tensor_t *inputs = inferd_arena_calloc(&arena, v->sig.n_inputs + 1, sizeof(*inputs));
+    inferd_tensor_t *outputs = inferd_arena_calloc(&arena, v->sig.n_outputs + 1, sizeof(*outputs));
+    int rc = inputs && outputs ? 0 : INFERD_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < v->sig.n_inputs; i++) {
+        const inferd_io_spec_t *spec = &v->sig.inputs[i];
+        inputs[i].name = spec->name;
+        inputs[i].dtype = spec->dtype;
+        inputs[i].ndim = spec->ndim;
+        for (int d = 0; d < spec->ndim; d++)
+            inputs[i].shape[d] = spec->shape[d] < 0 ? 1 : spec->shape[d];
+        int64_t bytes = inferd_tensor_bytes(&inputs[i]);
+        inputs[i].data = bytes >= 0 ? inferd_arena_calloc(&arena, 1, (size_t)bytes + 1) : NULL;
+        if (inputs[i].data == NULL)
+            rc = inferd_fail(err, INFERD_EMODEL, "input '%s' is too large to warm up", spec->name);
+    }
+    for (size_t i = 0; rc == 0 && i < v->sig.n_outputs; i++)
+        outputs[i].name = v->sig.outputs[i].name;
+    if (rc == 0 && (rc = v->backend->infer(v->backend_state, inputs, outputs, &arena, err)) != 0)
+        inferd_err_prefix(err, "warm-up inference on zeros failed: ");
+    inferd_arena_free(&arena);
+    return rc;
+}
+
 int inferd_version_load(inferd_model_version_t *v, const inferd_backend_t *backend,
                         const inferd_model_config_t *config, inferd_err_t *err)
 {
@@ -174,6 +204,8 @@ int inferd_version_load(inferd_model_version_t *v, const inferd_backend_t *backe
     int rc = backend->load(v->path, config, &v->backend_state, &v->sig, err);
     if (rc == 0) {
         rc = apply_config(v, config, err);
+        if (rc == 0)
+            rc = warm_up(v, err);
         if (rc != 0) {
             backend->unload(v->backend_state);
             v->backend_state = NULL;

@@ -23,6 +23,10 @@ typedef struct http_call {
 /* Sends call->out as a JSON body with `status`. */
 void http_reply_json(http_call_t *call, int status);
 
+/* Sends the `len` bytes at `body` as `content_type` with `status`. */
+void http_reply_text(http_call_t *call, int status, const char *content_type, const char *body,
+                     size_t len);
+
 /* Sends {"error": err->msg} with the status err->code maps to (503 adds Retry-After). */
 void http_reply_error(http_call_t *call, const inferd_err_t *err);
 

@@ -2,8 +2,10 @@
  * route table dispatch; JSON bodies for the errors h2o itself answers; and the graceful drain on
  * SIGTERM/SIGINT. Handlers live in v2.c; nothing here knows about models. */
 #include "call.h"
+#include "inferd/backend.h"
 #include "inferd/http.h"
 #include "inferd/log.h"
+#include "inferd/metrics.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -198,12 +200,14 @@ static const char *reason_phrase(int status)
     }
 }
 
-static void send_body(h2o_req_t *req, int status, const char *body, size_t len)
+static void send_body(h2o_req_t *req, int status, const char *content_type, const char *body,
+                      size_t len)
 {
+    inferd_metrics_count_response(status);
     req->res.status = status;
     req->res.reason = reason_phrase(status);
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-                   H2O_STRLIT("application/json"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
+                   strlen(content_type));
     req->res.content_length = len; /* h2o_send_inline would otherwise answer chunked */
     h2o_send_inline(req, body, len);
 }
@@ -212,10 +216,16 @@ void http_reply_json(http_call_t *call, int status)
 {
     if (call->out->failed) {
         static const char oom[] = "{\"error\":\"out of memory writing the response\"}";
-        send_body(call->req, 500, oom, sizeof(oom) - 1);
+        send_body(call->req, 500, "application/json", oom, sizeof(oom) - 1);
         return;
     }
-    send_body(call->req, status, call->out->buf, call->out->len);
+    send_body(call->req, status, "application/json", call->out->buf, call->out->len);
+}
+
+void http_reply_text(http_call_t *call, int status, const char *content_type, const char *body,
+                     size_t len)
+{
+    send_body(call->req, status, content_type, body, len);
 }
 
 void http_reply_error(http_call_t *call, const inferd_err_t *err)
@@ -260,6 +270,7 @@ static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
                                           req->res.headers.entries[type].value.len,
                                           H2O_STRLIT("application/json"));
     if (req->res.status >= 400 && !is_ours) {
+        inferd_metrics_count_response(req->res.status);
         char message[256];
         if (req->res.status == 413)
             snprintf(message, sizeof(message),
@@ -368,6 +379,7 @@ static void *loop_main(void *arg)
 {
     loop_thread_t *t = arg;
     this_thread = t;
+    inferd_backends_thread_init();
     t->listener = h2o_evloop_socket_create(t->ctx.loop, t->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     t->listener->data = t;
     h2o_socket_read_start(t->listener, on_accept);

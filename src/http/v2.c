@@ -4,9 +4,11 @@
 #include "call.h"
 #include "inferd/backend.h"
 #include "inferd/infer.h"
+#include "inferd/metrics.h"
 #include "v2_codec.h"
 
 #include <string.h>
+#include <time.h>
 
 void v2_server_metadata(http_call_t *call)
 {
@@ -143,29 +145,43 @@ static bool is_json_body(h2o_req_t *req)
     return false;
 }
 
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 void v2_model_infer(http_call_t *call)
 {
     inferd_err_t err;
     inferd_model_version_t *v = NULL;
     inferd_request_t req;
     inferd_response_t resp = {0};
-    int rc;
     if (!is_json_body(call->req)) {
         inferd_fail(&err, INFERD_EMEDIA,
                     "the request body must be JSON: send Content-Type: application/json");
         http_reply_error(call, &err);
         return;
     }
-    if ((rc = inferd_repo_acquire(call->repo, call->model, call->version, &v, &err)) != 0 ||
-        (rc = v2_decode_infer_request(call->req->entity.base, call->req->entity.len, call->arena,
-                                      &req, &err)) != 0 ||
-        (rc = inferd_infer(v, &req, &resp, &err)) != 0) {
-        if (v != NULL)
-            inferd_version_release(v);
+    if (inferd_repo_acquire(call->repo, call->model, call->version, &v, &err) != 0) {
+        http_reply_error(call, &err);
+        return;
+    }
+    uint64_t start_ns = monotonic_ns();
+    if (v2_decode_infer_request(call->req->entity.base, call->req->entity.len, call->arena, &req,
+                                &err) != 0 ||
+        inferd_infer(v, &req, &resp, &err) != 0) {
+        inferd_outcome_t outcome = inferd_outcome_of_status(inferd_http_status(err.code));
+        atomic_fetch_add_explicit(&v->stats.requests[outcome], 1, memory_order_relaxed);
+        inferd_version_release(v);
         http_reply_error(call, &err);
         return;
     }
     v2_encode_infer_response(call->out, v, &req, &resp);
+    atomic_fetch_add_explicit(&v->stats.requests[INFERD_OUTCOME_SUCCESS], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&v->stats.request_ns, monotonic_ns() - start_ns,
+                              memory_order_relaxed);
     inferd_version_release(v);
     http_reply_json(call, 200);
 }

@@ -4,6 +4,7 @@
 #include "graph.h"
 #include "inferd/backend.h"
 
+#include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -66,13 +67,6 @@ static void slot_give_back(onnx_model_t *model, exec_slot_t *slot)
 static int onnx_infer(void *state, const inferd_tensor_t *inputs, inferd_tensor_t *outputs,
                       inferd_arena_t *arena, inferd_err_t *err)
 {
-    /* oneDNN runs its loops on OpenMP, whose thread count is per calling thread: one intra-op
-     * thread keeps server threads and oneDNN's from fighting over the cores. */
-    static __thread bool is_omp_configured;
-    if (!is_omp_configured) {
-        omp_set_num_threads(1);
-        is_omp_configured = true;
-    }
     onnx_model_t *model = state;
     exec_slot_t *slot = slot_take(model);
     if (slot == NULL)
@@ -80,6 +74,19 @@ static int onnx_infer(void *state, const inferd_tensor_t *inputs, inferd_tensor_
     int rc = onnx_exec_run(slot->ctx, &model->graph, inputs, outputs, arena, err);
     slot_give_back(model, slot);
     return rc;
+}
+
+/* oneDNN runs its loops on OpenMP, whose thread count is per calling thread: one intra-op thread
+ * keeps server threads and oneDNN's from fighting over the cores. The first sgemm on a thread
+ * costs about 30 ms of one-time set-up; pay it here rather than in a request. */
+static void onnx_thread_init(void)
+{
+    omp_set_num_threads(1);
+    enum { N = 16 };
+    static const float a[N * N], b[N * N];
+    float c[N * N];
+    dnnl_sgemm('N', 'N', N, N, N, 1.0f, a, N, b, N, 0.0f, c, N);
+    dnnl_sgemm('N', 'T', N, N, N, 1.0f, a, N, b, N, 0.0f, c, N);
 }
 
 static void onnx_unload(void *state)
@@ -102,4 +109,5 @@ const inferd_backend_t inferd_onnx_backend = {
     .load = onnx_load,
     .infer = onnx_infer,
     .unload = onnx_unload,
+    .thread_init = onnx_thread_init,
 };

@@ -1,0 +1,179 @@
+/* Server-wide counters and the Prometheus text exposition of every metric (see
+ * inferd/metrics.h). Per-version counters live in each version; this file only reads them. */
+#include "inferd/metrics.h"
+
+#include <stdio.h>
+
+/* HTTP statuses counted one by one; anything else falls into "other" of its class. */
+static const int counted_statuses[] = {200, 400, 404, 405, 413, 415, 422, 429, 500, 503};
+#define N_COUNTED (sizeof(counted_statuses) / sizeof(counted_statuses[0]))
+static atomic_uint_fast64_t response_counts[N_COUNTED + 1];
+
+static const char *const outcome_labels[] = {
+#define INFERD_OUTCOME_LABEL(suffix, label) label,
+    INFERD_OUTCOMES(INFERD_OUTCOME_LABEL)
+#undef INFERD_OUTCOME_LABEL
+};
+
+inferd_outcome_t inferd_outcome_of_status(int http_status)
+{
+    if (http_status < 400)
+        return INFERD_OUTCOME_SUCCESS;
+    if (http_status == 503)
+        return INFERD_OUTCOME_UNAVAILABLE;
+    if (http_status < 500)
+        return INFERD_OUTCOME_BAD_REQUEST;
+    return INFERD_OUTCOME_ERROR;
+}
+
+void inferd_metrics_count_response(int status)
+{
+    size_t slot = N_COUNTED;
+    for (size_t i = 0; i < N_COUNTED; i++)
+        if (counted_statuses[i] == status)
+            slot = i;
+    atomic_fetch_add_explicit(&response_counts[slot], 1, memory_order_relaxed);
+}
+
+static void write_header(inferd_jsonw_t *w, const char *name, const char *type, const char *help)
+{
+    inferd_jsonw_lit(w, "# HELP ");
+    inferd_jsonw_lit(w, name);
+    inferd_jsonw_lit(w, " ");
+    inferd_jsonw_lit(w, help);
+    inferd_jsonw_lit(w, "\n# TYPE ");
+    inferd_jsonw_lit(w, name);
+    inferd_jsonw_lit(w, " ");
+    inferd_jsonw_lit(w, type);
+    inferd_jsonw_lit(w, "\n");
+}
+
+/* Model names are folder names: label values are written with Prometheus's escapes. */
+static void write_label_value(inferd_jsonw_t *w, const char *value)
+{
+    for (const char *p = value; *p != '\0'; p++) {
+        if (*p == '\\' || *p == '"')
+            inferd_jsonw_raw(w, "\\", 1);
+        if (*p == '\n')
+            inferd_jsonw_lit(w, "\\n");
+        else
+            inferd_jsonw_raw(w, p, 1);
+    }
+}
+
+static void write_version_labels(inferd_jsonw_t *w, const char *name,
+                                 const inferd_model_version_t *v)
+{
+    inferd_jsonw_lit(w, name);
+    inferd_jsonw_lit(w, "{model=\"");
+    write_label_value(w, v->model_name);
+    inferd_jsonw_lit(w, "\",version=\"");
+    inferd_jsonw_lit(w, v->version_str);
+    inferd_jsonw_lit(w, "\"");
+}
+
+static uint64_t load(atomic_uint_fast64_t *counter)
+{
+    return atomic_load_explicit(counter, memory_order_relaxed);
+}
+
+static void write_seconds(inferd_jsonw_t *w, uint64_t ns)
+{
+    char text[32];
+    snprintf(text, sizeof(text), " %.9f\n", (double)ns / 1e9);
+    inferd_jsonw_lit(w, text);
+}
+
+/* Runs the statement that follows once for every version `v` of every model in `repo`. */
+#define FOR_EACH_VERSION(repo, v)                                                                 \
+    for (size_t mi_ = 0; mi_ < (repo)->n_models; mi_++)                                           \
+        for (size_t vi_ = 0; vi_ < (repo)->models[mi_]->n_versions; vi_++)                        \
+            for (inferd_model_version_t *v = (repo)->models[mi_]->versions[vi_]; v != NULL;       \
+                 v = NULL)
+
+static void render_requests(inferd_jsonw_t *w, const inferd_repo_t *repo)
+{
+    FOR_EACH_VERSION(repo, v)
+    for (int o = 0; o < INFERD_OUTCOME_COUNT; o++) {
+        write_version_labels(w, "inferd_requests_total", v);
+        inferd_jsonw_lit(w, ",outcome=\"");
+        inferd_jsonw_lit(w, outcome_labels[o]);
+        inferd_jsonw_lit(w, "\"} ");
+        inferd_jsonw_uint(w, load(&v->stats.requests[o]));
+        inferd_jsonw_lit(w, "\n");
+    }
+}
+
+static void render_inferences(inferd_jsonw_t *w, const inferd_repo_t *repo)
+{
+    FOR_EACH_VERSION(repo, v)
+    {
+        write_version_labels(w, "inferd_inference_count_total", v);
+        inferd_jsonw_lit(w, "} ");
+        inferd_jsonw_uint(w, load(&v->stats.inferences));
+        inferd_jsonw_lit(w, "\n");
+    }
+}
+
+static void render_compute_seconds(inferd_jsonw_t *w, const inferd_repo_t *repo)
+{
+    FOR_EACH_VERSION(repo, v)
+    {
+        write_version_labels(w, "inferd_compute_seconds_total", v);
+        inferd_jsonw_lit(w, "}");
+        write_seconds(w, load(&v->stats.compute_ns));
+    }
+}
+
+static void render_request_seconds(inferd_jsonw_t *w, const inferd_repo_t *repo)
+{
+    FOR_EACH_VERSION(repo, v)
+    {
+        write_version_labels(w, "inferd_request_seconds_total", v);
+        inferd_jsonw_lit(w, "}");
+        write_seconds(w, load(&v->stats.request_ns));
+    }
+}
+
+static void render_ready(inferd_jsonw_t *w, const inferd_repo_t *repo)
+{
+    FOR_EACH_VERSION(repo, v)
+    {
+        write_version_labels(w, "inferd_model_ready", v);
+        inferd_jsonw_lit(w, v->is_ready ? "} 1\n" : "} 0\n");
+    }
+}
+
+static void render_load_seconds(inferd_jsonw_t *w, const inferd_repo_t *repo)
+{
+    FOR_EACH_VERSION(repo, v)
+    {
+        write_version_labels(w, "inferd_model_load_seconds", v);
+        inferd_jsonw_lit(w, "}");
+        write_seconds(w, (uint64_t)(v->load_ms * 1e6));
+    }
+}
+
+static void render_http_responses(inferd_jsonw_t *w, const inferd_repo_t *repo)
+{
+    for (size_t i = 0; i <= N_COUNTED; i++) {
+        char line[96];
+        if (i < N_COUNTED)
+            snprintf(line, sizeof(line), "inferd_http_responses_total{code=\"%d\"} ",
+                     counted_statuses[i]);
+        else
+            snprintf(line, sizeof(line), "inferd_http_responses_total{code=\"other\"} ");
+        inferd_jsonw_lit(w, line);
+        inferd_jsonw_uint(w, load(&response_counts[i]));
+        inferd_jsonw_lit(w, "\n");
+    }
+}
+
+void inferd_metrics_render(inferd_jsonw_t *w, const inferd_repo_t *repo)
+{
+#define METRIC(name, type, help, render)                                                          \
+    write_header(w, #name, #type, help);                                                          \
+    render(w, repo);
+#include "metrics.def"
+#undef METRIC
+}
