@@ -3,15 +3,18 @@
 #   make test         every test tier that needs no special hardware
 #   make check-asan   the unit and integration tests under ASan + UBSan
 #   make bench        load benchmark against nginx (and later references)
+#   make fuzz         run each libFuzzer harness for FUZZ_SECONDS (clang)
 #   make models       regenerate examples/models with torch (tools/)
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 PORT       ?= 8000
 JOBS       ?= $(shell nproc)
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 PYTHON     := /usr/bin/python3
 
-.PHONY: all deps build run test unit integration check-asan bench models format clean
+.PHONY: all deps build run test unit integration check-asan bench fuzz models format clean
 
 all: build
 
@@ -47,6 +50,20 @@ bench: build
 	@scripts/install-deps.sh bench
 	bench/run.sh $(abspath $(BUILD)/inferd)
 
+# New findings go to $(FUZZ_BUILD)/findings/<target>; copy a crashing input into
+# tests/fuzz/corpus/<target>/ once fixed so that `make test` replays it for ever.
+fuzz: deps
+	@scripts/install-deps.sh fuzz
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINFERD_FUZZ=ON
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_v2_request fuzz_config fuzz_onnx_model
+	@for t in v2_request config onnx_model; do \
+	  mkdir -p $(FUZZ_BUILD)/findings/$$t $(FUZZ_BUILD)/work/$$t; \
+	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 \
+	    -artifact_prefix=$(FUZZ_BUILD)/findings/$$t/ $(FUZZ_BUILD)/work/$$t tests/fuzz/corpus/$$t \
+	    2>&1 | tail -n 3 || exit 1; \
+	done
+
 models:
 	@scripts/install-deps.sh tools
 	$(PYTHON) tools/make_example_models.py
@@ -55,4 +72,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

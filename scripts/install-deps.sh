@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages inferd needs, and only those that are missing.
-# Usage: scripts/install-deps.sh [build|test|bench|tools|all]...   (default: build test)
+# Usage: scripts/install-deps.sh [build|test|bench|tools|fuzz|all]...   (default: build test)
 # Idempotent: when nothing is missing it asks dpkg once and returns.
 set -euo pipefail
 
@@ -17,6 +17,7 @@ test_pkgs=(
   python3 python3-pytest python3-requests python3-numpy  # integration tests
 )
 bench_pkgs=(wrk nginx-light)
+fuzz_pkgs=(clang libclang-rt-14-dev)    # libFuzzer and the sanitizer runtimes
 tools_pkgs=(python3-torch python3-onnx python3-sklearn python3-numpy)
 
 groups=("$@")
@@ -28,8 +29,9 @@ for g in "${groups[@]}"; do
     test) wanted+=("${test_pkgs[@]}") ;;
     bench) wanted+=("${bench_pkgs[@]}") ;;
     tools) wanted+=("${tools_pkgs[@]}") ;;
-    all) wanted+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}" "${tools_pkgs[@]}") ;;
-    *) echo "install-deps.sh: unknown group '$g' (build|test|bench|tools|all)" >&2; exit 2 ;;
+    fuzz) wanted+=("${fuzz_pkgs[@]}") ;;
+    all) wanted+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}" "${tools_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
+    *) echo "install-deps.sh: unknown group '$g' (build|test|bench|tools|fuzz|all)" >&2; exit 2 ;;
   esac
 done
 

@@ -15,6 +15,7 @@
 
 struct inferd_json_token {
     jsmntok_t tok;
+    int next; /* index of the first token after this one's subtree */
 };
 
 /* ==== reading ==== */
@@ -62,14 +63,26 @@ int inferd_json_parse(inferd_json_t *doc, const char *text, size_t len, inferd_a
     if (count == 0)
         return inferd_fail(err, INFERD_EINVAL, "request body is empty; send a JSON object");
     inferd_json_token_t *tokens = inferd_arena_alloc(arena, sizeof(*tokens) * (size_t)count);
-    if (tokens == NULL)
+    jsmntok_t *raw_tokens = inferd_arena_alloc(arena, sizeof(*raw_tokens) * (size_t)count);
+    int *open = inferd_arena_alloc(arena, sizeof(*open) * (size_t)count);
+    if (tokens == NULL || raw_tokens == NULL || open == NULL)
         return inferd_fail(err, INFERD_ETOOBIG,
                            "JSON text has %d values, more than this server can hold per request",
                            count);
     jsmn_init(&parser);
-    int parsed = jsmn_parse(&parser, text, len, (jsmntok_t *)tokens, (unsigned int)count);
+    int parsed = jsmn_parse(&parser, text, len, raw_tokens, (unsigned int)count);
     if (parsed < 0)
         return parse_failure(text, len, parser.pos, parsed, err);
+    /* Each token's subtree end, in one pass with a stack of the tokens still open. */
+    int depth = 0;
+    for (int i = 0; i < parsed; i++) {
+        tokens[i].tok = raw_tokens[i];
+        while (depth > 0 && raw_tokens[i].start >= raw_tokens[open[depth - 1]].end)
+            tokens[open[--depth]].next = i;
+        open[depth++] = i;
+    }
+    while (depth > 0)
+        tokens[open[--depth]].next = parsed;
     doc->text = text;
     doc->text_len = len;
     doc->tokens = tokens;
@@ -86,9 +99,21 @@ int inferd_json_parse(inferd_json_t *doc, const char *text, size_t len, inferd_a
                            "request body is not valid JSON: unexpected bytes after the value at "
                            "byte %zu",
                            end);
-    /* jsmn's strict mode still lets some primitives through; numbers are checked when read,
-     * literals here so that a malformed literal is always a parse error. */
+    /* jsmn's strict mode still lets some things through: a key with no value ({"a"}) and
+     * misspelt literals. Numbers are checked when read; the rest here, so that such text is
+     * always a parse error and every object is a list of key/value pairs. */
     for (int i = 0; i < parsed; i++) {
+        if (tokens[i].tok.type == JSMN_OBJECT) {
+            int child = i + 1;
+            for (int member = 0; member < tokens[i].tok.size; member++) {
+                if (child + 1 >= parsed || tokens[child].tok.type != JSMN_STRING ||
+                    tokens[child].tok.size != 1 || tokens[child + 1].tok.start >= tokens[i].tok.end)
+                    return parse_failure(text, len, (unsigned int)tokens[i].tok.start,
+                                         JSMN_ERROR_INVAL, err);
+                child = tokens[child + 1].next;
+            }
+            continue;
+        }
         if (tokens[i].tok.type != JSMN_PRIMITIVE)
             continue;
         size_t raw_len;
@@ -134,13 +159,7 @@ int inferd_json_size(const inferd_json_t *doc, int tok)
 
 int inferd_json_next(const inferd_json_t *doc, int tok)
 {
-    /* Tokens are in document order, so a subtree is every later token that starts before the
-     * end of `tok`. */
-    int end = doc->tokens[tok].tok.end;
-    int i = tok + 1;
-    while (i < doc->n_tokens && doc->tokens[i].tok.start < end)
-        i++;
-    return i;
+    return doc->tokens[tok].next;
 }
 
 const char *inferd_json_raw(const inferd_json_t *doc, int tok, size_t *OUT_len)

@@ -21,6 +21,7 @@ typedef struct onnx_value {
     int graph_input;          /* index among the graph's inputs, or -1 */
     int graph_output;         /* index among the graph's outputs, or -1 */
     int last_reader;          /* the last node (execution order) that reads it, or -1 */
+    bool has_producer;        /* a node writes it (each value has at most one source) */
 } onnx_value_t;
 
 typedef struct onnx_node {
@@ -69,6 +70,10 @@ const onnx_op_t *onnx_op_find(const char *op_type);
 /* Parses the ONNX file at `path` into `graph`. Returns 0 or INFERD_EMODEL/INFERD_EIO with a
  * reason naming the op, node or value at fault. */
 int onnx_graph_load(const char *path, onnx_graph_t *graph, inferd_err_t *err);
+
+/* As onnx_graph_load, from `len` bytes in memory; `origin` names them in messages. */
+int onnx_graph_parse(const uint8_t *bytes, size_t len, const char *origin, onnx_graph_t *graph,
+                     inferd_err_t *err);
 
 /* Releases everything the graph holds. */
 void onnx_graph_free(onnx_graph_t *graph);

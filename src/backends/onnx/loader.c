@@ -254,6 +254,9 @@ static int add_node(onnx_graph_t *g, value_table_t *table, const Onnx__NodeProto
         int out = value_intern(table, proto->output[0]);
         if (out < 0)
             return out;
+        if (g->values[out].is_constant || g->values[out].has_producer)
+            return inferd_fail(err, INFERD_EMODEL, "value '%s' is defined more than once",
+                               g->values[out].name);
         g->values[out].is_constant = true;
         return fold_constant(proto, &g->values[out], err);
     }
@@ -284,6 +287,14 @@ static int add_node(onnx_graph_t *g, value_table_t *table, const Onnx__NodeProto
         node->outputs[i] = proto->output[i][0] ? value_intern(table, proto->output[i]) : -1;
         if (proto->output[i][0] && node->outputs[i] < 0)
             return INFERD_ENOMEM;
+        onnx_value_t *v = node->outputs[i] >= 0 ? &g->values[node->outputs[i]] : NULL;
+        if (v != NULL && (v->is_constant || v->has_producer || v->graph_input >= 0))
+            return inferd_fail(err, INFERD_EMODEL,
+                               "node '%s' writes '%s', which is already an input, initializer or "
+                               "another node's output",
+                               node_name, v->name);
+        if (v != NULL)
+            v->has_producer = true;
     }
     if (op->prepare != NULL) {
         int rc = op->prepare(node, proto, err);
@@ -420,6 +431,9 @@ static int read_graph(const Onnx__ModelProto *model, onnx_graph_t *g, inferd_err
         int v = value_intern(&table, init->name ? init->name : "");
         if (v < 0)
             return v;
+        if (g->values[v].is_constant)
+            return inferd_fail(err, INFERD_EMODEL, "initializer '%s' is defined more than once",
+                               g->values[v].name);
         int rc = onnx_tensor_from_proto(init, &g->values[v].constant, err);
         if (rc != 0)
             return rc;
@@ -439,6 +453,9 @@ static int read_graph(const Onnx__ModelProto *model, onnx_graph_t *g, inferd_err
             return v;
         if (g->values[v].is_constant)
             continue; /* an initializer listed as input (IR < 4): a constant, not a request input */
+        if (g->values[v].graph_input >= 0)
+            return inferd_fail(err, INFERD_EMODEL, "graph input '%s' is listed twice",
+                               g->values[v].name);
         int rc = read_io_spec(graph->input[i], &g->sig.inputs[g->n_inputs], err);
         g->sig.n_inputs = (size_t)g->n_inputs + 1;
         if (rc != 0)
@@ -465,30 +482,39 @@ static int read_graph(const Onnx__ModelProto *model, onnx_graph_t *g, inferd_err
     return order_nodes(g, err);
 }
 
-int onnx_graph_load(const char *path, onnx_graph_t *graph, inferd_err_t *err)
+int onnx_graph_parse(const uint8_t *bytes, size_t len, const char *origin, onnx_graph_t *graph,
+                     inferd_err_t *err)
 {
     memset(graph, 0, sizeof(*graph));
-    uint8_t *bytes = NULL;
-    size_t len = 0;
-    int rc = read_file(path, &bytes, &len, err);
-    if (rc != 0)
-        return rc;
     Onnx__ModelProto *model = onnx__model_proto__unpack(NULL, len, bytes);
-    free(bytes);
     if (model == NULL)
         return inferd_fail(err, INFERD_EMODEL,
                            "%s is not a valid ONNX model (the protobuf does not parse: truncated "
                            "or not an .onnx file)",
-                           path);
+                           origin);
+    int rc;
     if (model->graph == NULL)
-        rc = inferd_fail(err, INFERD_EMODEL, "%s holds no graph", path);
+        rc = inferd_fail(err, INFERD_EMODEL, "%s holds no graph", origin);
     else
         rc = read_graph(model, graph, err);
     onnx__model_proto__free_unpacked(model, NULL);
     if (rc == INFERD_ENOMEM)
-        inferd_fail(err, rc, "out of memory loading %s", path);
+        inferd_fail(err, rc, "out of memory loading %s", origin);
     if (rc != 0)
         onnx_graph_free(graph);
+    return rc;
+}
+
+int onnx_graph_load(const char *path, onnx_graph_t *graph, inferd_err_t *err)
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    memset(graph, 0, sizeof(*graph));
+    int rc = read_file(path, &bytes, &len, err);
+    if (rc != 0)
+        return rc;
+    rc = onnx_graph_parse(bytes, len, path, graph, err);
+    free(bytes);
     return rc;
 }
 
