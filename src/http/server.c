@@ -362,10 +362,23 @@ static void on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mes
     h2o_context_request_shutdown(&t->ctx); /* idle keep-alive connections close now */
 }
 
-static bool has_connections(h2o_context_t *ctx)
+static int count_request_in_progress(h2o_req_t *req, void *cbdata)
 {
-    return !h2o_linklist_is_empty(&ctx->http1._conns) ||
-           !h2o_linklist_is_empty(&ctx->http2._conns);
+    /* h2o resets a connection's request when its response is fully written, so a method means a
+     * request whose headers have arrived and whose response is not yet out */
+    if (req->input.method.len != 0)
+        ++*(int *)cbdata;
+    return 0;
+}
+
+/* True while a connection of this loop has a request in progress. Idle HTTP/1 keep-alive
+ * connections do not count (h2o 2.2 does not close them on shutdown; exiting does). HTTP/2
+ * connections count until h2o's GOAWAY sequence has closed them. */
+static bool has_requests_in_flight(h2o_context_t *ctx)
+{
+    int in_progress = 0;
+    ctx->globalconf->http1.callbacks.foreach_request(ctx, count_request_in_progress, &in_progress);
+    return in_progress > 0 || !h2o_linklist_is_empty(&ctx->http2._conns);
 }
 
 static uint64_t now_ms(void)
@@ -385,11 +398,15 @@ static void *loop_main(void *arg)
     h2o_socket_read_start(t->listener, on_accept);
     while (!t->is_draining)
         h2o_evloop_run(t->ctx.loop, INT32_MAX);
-    /* Draining: requests already received run to completion; connections close after their
-     * current response. */
+    /* Draining: requests already started run to completion and their responses are written;
+     * then the thread ends. Two quiet turns in a row, so that bytes already in the socket
+     * buffers are read before deciding that nothing is in flight. */
     uint64_t deadline = now_ms() + (uint64_t)server.config->shutdown_timeout_ms;
-    while (has_connections(&t->ctx) && now_ms() < deadline)
-        h2o_evloop_run(t->ctx.loop, 50);
+    int quiet_turns = 0;
+    while (quiet_turns < 2 && now_ms() < deadline) {
+        h2o_evloop_run(t->ctx.loop, 10);
+        quiet_turns = has_requests_in_flight(&t->ctx) ? 0 : quiet_turns + 1;
+    }
     return NULL;
 }
 

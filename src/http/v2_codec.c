@@ -63,6 +63,30 @@ static int decode_value(const inferd_json_t *doc, int tok, inferd_dtype_t dtype,
     }
 }
 
+/* Nested data must follow the shape: the lists at depth d hold shape[d] items, and values sit
+ * at depth ndim only. (Flat data is one list of values, checked by count alone.) Recursion is
+ * bounded by the tensor's rank, not by the client's nesting. */
+static bool nesting_matches(const inferd_json_t *doc, int tok, const inferd_tensor_t *t, int depth)
+{
+    bool is_list = inferd_json_kind(doc, tok) == INFERD_JSON_ARRAY;
+    if (depth == t->ndim)
+        return !is_list;
+    if (!is_list || inferd_json_size(doc, tok) != t->shape[depth])
+        return false;
+    int child = tok + 1;
+    for (int i = 0; i < inferd_json_size(doc, tok); i++, child = inferd_json_next(doc, child))
+        if (!nesting_matches(doc, child, t, depth + 1))
+            return false;
+    return true;
+}
+
+static bool is_flat_list(const inferd_json_t *doc, int tok)
+{
+    if (inferd_json_kind(doc, tok) != INFERD_JSON_ARRAY)
+        return false;
+    return inferd_json_next(doc, tok) == tok + 1 + inferd_json_size(doc, tok);
+}
+
 static int decode_data(const inferd_json_t *doc, int data_tok, inferd_tensor_t *t,
                        inferd_arena_t *arena, inferd_err_t *err)
 {
@@ -82,6 +106,12 @@ static int decode_data(const inferd_json_t *doc, int data_tok, inferd_tensor_t *
         leaves++;
     }
     int64_t expected = inferd_tensor_count(t);
+    if (leaves == expected && !is_flat_list(doc, data_tok) &&
+        !nesting_matches(doc, data_tok, t, 0))
+        return inferd_fail(err, INFERD_EINVAL,
+                           "input '%s': nested \"data\" does not follow shape %s; send one flat "
+                           "list of values or lists nested exactly as the shape",
+                           t->name, inferd_shape_str(t->shape, t->ndim, shape, sizeof(shape)));
     if (leaves != expected)
         return inferd_fail(err, INFERD_EINVAL,
                            "input '%s': \"data\" has %lld values but shape %s needs %lld",

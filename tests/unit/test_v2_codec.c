@@ -47,7 +47,7 @@ static void decodes_flat_and_nested_data_alike(void **state)
     assert_int_equal(flat.inputs[0].ndim, 2);
     assert_false(flat.has_output_filter);
     assert_int_equal(decode("{\"inputs\":[{\"name\":\"x\",\"datatype\":\"FP32\",\"shape\":[2,3],"
-                            "\"data\":[[1,2,3],[[4],[5,6.5]]]}],\"outputs\":[{\"name\":\"b\"},"
+                            "\"data\":[[1,2,3],[4,5,6.5]]}],\"outputs\":[{\"name\":\"b\"},"
                             "{\"name\":\"a\"}],\"parameters\":{\"anything\":1}}",
                             &nested, &err),
                      0);
@@ -150,6 +150,12 @@ static void refuses_bad_tensors_naming_the_input(void **state)
     expect_refusal("{\"inputs\":[{\"datatype\":\"FP32\",\"shape\":[1],\"data\":[1]}]}",
                    INFERD_EINVAL, "\"name\"");
     expect_refusal("{\"inputs\":[],\"outputs\":[{\"nam\":\"y\"}]}", INFERD_EINVAL, "\"outputs\"");
+    expect_refusal("{\"inputs\":[{\"name\":\"x\",\"datatype\":\"FP32\",\"shape\":[2,3],"
+                   "\"data\":[[1,2,3],[[4],[5,6]]]}]}",
+                   INFERD_EINVAL, "does not follow shape [2,3]");
+    expect_refusal("{\"inputs\":[{\"name\":\"x\",\"datatype\":\"FP32\",\"shape\":[2,3],"
+                   "\"data\":[[1,2],[3,4],[5,6]]}]}",
+                   INFERD_EINVAL, "does not follow shape");
 }
 
 static void encodes_every_datatype(void **state)
