@@ -75,60 +75,56 @@ int onnx_tensor_from_proto(const Onnx__TensorProto *proto, inferd_tensor_t *OUT,
     if (count < 0)
         return inferd_fail(err, INFERD_EMODEL, "tensor '%s' has an invalid shape", name);
     size_t elem = inferd_dtype_size(dtype), bytes = (size_t)count * elem;
+
+    /* How many elements the file really holds, checked before allocating anything: the
+     * dimensions are only a claim. */
+    size_t have;
+    if (proto->has_raw_data)
+        have = proto->raw_data.len % elem == 0 ? proto->raw_data.len / elem : SIZE_MAX;
+    else if (dtype == INFERD_DT_FP32)
+        have = proto->n_float_data;
+    else if (dtype == INFERD_DT_FP64)
+        have = proto->n_double_data;
+    else if (dtype == INFERD_DT_INT64)
+        have = proto->n_int64_data;
+    else if (dtype == INFERD_DT_UINT32 || dtype == INFERD_DT_UINT64)
+        have = proto->n_uint64_data;
+    else /* INT32 and the narrower types travel in int32_data, one element per entry */
+        have = proto->n_int32_data;
+    if (have != (size_t)count)
+        return inferd_fail(err, INFERD_EMODEL,
+                           "tensor '%s' should hold %lld elements but its data has %zu; the file "
+                           "is corrupt",
+                           name, (long long)count, have == SIZE_MAX ? (size_t)0 : have);
+
     OUT->data = malloc(bytes ? bytes : 1);
     if (OUT->data == NULL)
         return inferd_fail(err, INFERD_ENOMEM, "out of memory for tensor '%s'", name);
-
-    size_t have; /* elements present in whichever field holds the data */
     if (proto->has_raw_data) {
-        have = proto->raw_data.len / elem;
-        if (proto->raw_data.len == bytes)
-            memcpy(OUT->data, proto->raw_data.data, bytes); /* little-endian, as on x86-64 */
+        memcpy(OUT->data, proto->raw_data.data, bytes); /* little-endian, as on x86-64 */
     } else if (dtype == INFERD_DT_FP32) {
-        have = proto->n_float_data;
-        if (have == (size_t)count)
-            memcpy(OUT->data, proto->float_data, bytes);
+        memcpy(OUT->data, proto->float_data, bytes);
     } else if (dtype == INFERD_DT_FP64) {
-        have = proto->n_double_data;
-        if (have == (size_t)count)
-            memcpy(OUT->data, proto->double_data, bytes);
+        memcpy(OUT->data, proto->double_data, bytes);
     } else if (dtype == INFERD_DT_INT64) {
-        have = proto->n_int64_data;
-        if (have == (size_t)count)
-            memcpy(OUT->data, proto->int64_data, bytes);
+        memcpy(OUT->data, proto->int64_data, bytes);
     } else if (dtype == INFERD_DT_UINT32 || dtype == INFERD_DT_UINT64) {
-        have = proto->n_uint64_data;
-        for (size_t i = 0; have == (size_t)count && i < have; i++) {
+        for (size_t i = 0; i < have; i++) {
             if (dtype == INFERD_DT_UINT32)
                 ((uint32_t *)OUT->data)[i] = (uint32_t)proto->uint64_data[i];
             else
                 ((uint64_t *)OUT->data)[i] = proto->uint64_data[i];
         }
     } else {
-        /* INT32 and the narrower types travel in int32_data, one element per entry */
-        have = proto->n_int32_data;
-        for (size_t i = 0; have == (size_t)count && i < have; i++) {
+        for (size_t i = 0; i < have; i++) {
             int32_t v = proto->int32_data[i];
-            switch (elem) {
-            case 1:
+            if (elem == 1)
                 ((uint8_t *)OUT->data)[i] = (uint8_t)v;
-                break;
-            case 2:
+            else if (elem == 2)
                 ((uint16_t *)OUT->data)[i] = (uint16_t)v;
-                break;
-            default:
+            else
                 ((int32_t *)OUT->data)[i] = v;
-                break;
-            }
         }
-    }
-    if (have != (size_t)count || (proto->has_raw_data && proto->raw_data.len != bytes)) {
-        free(OUT->data);
-        OUT->data = NULL;
-        return inferd_fail(err, INFERD_EMODEL,
-                           "tensor '%s' should hold %lld elements but its data has %zu; the file "
-                           "is corrupt",
-                           name, (long long)count, have);
     }
     return 0;
 }
