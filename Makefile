@@ -44,7 +44,8 @@ $(ASAN_BUILD)/Makefile: CMakeLists.txt
 check-asan: deps $(ASAN_BUILD)/Makefile
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure
-	INFERD_BIN=$(abspath $(ASAN_BUILD)/inferd) INFERD_SANITIZED=1 $(PYTHON) -m pytest -q tests/integration
+	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) INFERD_BIN=$(abspath $(ASAN_BUILD)/inferd) \
+	  INFERD_SANITIZED=1 $(PYTHON) -m pytest -q tests/integration
 
 bench: build
 	@scripts/install-deps.sh bench
