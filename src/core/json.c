@@ -423,7 +423,10 @@ static int integral_double(const char *text, double *OUT_value)
     return 0;
 }
 
-int inferd_json_int64(const inferd_json_t *doc, int tok, int64_t *OUT_value)
+/* Reads a whole number exactly: plain digits through strtoll/strtoull, never a double; the
+ * fraction and exponent forms through integral_double. Sets *OUT_signed or *OUT_unsigned. */
+static int read_whole_number(const inferd_json_t *doc, int tok, bool is_unsigned,
+                             int64_t *OUT_signed, uint64_t *OUT_unsigned)
 {
     char text[128];
     bool is_integer;
@@ -431,46 +434,34 @@ int inferd_json_int64(const inferd_json_t *doc, int tok, int64_t *OUT_value)
         return INFERD_EINVAL;
     if (!is_integer) {
         double v;
-        if (integral_double(text, &v) != 0)
+        if (integral_double(text, &v) != 0 || (is_unsigned && v < 0))
             return INFERD_EINVAL;
-        *OUT_value = (int64_t)v;
+        if (is_unsigned)
+            *OUT_unsigned = (uint64_t)v;
+        else
+            *OUT_signed = (int64_t)v;
         return 0;
     }
-    char *end;
     errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (errno == ERANGE)
+    if (!is_unsigned)
+        *OUT_signed = strtoll(text, NULL, 10);
+    else if (text[0] != '-')
+        *OUT_unsigned = strtoull(text, NULL, 10);
+    else if (strcmp(text, "-0") == 0) /* the only negative integer that fits */
+        *OUT_unsigned = 0;
+    else
         return INFERD_EINVAL;
-    *OUT_value = v;
-    return 0;
+    return errno == ERANGE ? INFERD_EINVAL : 0;
+}
+
+int inferd_json_int64(const inferd_json_t *doc, int tok, int64_t *OUT_value)
+{
+    return read_whole_number(doc, tok, false, OUT_value, NULL);
 }
 
 int inferd_json_uint64(const inferd_json_t *doc, int tok, uint64_t *OUT_value)
 {
-    char text[128];
-    bool is_integer;
-    if (number_text(doc, tok, text, sizeof(text), &is_integer) != 0)
-        return INFERD_EINVAL;
-    if (!is_integer) {
-        double v;
-        if (integral_double(text, &v) != 0 || v < 0)
-            return INFERD_EINVAL;
-        *OUT_value = (uint64_t)v;
-        return 0;
-    }
-    if (text[0] == '-') { /* only "-0" is a negative integer that fits */
-        if (strcmp(text, "-0") != 0)
-            return INFERD_EINVAL;
-        *OUT_value = 0;
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno == ERANGE)
-        return INFERD_EINVAL;
-    *OUT_value = v;
-    return 0;
+    return read_whole_number(doc, tok, true, NULL, OUT_value);
 }
 
 int inferd_json_double(const inferd_json_t *doc, int tok, double *OUT_value)

@@ -2,6 +2,8 @@
  * inferd/metrics.h). Per-version counters live in each version; this file only reads them. */
 #include "inferd/metrics.h"
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 /* HTTP statuses counted one by one; anything else falls into "other" of its class. */
@@ -104,35 +106,42 @@ static void render_requests(inferd_jsonw_t *w, const inferd_repo_t *repo)
     }
 }
 
-static void render_inferences(inferd_jsonw_t *w, const inferd_repo_t *repo)
+/* One sample per version of the per-version counter at `offset` in inferd_version_stats_t;
+ * counters of nanoseconds are written in seconds. */
+static void render_version_counter(inferd_jsonw_t *w, const inferd_repo_t *repo, const char *name,
+                                   size_t offset, bool is_ns)
 {
     FOR_EACH_VERSION(repo, v)
     {
-        write_version_labels(w, "inferd_inference_count_total", v);
-        inferd_jsonw_lit(w, "} ");
-        inferd_jsonw_uint(w, load(&v->stats.inferences));
-        inferd_jsonw_lit(w, "\n");
+        atomic_uint_fast64_t *counter = (atomic_uint_fast64_t *)((char *)&v->stats + offset);
+        write_version_labels(w, name, v);
+        if (is_ns) {
+            inferd_jsonw_lit(w, "}");
+            write_seconds(w, load(counter));
+        } else {
+            inferd_jsonw_lit(w, "} ");
+            inferd_jsonw_uint(w, load(counter));
+            inferd_jsonw_lit(w, "\n");
+        }
     }
+}
+
+static void render_inferences(inferd_jsonw_t *w, const inferd_repo_t *repo)
+{
+    render_version_counter(w, repo, "inferd_inference_count_total",
+                           offsetof(inferd_version_stats_t, inferences), false);
 }
 
 static void render_compute_seconds(inferd_jsonw_t *w, const inferd_repo_t *repo)
 {
-    FOR_EACH_VERSION(repo, v)
-    {
-        write_version_labels(w, "inferd_compute_seconds_total", v);
-        inferd_jsonw_lit(w, "}");
-        write_seconds(w, load(&v->stats.compute_ns));
-    }
+    render_version_counter(w, repo, "inferd_compute_seconds_total",
+                           offsetof(inferd_version_stats_t, compute_ns), true);
 }
 
 static void render_request_seconds(inferd_jsonw_t *w, const inferd_repo_t *repo)
 {
-    FOR_EACH_VERSION(repo, v)
-    {
-        write_version_labels(w, "inferd_request_seconds_total", v);
-        inferd_jsonw_lit(w, "}");
-        write_seconds(w, load(&v->stats.request_ns));
-    }
+    render_version_counter(w, repo, "inferd_request_seconds_total",
+                           offsetof(inferd_version_stats_t, request_ns), true);
 }
 
 static void render_ready(inferd_jsonw_t *w, const inferd_repo_t *repo)

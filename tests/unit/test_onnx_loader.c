@@ -16,33 +16,9 @@
 #include "backends/onnx/graph.h"
 #include "inferd/backend.h"
 #include "inferd/json.h"
+#include "test_util.h"
 
 extern const inferd_backend_t inferd_onnx_backend;
-
-static char path_buf[4096];
-
-/* A path under the source tree (INFERD_SOURCE_DIR is set by ctest). */
-static const char *source_path(const char *relative)
-{
-    const char *root = getenv("INFERD_SOURCE_DIR");
-    snprintf(path_buf, sizeof(path_buf), "%s/%s", root ? root : ".", relative);
-    return path_buf;
-}
-
-static char *read_text(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    rewind(f);
-    char *text = malloc((size_t)size + 1);
-    assert_int_equal(fread(text, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
-    text[size] = '\0';
-    *len = (size_t)size;
-    return text;
-}
 
 static void mnist_loads_with_its_signature(void **state)
 {
@@ -96,7 +72,7 @@ static void check_reference(const char *model_path, const char *reference_path)
     assert_int_equal(inferd_onnx_backend.load(source_path(model_path), &config, &model, &sig, &err),
                      0);
     size_t len;
-    char *text = read_text(source_path(reference_path), &len);
+    char *text = read_whole_file(source_path(reference_path), &len);
     inferd_arena_t arena;
     inferd_arena_init(&arena, 1 << 16, 0);
     inferd_json_t doc;
@@ -181,7 +157,7 @@ static void unsupported_op_names_op_and_node(void **state)
 static void truncated_and_missing_files_are_refused(void **state)
 {
     size_t len;
-    char *bytes = read_text(source_path("examples/models/mnist_mlp/1/model.onnx"), &len);
+    char *bytes = read_whole_file(source_path("examples/models/mnist_mlp/1/model.onnx"), &len);
     onnx_graph_t graph;
     inferd_err_t err = {0};
     for (size_t cut = len / 2; cut > 16; cut /= 3) {

@@ -14,6 +14,7 @@
 
 #include "inferd/log.h"
 #include "inferd/repo.h"
+#include "test_util.h"
 
 static char repo_dir[256];
 
@@ -25,33 +26,18 @@ static void write_file(const char *path, const void *data, size_t len)
     fclose(f);
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    rewind(f);
-    char *data = malloc((size_t)size);
-    assert_int_equal(fread(data, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
-    *len = (size_t)size;
-    return data;
-}
-
 /* Creates DIR/<model>/<version>/model.onnx from a source file (cut to `keep` bytes, 0 = all). */
 static void add_version(const char *model, const char *version, const char *source, size_t keep)
 {
-    char path[512], src[512];
+    char path[512];
     snprintf(path, sizeof(path), "%s/%s", repo_dir, model);
     mkdir(path, 0755);
     snprintf(path, sizeof(path), "%s/%s/%s", repo_dir, model, version);
     mkdir(path, 0755);
     if (source == NULL)
         return;
-    snprintf(src, sizeof(src), "%s/%s", getenv("INFERD_SOURCE_DIR"), source);
     size_t len;
-    char *data = read_file(src, &len);
+    char *data = read_whole_file(source_path(source), &len);
     snprintf(path, sizeof(path), "%s/%s/%s/model.onnx", repo_dir, model, version);
     write_file(path, data, keep ? keep : len);
     free(data);
