@@ -108,8 +108,10 @@ static int serve_main(int argc, char **argv)
             break;
         case OPT_MAX_BODY:
             if (parse_number(optarg, 1, (long long)1 << 40, &value) != 0) {
-                fprintf(stderr, "inferd serve: --max-body-bytes must be a positive number of "
-                                "bytes, not '%s'\n", optarg);
+                fprintf(stderr,
+                        "inferd serve: --max-body-bytes must be a positive number of "
+                        "bytes, not '%s'\n",
+                        optarg);
                 return EXIT_USAGE;
             }
             config.max_body_bytes = (size_t)value;

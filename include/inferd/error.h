@@ -7,19 +7,19 @@
 #include <stddef.h>
 
 /*       name          value  http  text */
-#define INFERD_ERRORS(X)                                                                          \
-    X(INFERD_EINVAL, -1, 400, "invalid request")                                                  \
-    X(INFERD_ENOTFOUND, -2, 404, "not found")                                                     \
-    X(INFERD_EMETHOD, -3, 405, "method not allowed")                                              \
-    X(INFERD_ECONFLICT, -4, 409, "conflict")                                                      \
-    X(INFERD_ETOOBIG, -5, 413, "payload too large")                                               \
-    X(INFERD_EMEDIA, -6, 415, "unsupported media type")                                           \
-    X(INFERD_EMODEL, -7, 422, "model rejected")                                                   \
-    X(INFERD_ERATE, -8, 429, "rate limited")                                                      \
-    X(INFERD_EUNAVAIL, -9, 503, "not ready")                                                      \
-    X(INFERD_ENOMEM, -10, 500, "out of memory")                                                   \
-    X(INFERD_EIO, -11, 500, "I/O error")                                                          \
-    X(INFERD_EUNSUPPORTED, -12, 400, "not supported")                                             \
+#define INFERD_ERRORS(X)                                                                           \
+    X(INFERD_EINVAL, -1, 400, "invalid request")                                                   \
+    X(INFERD_ENOTFOUND, -2, 404, "not found")                                                      \
+    X(INFERD_EMETHOD, -3, 405, "method not allowed")                                               \
+    X(INFERD_ECONFLICT, -4, 409, "conflict")                                                       \
+    X(INFERD_ETOOBIG, -5, 413, "payload too large")                                                \
+    X(INFERD_EMEDIA, -6, 415, "unsupported media type")                                            \
+    X(INFERD_EMODEL, -7, 422, "model rejected")                                                    \
+    X(INFERD_ERATE, -8, 429, "rate limited")                                                       \
+    X(INFERD_EUNAVAIL, -9, 503, "not ready")                                                       \
+    X(INFERD_ENOMEM, -10, 500, "out of memory")                                                    \
+    X(INFERD_EIO, -11, 500, "I/O error")                                                           \
+    X(INFERD_EUNSUPPORTED, -12, 400, "not supported")                                              \
     X(INFERD_EINTERNAL, -13, 500, "internal error")
 
 typedef enum {
@@ -47,6 +47,7 @@ int inferd_fail(inferd_err_t *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Puts `prefix` in front of the message already in `err` ("loading x: " + old message). */
-void inferd_err_prefix(inferd_err_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void inferd_err_prefix(inferd_err_t *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -9,11 +9,11 @@
 #include "inferd/repo.h"
 
 typedef struct inferd_http_config {
-    const char *address;      /* IPv4 or IPv6 literal to bind; "0.0.0.0" for every interface */
+    const char *address; /* IPv4 or IPv6 literal to bind; "0.0.0.0" for every interface */
     int port;
-    int threads;              /* event-loop threads */
-    size_t max_body_bytes;    /* larger request bodies answer 413 */
-    int shutdown_timeout_ms;  /* how long a drain may take before open connections are cut */
+    int threads;             /* event-loop threads */
+    size_t max_body_bytes;   /* larger request bodies answer 413 */
+    int shutdown_timeout_ms; /* how long a drain may take before open connections are cut */
 } inferd_http_config_t;
 
 /* Serves `repo` until SIGTERM or SIGINT, then stops accepting, lets requests in flight finish

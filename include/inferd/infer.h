@@ -12,17 +12,17 @@
 #include "inferd/tensor.h"
 
 typedef struct inferd_request {
-    inferd_arena_t *arena;      /* everything below lives here */
-    char *id;                   /* NULL when the client gave none */
-    inferd_tensor_t *inputs;    /* in the client's order */
+    inferd_arena_t *arena;   /* everything below lives here */
+    char *id;                /* NULL when the client gave none */
+    inferd_tensor_t *inputs; /* in the client's order */
     size_t n_inputs;
-    char **output_names;        /* the outputs asked for, in the order asked */
+    char **output_names; /* the outputs asked for, in the order asked */
     size_t n_output_names;
-    bool has_output_filter;     /* false: every output, in signature order */
+    bool has_output_filter; /* false: every output, in signature order */
 } inferd_request_t;
 
 typedef struct inferd_response {
-    inferd_tensor_t *outputs;   /* in the arena; data too */
+    inferd_tensor_t *outputs; /* in the arena; data too */
     size_t n_outputs;
 } inferd_response_t;
 

@@ -3,12 +3,18 @@
 #ifndef INFERD_LOG_H
 #define INFERD_LOG_H
 
-typedef enum { INFERD_LOG_DEBUG, INFERD_LOG_INFO, INFERD_LOG_WARN, INFERD_LOG_ERROR } inferd_log_level_t;
+typedef enum {
+    INFERD_LOG_DEBUG,
+    INFERD_LOG_INFO,
+    INFERD_LOG_WARN,
+    INFERD_LOG_ERROR
+} inferd_log_level_t;
 
 /* Lines below `level` are dropped (default: INFO). */
 void inferd_log_set_level(inferd_log_level_t level);
 
-void inferd_log(inferd_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void inferd_log(inferd_log_level_t level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #define inferd_log_info(...)  inferd_log(INFERD_LOG_INFO, __VA_ARGS__)
 #define inferd_log_warn(...)  inferd_log(INFERD_LOG_WARN, __VA_ARGS__)

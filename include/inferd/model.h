@@ -28,18 +28,18 @@ typedef struct inferd_signature {
 
 /* What config.json says (Triton's field names). Every field is optional. */
 typedef struct inferd_model_config {
-    char *name;               /* NULL: the folder's name */
-    char *backend;            /* NULL: chosen by the file found in the version folder */
-    int64_t max_batch_size;   /* > 0: the first dimension is the batch, at most this big */
-    bool has_signature;       /* "input"/"output" were given */
-    inferd_signature_t sig;   /* dims as in config.json: without the batch dimension */
+    char *name;             /* NULL: the folder's name */
+    char *backend;          /* NULL: chosen by the file found in the version folder */
+    int64_t max_batch_size; /* > 0: the first dimension is the batch, at most this big */
+    bool has_signature;     /* "input"/"output" were given */
+    inferd_signature_t sig; /* dims as in config.json: without the batch dimension */
 } inferd_model_config_t;
 
 /*        enum suffix   label value     */
-#define INFERD_OUTCOMES(X)                                                                        \
-    X(SUCCESS, "success")                                                                         \
-    X(BAD_REQUEST, "bad_request")                                                                 \
-    X(UNAVAILABLE, "unavailable")                                                                 \
+#define INFERD_OUTCOMES(X)                                                                         \
+    X(SUCCESS, "success")                                                                          \
+    X(BAD_REQUEST, "bad_request")                                                                  \
+    X(UNAVAILABLE, "unavailable")                                                                  \
     X(ERROR, "error")
 
 typedef enum {
@@ -52,9 +52,9 @@ typedef enum {
 /* What one model version has served (relaxed atomics: cheap to bump, exact in total). */
 typedef struct inferd_version_stats {
     atomic_uint_fast64_t requests[INFERD_OUTCOME_COUNT];
-    atomic_uint_fast64_t inferences;       /* rows (batch elements) run */
-    atomic_uint_fast64_t compute_ns;       /* time spent in the backend */
-    atomic_uint_fast64_t request_ns;       /* time from parsed request to encoded response */
+    atomic_uint_fast64_t inferences; /* rows (batch elements) run */
+    atomic_uint_fast64_t compute_ns; /* time spent in the backend */
+    atomic_uint_fast64_t request_ns; /* time from parsed request to encoded response */
 } inferd_version_stats_t;
 
 typedef struct inferd_backend inferd_backend_t;
@@ -63,9 +63,9 @@ typedef struct inferd_model_version {
     const char *model_name; /* owned by the model */
     int64_t version;
     char version_str[24];
-    char *path;             /* the model file */
+    char *path; /* the model file */
     bool is_ready;
-    char *failure;          /* why it is not ready; NULL when ready */
+    char *failure; /* why it is not ready; NULL when ready */
     const inferd_backend_t *backend;
     void *backend_state;
     inferd_signature_t sig; /* as served: batch dimension included */
@@ -77,7 +77,7 @@ typedef struct inferd_model_version {
 
 typedef struct inferd_model {
     char *name;
-    char *failure;                     /* a model-wide failure (bad config.json, no versions) */
+    char *failure; /* a model-wide failure (bad config.json, no versions) */
     inferd_model_config_t config;
     inferd_model_version_t **versions; /* ascending by version number */
     size_t n_versions;

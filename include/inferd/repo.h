@@ -36,8 +36,7 @@ int inferd_repo_acquire(const inferd_repo_t *repo, const char *model_name, const
 
 /* As inferd_repo_acquire but returns the version even when it is not ready (for ready and
  * metadata endpoints, which report the failure). Only INFERD_ENOTFOUND is returned as error. */
-int inferd_repo_find_version(const inferd_repo_t *repo, const char *model_name,
-                             const char *version, inferd_model_version_t **OUT_version,
-                             inferd_err_t *err);
+int inferd_repo_find_version(const inferd_repo_t *repo, const char *model_name, const char *version,
+                             inferd_model_version_t **OUT_version, inferd_err_t *err);
 
 #endif

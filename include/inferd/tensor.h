@@ -10,19 +10,19 @@
 #define INFERD_MAX_DIMS 8
 
 /*  enum suffix, KServe V2 name, ONNX TensorProto.DataType, bytes per element */
-#define INFERD_DTYPES(X)                                                                          \
-    X(BOOL, "BOOL", 9, 1)                                                                         \
-    X(UINT8, "UINT8", 2, 1)                                                                       \
-    X(UINT16, "UINT16", 4, 2)                                                                     \
-    X(UINT32, "UINT32", 12, 4)                                                                    \
-    X(UINT64, "UINT64", 13, 8)                                                                    \
-    X(INT8, "INT8", 3, 1)                                                                         \
-    X(INT16, "INT16", 5, 2)                                                                       \
-    X(INT32, "INT32", 6, 4)                                                                       \
-    X(INT64, "INT64", 7, 8)                                                                       \
-    X(FP16, "FP16", 10, 2)                                                                        \
-    X(FP32, "FP32", 1, 4)                                                                         \
-    X(FP64, "FP64", 11, 8)                                                                        \
+#define INFERD_DTYPES(X)                                                                           \
+    X(BOOL, "BOOL", 9, 1)                                                                          \
+    X(UINT8, "UINT8", 2, 1)                                                                        \
+    X(UINT16, "UINT16", 4, 2)                                                                      \
+    X(UINT32, "UINT32", 12, 4)                                                                     \
+    X(UINT64, "UINT64", 13, 8)                                                                     \
+    X(INT8, "INT8", 3, 1)                                                                          \
+    X(INT16, "INT16", 5, 2)                                                                        \
+    X(INT32, "INT32", 6, 4)                                                                        \
+    X(INT64, "INT64", 7, 8)                                                                        \
+    X(FP16, "FP16", 10, 2)                                                                         \
+    X(FP32, "FP32", 1, 4)                                                                          \
+    X(FP64, "FP64", 11, 8)                                                                         \
     X(BYTES, "BYTES", 8, 0)
 
 typedef enum {

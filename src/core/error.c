@@ -8,8 +8,8 @@
 const char *inferd_strerror(int code)
 {
     switch (code) {
-#define INFERD_ERROR_TEXT(name, value, http, text)                                                \
-    case value:                                                                                   \
+#define INFERD_ERROR_TEXT(name, value, http, text)                                                 \
+    case value:                                                                                    \
         return text;
         INFERD_ERRORS(INFERD_ERROR_TEXT)
 #undef INFERD_ERROR_TEXT
@@ -20,8 +20,8 @@ const char *inferd_strerror(int code)
 int inferd_http_status(int code)
 {
     switch (code) {
-#define INFERD_ERROR_HTTP(name, value, http, text)                                                \
-    case value:                                                                                   \
+#define INFERD_ERROR_HTTP(name, value, http, text)                                                 \
+    case value:                                                                                    \
         return http;
         INFERD_ERRORS(INFERD_ERROR_HTTP)
 #undef INFERD_ERROR_HTTP

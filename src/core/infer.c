@@ -82,8 +82,7 @@ int inferd_infer(inferd_model_version_t *v, const inferd_request_t *req, inferd_
                                v->model_name, v->version_str, names);
         }
         if (ordered[slot].name != NULL)
-            return inferd_fail(err, INFERD_EINVAL, "input '%s' is given more than once",
-                               t->name);
+            return inferd_fail(err, INFERD_EINVAL, "input '%s' is given more than once", t->name);
         int rc = check_input(v, &sig->inputs[slot], t, err);
         if (rc != 0)
             return rc;
@@ -92,10 +91,10 @@ int inferd_infer(inferd_model_version_t *v, const inferd_request_t *req, inferd_
     int64_t batch = -1;
     for (size_t i = 0; i < sig->n_inputs; i++) {
         if (ordered[i].name == NULL)
-            return inferd_fail(err, INFERD_EINVAL, "missing input '%s' (%s, shape %s)",
-                               sig->inputs[i].name, inferd_dtype_name(sig->inputs[i].dtype),
-                               inferd_shape_str(sig->inputs[i].shape, sig->inputs[i].ndim, names,
-                                                sizeof(names)));
+            return inferd_fail(
+                err, INFERD_EINVAL, "missing input '%s' (%s, shape %s)", sig->inputs[i].name,
+                inferd_dtype_name(sig->inputs[i].dtype),
+                inferd_shape_str(sig->inputs[i].shape, sig->inputs[i].ndim, names, sizeof(names)));
         if (v->max_batch_size > 0) {
             if (batch >= 0 && ordered[i].shape[0] != batch)
                 return inferd_fail(err, INFERD_EINVAL,
@@ -136,8 +135,8 @@ int inferd_infer(inferd_model_version_t *v, const inferd_request_t *req, inferd_
     clock_gettime(CLOCK_MONOTONIC, &start);
     int rc = v->backend->infer(v->backend_state, ordered, all_outputs, req->arena, err);
     clock_gettime(CLOCK_MONOTONIC, &end);
-    uint64_t elapsed_ns = (uint64_t)((end.tv_sec - start.tv_sec) * 1000000000LL +
-                                     (end.tv_nsec - start.tv_nsec));
+    uint64_t elapsed_ns =
+        (uint64_t)((end.tv_sec - start.tv_sec) * 1000000000LL + (end.tv_nsec - start.tv_nsec));
     atomic_fetch_add_explicit(&v->stats.compute_ns, elapsed_ns, memory_order_relaxed);
     if (rc != 0)
         return rc;

@@ -118,9 +118,9 @@ int inferd_json_parse(inferd_json_t *doc, const char *text, size_t len, inferd_a
             continue;
         size_t raw_len;
         const char *raw = inferd_json_raw(doc, i, &raw_len);
-        bool is_literal = (raw_len == 4 && (memcmp(raw, "true", 4) == 0 ||
-                                            memcmp(raw, "null", 4) == 0)) ||
-                          (raw_len == 5 && memcmp(raw, "false", 5) == 0);
+        bool is_literal =
+            (raw_len == 4 && (memcmp(raw, "true", 4) == 0 || memcmp(raw, "null", 4) == 0)) ||
+            (raw_len == 5 && memcmp(raw, "false", 5) == 0);
         if (!is_literal && raw[0] != '-' && (raw[0] < '0' || raw[0] > '9'))
             return parse_failure(text, len, (unsigned int)tokens[i].tok.start, JSMN_ERROR_INVAL,
                                  err);
@@ -330,8 +330,8 @@ int inferd_json_string(const inferd_json_t *doc, int tok, inferd_arena_t *arena,
             p += 4;
             if (code >= 0xD800 && code <= 0xDBFF) { /* a surrogate pair */
                 unsigned low;
-                if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || read_hex4(p + 2, end, &low) != 0 ||
-                    low < 0xDC00 || low > 0xDFFF)
+                if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+                    read_hex4(p + 2, end, &low) != 0 || low < 0xDC00 || low > 0xDFFF)
                     return INFERD_EINVAL;
                 p += 6;
                 code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);

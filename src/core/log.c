@@ -1,4 +1,5 @@
-/* Log lines for operators (see inferd/log.h). Not a request log: nothing here is on the hot path. */
+/* Log lines for operators (see inferd/log.h). Not a request log: nothing here is on the hot path.
+ */
 #include "inferd/log.h"
 
 #include <stdarg.h>
@@ -25,8 +26,8 @@ void inferd_log(inferd_log_level_t level, const char *fmt, ...)
     clock_gettime(CLOCK_REALTIME, &now);
     gmtime_r(&now.tv_sec, &utc);
     size_t used = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &utc);
-    used += (size_t)snprintf(line + used, sizeof(line) - used, ".%03ldZ %s ",
-                             now.tv_nsec / 1000000, level_names[level]);
+    used += (size_t)snprintf(line + used, sizeof(line) - used, ".%03ldZ %s ", now.tv_nsec / 1000000,
+                             level_names[level]);
     va_list ap;
     va_start(ap, fmt);
     int wrote = vsnprintf(line + used, sizeof(line) - used, fmt, ap);

@@ -48,8 +48,7 @@ int inferd_signature_copy(inferd_signature_t *dst, const inferd_signature_t *src
     return rc;
 }
 
-inferd_model_version_t *inferd_version_new(const char *model_name, int64_t number,
-                                           const char *path)
+inferd_model_version_t *inferd_version_new(const char *model_name, int64_t number, const char *path)
 {
     inferd_model_version_t *v = calloc(1, sizeof(*v));
     if (v == NULL)
@@ -83,8 +82,7 @@ void inferd_version_release(inferd_model_version_t *v)
     free(v);
 }
 
-static const inferd_io_spec_t *find_spec(const inferd_io_spec_t *specs, size_t n,
-                                         const char *name)
+static const inferd_io_spec_t *find_spec(const inferd_io_spec_t *specs, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(specs[i].name, name) == 0)
@@ -107,10 +105,9 @@ static int reconcile_specs(inferd_io_spec_t *model_specs, size_t n_model,
                                "config.json names %s '%s', which the model does not have", what,
                                want->name);
         if (want->dtype != INFERD_DT_INVALID && want->dtype != have->dtype)
-            return inferd_fail(err, INFERD_EMODEL,
-                               "config.json gives %s '%s' datatype %s but the model has %s", what,
-                               want->name, inferd_dtype_name(want->dtype),
-                               inferd_dtype_name(have->dtype));
+            return inferd_fail(
+                err, INFERD_EMODEL, "config.json gives %s '%s' datatype %s but the model has %s",
+                what, want->name, inferd_dtype_name(want->dtype), inferd_dtype_name(have->dtype));
         if (want->ndim < 0) /* no dims given */
             continue;
         if (want->ndim + batch_dims != have->ndim)
@@ -212,8 +209,8 @@ int inferd_version_load(inferd_model_version_t *v, const inferd_backend_t *backe
         }
     }
     clock_gettime(CLOCK_MONOTONIC, &end);
-    v->load_ms = (double)(end.tv_sec - start.tv_sec) * 1e3 +
-                 (double)(end.tv_nsec - start.tv_nsec) / 1e6;
+    v->load_ms =
+        (double)(end.tv_sec - start.tv_sec) * 1e3 + (double)(end.tv_nsec - start.tv_nsec) / 1e6;
     if (rc != 0) {
         free(v->failure);
         v->failure = strdup(err->msg);

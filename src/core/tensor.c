@@ -8,10 +8,9 @@ static const struct {
     const char *v2_name;
     int onnx_type;
     size_t size;
-} dtype_info[INFERD_DT_COUNT] = {
-    [INFERD_DT_INVALID] = {"INVALID", 0, 0},
+} dtype_info[INFERD_DT_COUNT] = {[INFERD_DT_INVALID] = {"INVALID", 0, 0},
 #define INFERD_DTYPE_ROW(suffix, v2, onnx, sz) [INFERD_DT_##suffix] = {v2, onnx, sz},
-    INFERD_DTYPES(INFERD_DTYPE_ROW)
+                                 INFERD_DTYPES(INFERD_DTYPE_ROW)
 #undef INFERD_DTYPE_ROW
 };
 

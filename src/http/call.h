@@ -13,11 +13,11 @@
 typedef struct http_call {
     h2o_req_t *req;
     const inferd_repo_t *repo;
-    const char *model;    /* the :model path segment, or NULL */
-    const char *version;  /* the :version path segment, or NULL */
-    inferd_arena_t *arena;  /* this loop's request arena, reset after the reply */
-    inferd_jsonw_t *out;    /* this loop's response buffer, empty on entry */
-    bool is_draining;       /* the server is shutting down */
+    const char *model;     /* the :model path segment, or NULL */
+    const char *version;   /* the :version path segment, or NULL */
+    inferd_arena_t *arena; /* this loop's request arena, reset after the reply */
+    inferd_jsonw_t *out;   /* this loop's response buffer, empty on entry */
+    bool is_draining;      /* the server is shutting down */
 } http_call_t;
 
 /* Sends call->out as a JSON body with `status`. */

@@ -128,7 +128,10 @@ static __thread loop_thread_t *this_thread;
 static int on_request(h2o_handler_t *self, h2o_req_t *req)
 {
     loop_thread_t *t = this_thread;
-    http_call_t call = {.req = req, .repo = server.repo, .arena = &t->arena, .out = &t->out,
+    http_call_t call = {.req = req,
+                        .repo = server.repo,
+                        .arena = &t->arena,
+                        .out = &t->out,
                         .is_draining = t->is_draining};
     inferd_err_t err;
     char *segments[MAX_PATH_SEGMENTS];
@@ -280,8 +283,7 @@ static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
         else
             snprintf(message, sizeof(message), "{\"error\":\"HTTP %d: %s\"}", req->res.status,
                      req->res.status == 400 ? "malformed HTTP request" : "request refused");
-        json_error_ostream_t *os =
-            (json_error_ostream_t *)h2o_add_ostream(req, sizeof(*os), slot);
+        json_error_ostream_t *os = (json_error_ostream_t *)h2o_add_ostream(req, sizeof(*os), slot);
         os->super.do_send = json_error_send;
         os->body = h2o_strdup(&req->pool, message, SIZE_MAX);
         req->res.content_length = os->body.len;
@@ -424,8 +426,8 @@ int inferd_http_serve(const inferd_http_config_t *config, const inferd_repo_t *r
 
     h2o_config_init(&server.globalconf);
     server.globalconf.max_request_entity_size = config->max_body_bytes;
-    h2o_hostconf_t *host = h2o_config_register_host(&server.globalconf,
-                                                    h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_hostconf_t *host =
+        h2o_config_register_host(&server.globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *root = h2o_config_register_path(host, "/", 0);
     h2o_handler_t *handler = h2o_create_handler(root, sizeof(*handler));
     handler->on_req = on_request;
@@ -458,8 +460,8 @@ int inferd_http_serve(const inferd_http_config_t *config, const inferd_repo_t *r
         inferd_arena_init(&t->arena, 64 * 1024, 0);
         h2o_multithread_create_thread(&t->tid, NULL, loop_main, t);
     }
-    inferd_log_info("listening on http://%s:%d (%d threads, max body %zu bytes)",
-                    config->address, config->port, n_threads, config->max_body_bytes);
+    inferd_log_info("listening on http://%s:%d (%d threads, max body %zu bytes)", config->address,
+                    config->port, n_threads, config->max_body_bytes);
 
     int signal_number = 0;
     sigwait(&signals, &signal_number);

@@ -12,8 +12,8 @@
 
 void v2_server_metadata(http_call_t *call)
 {
-    inferd_jsonw_lit(call->out, "{\"name\":\"inferd\",\"version\":\"" INFERD_VERSION
-                                "\",\"extensions\":[]}");
+    inferd_jsonw_lit(call->out,
+                     "{\"name\":\"inferd\",\"version\":\"" INFERD_VERSION "\",\"extensions\":[]}");
     http_reply_json(call, 200);
 }
 

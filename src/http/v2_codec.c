@@ -26,22 +26,22 @@ static int decode_value(const inferd_json_t *doc, int tok, inferd_dtype_t dtype,
         ((uint8_t *)data)[i] = kind == INFERD_JSON_TRUE;
         return 0;
     }
-#define SIGNED_CASE(suffix, type, lo, hi)                                                         \
-    case INFERD_DT_##suffix:                                                                      \
-        if (inferd_json_int64(doc, tok, &s) != 0 || s < (lo) || s > (hi))                         \
-            return INFERD_EINVAL;                                                                 \
-        ((type *)data)[i] = (type)s;                                                              \
+#define SIGNED_CASE(suffix, type, lo, hi)                                                          \
+    case INFERD_DT_##suffix:                                                                       \
+        if (inferd_json_int64(doc, tok, &s) != 0 || s < (lo) || s > (hi))                          \
+            return INFERD_EINVAL;                                                                  \
+        ((type *)data)[i] = (type)s;                                                               \
         return 0;
         SIGNED_CASE(INT8, int8_t, INT8_MIN, INT8_MAX)
         SIGNED_CASE(INT16, int16_t, INT16_MIN, INT16_MAX)
         SIGNED_CASE(INT32, int32_t, INT32_MIN, INT32_MAX)
         SIGNED_CASE(INT64, int64_t, INT64_MIN, INT64_MAX)
 #undef SIGNED_CASE
-#define UNSIGNED_CASE(suffix, type, hi)                                                           \
-    case INFERD_DT_##suffix:                                                                      \
-        if (inferd_json_uint64(doc, tok, &u) != 0 || u > (hi))                                    \
-            return INFERD_EINVAL;                                                                 \
-        ((type *)data)[i] = (type)u;                                                              \
+#define UNSIGNED_CASE(suffix, type, hi)                                                            \
+    case INFERD_DT_##suffix:                                                                       \
+        if (inferd_json_uint64(doc, tok, &u) != 0 || u > (hi))                                     \
+            return INFERD_EINVAL;                                                                  \
+        ((type *)data)[i] = (type)u;                                                               \
         return 0;
         UNSIGNED_CASE(UINT8, uint8_t, UINT8_MAX)
         UNSIGNED_CASE(UINT16, uint16_t, UINT16_MAX)
@@ -106,18 +106,16 @@ static int decode_data(const inferd_json_t *doc, int data_tok, inferd_tensor_t *
         leaves++;
     }
     int64_t expected = inferd_tensor_count(t);
-    if (leaves == expected && !is_flat_list(doc, data_tok) &&
-        !nesting_matches(doc, data_tok, t, 0))
+    if (leaves == expected && !is_flat_list(doc, data_tok) && !nesting_matches(doc, data_tok, t, 0))
         return inferd_fail(err, INFERD_EINVAL,
                            "input '%s': nested \"data\" does not follow shape %s; send one flat "
                            "list of values or lists nested exactly as the shape",
                            t->name, inferd_shape_str(t->shape, t->ndim, shape, sizeof(shape)));
     if (leaves != expected)
-        return inferd_fail(err, INFERD_EINVAL,
-                           "input '%s': \"data\" has %lld values but shape %s needs %lld",
-                           t->name, (long long)leaves,
-                           inferd_shape_str(t->shape, t->ndim, shape, sizeof(shape)),
-                           (long long)expected);
+        return inferd_fail(
+            err, INFERD_EINVAL, "input '%s': \"data\" has %lld values but shape %s needs %lld",
+            t->name, (long long)leaves, inferd_shape_str(t->shape, t->ndim, shape, sizeof(shape)),
+            (long long)expected);
     size_t bytes = (size_t)expected * inferd_dtype_size(t->dtype);
     t->data = inferd_arena_alloc(arena, bytes ? bytes : 1);
     if (t->data == NULL)
@@ -129,14 +127,13 @@ static int decode_data(const inferd_json_t *doc, int data_tok, inferd_tensor_t *
         if (decode_value(doc, tok, t->dtype, t->data, i) != 0) {
             size_t raw_len;
             const char *raw = inferd_json_raw(doc, tok, &raw_len);
-            return inferd_fail(err, INFERD_EINVAL,
-                               "input '%s': value %lld (%.*s) is not a valid %s%s", t->name,
-                               (long long)i, (int)(raw_len > 40 ? 40 : raw_len), raw,
-                               inferd_dtype_name(t->dtype),
-                               t->dtype == INFERD_DT_BOOL ? " (use true or false)"
-                               : t->dtype == INFERD_DT_FP32 || t->dtype == INFERD_DT_FP64
-                                   ? " (finite numbers only)"
-                                   : " (whole numbers within the type's range)");
+            return inferd_fail(
+                err, INFERD_EINVAL, "input '%s': value %lld (%.*s) is not a valid %s%s", t->name,
+                (long long)i, (int)(raw_len > 40 ? 40 : raw_len), raw, inferd_dtype_name(t->dtype),
+                t->dtype == INFERD_DT_BOOL ? " (use true or false)"
+                : t->dtype == INFERD_DT_FP32 || t->dtype == INFERD_DT_FP64
+                    ? " (finite numbers only)"
+                    : " (whole numbers within the type's range)");
         }
         i++;
     }
@@ -147,8 +144,9 @@ static int decode_input(const inferd_json_t *doc, int tok, inferd_arena_t *arena
                         inferd_tensor_t *t, inferd_err_t *err)
 {
     if (inferd_json_kind(doc, tok) != INFERD_JSON_OBJECT)
-        return inferd_fail(err, INFERD_EINVAL, "each entry of \"inputs\" must be an object with "
-                                               "name, datatype, shape and data");
+        return inferd_fail(err, INFERD_EINVAL,
+                           "each entry of \"inputs\" must be an object with "
+                           "name, datatype, shape and data");
     int name = inferd_json_get(doc, tok, "name");
     char *text;
     size_t text_len;
@@ -160,8 +158,8 @@ static int decode_input(const inferd_json_t *doc, int tok, inferd_arena_t *arena
         return decode_fail(err, INFERD_EINVAL, t->name, "\"datatype\" string is missing");
     t->dtype = inferd_dtype_from_name(text, text_len);
     if (t->dtype == INFERD_DT_BYTES || t->dtype == INFERD_DT_FP16)
-        return inferd_fail(err, INFERD_EUNSUPPORTED,
-                           "input '%s': datatype %s is not supported yet", t->name, text);
+        return inferd_fail(err, INFERD_EUNSUPPORTED, "input '%s': datatype %s is not supported yet",
+                           t->name, text);
     if (t->dtype == INFERD_DT_INVALID)
         return inferd_fail(err, INFERD_EINVAL,
                            "input '%s': unknown datatype '%s' (use BOOL, INT8, INT16, INT32, "
@@ -171,8 +169,8 @@ static int decode_input(const inferd_json_t *doc, int tok, inferd_arena_t *arena
     if (shape < 0 || inferd_json_kind(doc, shape) != INFERD_JSON_ARRAY ||
         inferd_json_size(doc, shape) > INFERD_MAX_DIMS)
         return inferd_fail(err, INFERD_EINVAL,
-                           "input '%s': \"shape\" must be a list of at most %d dimensions",
-                           t->name, INFERD_MAX_DIMS);
+                           "input '%s': \"shape\" must be a list of at most %d dimensions", t->name,
+                           INFERD_MAX_DIMS);
     t->ndim = inferd_json_size(doc, shape);
     for (int d = 0, dim = shape + 1; d < t->ndim; d++, dim = inferd_json_next(doc, dim))
         if (inferd_json_int64(doc, dim, &t->shape[d]) != 0 || t->shape[d] < 0)

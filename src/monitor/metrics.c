@@ -87,10 +87,10 @@ static void write_seconds(inferd_jsonw_t *w, uint64_t ns)
 }
 
 /* Runs the statement that follows once for every version `v` of every model in `repo`. */
-#define FOR_EACH_VERSION(repo, v)                                                                 \
-    for (size_t mi_ = 0; mi_ < (repo)->n_models; mi_++)                                           \
-        for (size_t vi_ = 0; vi_ < (repo)->models[mi_]->n_versions; vi_++)                        \
-            for (inferd_model_version_t *v = (repo)->models[mi_]->versions[vi_]; v != NULL;       \
+#define FOR_EACH_VERSION(repo, v)                                                                  \
+    for (size_t mi_ = 0; mi_ < (repo)->n_models; mi_++)                                            \
+        for (size_t vi_ = 0; vi_ < (repo)->models[mi_]->n_versions; vi_++)                         \
+            for (inferd_model_version_t *v = (repo)->models[mi_]->versions[vi_]; v != NULL;        \
                  v = NULL)
 
 static void render_requests(inferd_jsonw_t *w, const inferd_repo_t *repo)
@@ -180,8 +180,8 @@ static void render_http_responses(inferd_jsonw_t *w, const inferd_repo_t *repo)
 
 void inferd_metrics_render(inferd_jsonw_t *w, const inferd_repo_t *repo)
 {
-#define METRIC(name, type, help, render)                                                          \
-    write_header(w, #name, #type, help);                                                          \
+#define METRIC(name, type, help, render)                                                           \
+    write_header(w, #name, #type, help);                                                           \
     render(w, repo);
 #include "metrics.def"
 #undef METRIC

@@ -127,16 +127,15 @@ int inferd_model_config_parse(const char *text, size_t len, inferd_model_config_
     if ((tok = inferd_json_get(&doc, 0, "max_batch_size")) >= 0 &&
         (inferd_json_int64(&doc, tok, &config->max_batch_size) != 0 ||
          config->max_batch_size < 0)) {
-        rc = inferd_fail(err, INFERD_EINVAL,
-                         "config.json: max_batch_size must be an integer >= 0");
+        rc = inferd_fail(err, INFERD_EINVAL, "config.json: max_batch_size must be an integer >= 0");
         goto done;
     }
     int inputs = inferd_json_get(&doc, 0, "input"), outputs = inferd_json_get(&doc, 0, "output");
-    if (inputs >= 0 && (rc = read_specs(&r, inputs, "input", &config->sig.inputs,
-                                        &config->sig.n_inputs)) != 0)
+    if (inputs >= 0 &&
+        (rc = read_specs(&r, inputs, "input", &config->sig.inputs, &config->sig.n_inputs)) != 0)
         goto done;
-    if (outputs >= 0 && (rc = read_specs(&r, outputs, "output", &config->sig.outputs,
-                                         &config->sig.n_outputs)) != 0)
+    if (outputs >= 0 &&
+        (rc = read_specs(&r, outputs, "output", &config->sig.outputs, &config->sig.n_outputs)) != 0)
         goto done;
     config->has_signature = inputs >= 0 || outputs >= 0;
 done:

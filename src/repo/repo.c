@@ -151,8 +151,8 @@ static void load_version(inferd_model_t *model, const char *model_dir, const cha
     if (backend == NULL) {
         record_failure(&v->failure, err.msg);
     } else if (inferd_version_load(v, backend, &model->config, &err) == 0) {
-        inferd_log_info("model '%s' version %s loaded (%s, %.1f ms)", model->name,
-                        v->version_str, backend->name, v->load_ms);
+        inferd_log_info("model '%s' version %s loaded (%s, %.1f ms)", model->name, v->version_str,
+                        backend->name, v->load_ms);
         return;
     }
     inferd_log_error("model '%s' version %s failed to load: %s", model->name, v->version_str,
@@ -204,8 +204,8 @@ static inferd_model_t *load_model(const char *repo_dir, const char *folder)
     free(numbers);
     free_names(subdirs, n_subdirs);
     if (model->n_versions == 0) {
-        inferd_fail(&err, INFERD_EMODEL,
-                    "no version folders in %s (expected %s/1/model.onnx)", model_dir, model_dir);
+        inferd_fail(&err, INFERD_EMODEL, "no version folders in %s (expected %s/1/model.onnx)",
+                    model_dir, model_dir);
         record_failure(&model->failure, err.msg);
         inferd_log_error("model '%s' failed to load: %s", model->name, err.msg);
     }
@@ -222,8 +222,7 @@ int inferd_repo_open(const char *dir, inferd_repo_t **OUT_repo, inferd_err_t *er
     int rc = list_subdirs(dir, &folders, &n_folders);
     if (rc != 0) {
         free_names(folders, n_folders);
-        return inferd_fail(err, rc, "cannot read model repository '%s': %s", dir,
-                           strerror(errno));
+        return inferd_fail(err, rc, "cannot read model repository '%s': %s", dir, strerror(errno));
     }
     inferd_repo_t *repo = calloc(1, sizeof(*repo));
     if (repo == NULL || (repo->dir = strdup(dir)) == NULL ||
@@ -299,9 +298,8 @@ static int model_unavailable(const inferd_model_t *model, inferd_err_t *err)
                        model->name, last->version_str, last->failure ? last->failure : "unknown");
 }
 
-int inferd_repo_find_version(const inferd_repo_t *repo, const char *model_name,
-                             const char *version, inferd_model_version_t **OUT_version,
-                             inferd_err_t *err)
+int inferd_repo_find_version(const inferd_repo_t *repo, const char *model_name, const char *version,
+                             inferd_model_version_t **OUT_version, inferd_err_t *err)
 {
     inferd_model_t *model = inferd_repo_model(repo, model_name);
     *OUT_version = NULL;
@@ -347,8 +345,8 @@ int inferd_repo_acquire(const inferd_repo_t *repo, const char *model_name, const
     if (version == NULL || version[0] == '\0')
         rc = model_unavailable(inferd_repo_model(repo, model_name), err);
     else
-        rc = inferd_fail(err, INFERD_EUNAVAIL, "model '%s' version %s is not ready: %s",
-                         model_name, v->version_str, v->failure ? v->failure : "unknown");
+        rc = inferd_fail(err, INFERD_EUNAVAIL, "model '%s' version %s is not ready: %s", model_name,
+                         v->version_str, v->failure ? v->failure : "unknown");
     inferd_version_release(v);
     return rc;
 }

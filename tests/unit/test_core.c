@@ -37,7 +37,8 @@ static void dtype_onnx_codes_and_sizes(void **state)
 
 static void shape_count_refuses_overflow_and_negatives(void **state)
 {
-    int64_t ok[] = {3, 4, 5}, zero[] = {3, 0, 5}, negative[] = {3, -1}, huge[] = {1LL << 40, 1LL << 30};
+    int64_t ok[] = {3, 4, 5}, zero[] = {3, 0, 5}, negative[] = {3, -1},
+            huge[] = {1LL << 40, 1LL << 30};
     assert_int_equal(inferd_shape_count(ok, 3), 60);
     assert_int_equal(inferd_shape_count(ok, 0), 1);
     assert_int_equal(inferd_shape_count(zero, 3), 0);

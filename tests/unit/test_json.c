@@ -45,13 +45,20 @@ static void parses_objects_and_finds_members(void **state)
     assert_int_equal(inferd_json_kind(&doc, inferd_json_get(&doc, 0, "d")), INFERD_JSON_NULL);
     assert_int_equal(inferd_json_get(&doc, 0, "missing"), -1);
     assert_int_equal(inferd_json_get(&doc, a, "a"), -1); /* not an object */
-    assert_int_equal(inferd_json_next(&doc, a), b - 1); /* b's key follows a's subtree */
+    assert_int_equal(inferd_json_next(&doc, a), b - 1);  /* b's key follows a's subtree */
 }
 
 static void refuses_malformed_text(void **state)
 {
-    const char *bad[] = {"", "{", "{\"a\": 1", "[1, 2] x", "{\"a\": tru}", "{\"a\": nulll}",
-                         "{\"a\": 1} {\"b\": 2}", "{\"a\" 1 \"b\"}", "\"unterminated"};
+    const char *bad[] = {"",
+                         "{",
+                         "{\"a\": 1",
+                         "[1, 2] x",
+                         "{\"a\": tru}",
+                         "{\"a\": nulll}",
+                         "{\"a\": 1} {\"b\": 2}",
+                         "{\"a\" 1 \"b\"}",
+                         "\"unterminated"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         inferd_json_t doc;
         inferd_err_t err = {0};
@@ -66,8 +73,9 @@ static void reads_integers_exactly(void **state)
     inferd_err_t err;
     int64_t s;
     uint64_t u;
-    assert_int_equal(parse(&doc, "[9223372036854775807, -9223372036854775808, "
-                                 "18446744073709551615, 9223372036854775808, 1.5, 3.0, 1e3, -1, -0]",
+    assert_int_equal(parse(&doc,
+                           "[9223372036854775807, -9223372036854775808, "
+                           "18446744073709551615, 9223372036854775808, 1.5, 3.0, 1e3, -1, -0]",
                            &err),
                      0);
     assert_int_equal(inferd_json_int64(&doc, 1, &s), 0);
@@ -122,8 +130,9 @@ static void decodes_strings(void **state)
     inferd_err_t err;
     char *s;
     size_t len;
-    assert_int_equal(parse(&doc, "[\"a\\\"b\\\\c\\n\", \"\\u00e9\\ud83d\\ude00\", \"caf\xc3\xa9\", "
-                                 "\"\\ud800\", \"bad\xff\"]",
+    assert_int_equal(parse(&doc,
+                           "[\"a\\\"b\\\\c\\n\", \"\\u00e9\\ud83d\\ude00\", \"caf\xc3\xa9\", "
+                           "\"\\ud800\", \"bad\xff\"]",
                            &err),
                      0);
     assert_int_equal(inferd_json_string(&doc, 1, &arena, &s, &len), 0);
@@ -134,7 +143,7 @@ static void decodes_strings(void **state)
     assert_string_equal(s, "caf\xc3\xa9");
     assert_int_not_equal(inferd_json_string(&doc, 4, &arena, &s, &len), 0); /* lone surrogate */
     assert_int_not_equal(inferd_json_string(&doc, 5, &arena, &s, &len), 0); /* invalid UTF-8 */
-    assert_int_not_equal(parse(&doc, "[\"\\x\"]", &err), 0); /* unknown escape */
+    assert_int_not_equal(parse(&doc, "[\"\\x\"]", &err), 0);                /* unknown escape */
 }
 
 static void writer_escapes_and_formats(void **state)

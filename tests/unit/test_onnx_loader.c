@@ -114,8 +114,10 @@ static void check_reference(const char *model_path, const char *reference_path)
 
 static void mnist_matches_torch(void **state)
 {
-    check_reference("examples/models/mnist_mlp/1/model.onnx", "tests/data/reference/mnist_mlp_v1.json");
-    check_reference("examples/models/mnist_mlp/2/model.onnx", "tests/data/reference/mnist_mlp_v2.json");
+    check_reference("examples/models/mnist_mlp/1/model.onnx",
+                    "tests/data/reference/mnist_mlp_v1.json");
+    check_reference("examples/models/mnist_mlp/2/model.onnx",
+                    "tests/data/reference/mnist_mlp_v2.json");
 }
 
 static void credit_risk_matches_torch(void **state)
@@ -126,16 +128,16 @@ static void credit_risk_matches_torch(void **state)
 
 static void ops_mix_matches_numpy(void **state)
 {
-    check_reference("tests/data/models/ops_mix/1/model.onnx", "tests/data/reference/ops_mix_v1.json");
+    check_reference("tests/data/models/ops_mix/1/model.onnx",
+                    "tests/data/reference/ops_mix_v1.json");
 }
 
 static void constant_nodes_are_folded(void **state)
 {
     onnx_graph_t graph;
     inferd_err_t err;
-    assert_int_equal(onnx_graph_load(source_path("examples/models/mnist_mlp/1/model.onnx"), &graph,
-                                     &err),
-                     0);
+    assert_int_equal(
+        onnx_graph_load(source_path("examples/models/mnist_mlp/1/model.onnx"), &graph, &err), 0);
     /* Constant, Div, Gemm, Relu, Gemm, Relu, Gemm, Softmax: the Constant never runs */
     assert_int_equal(graph.n_nodes, 7);
     for (int i = 0; i < graph.n_nodes; i++)
@@ -147,8 +149,8 @@ static void unsupported_op_names_op_and_node(void **state)
 {
     onnx_graph_t graph;
     inferd_err_t err = {0};
-    int rc = onnx_graph_load(source_path("tests/data/models/unsupported_op/1/model.onnx"), &graph,
-                             &err);
+    int rc =
+        onnx_graph_load(source_path("tests/data/models/unsupported_op/1/model.onnx"), &graph, &err);
     assert_int_equal(rc, INFERD_EMODEL);
     assert_non_null(strstr(err.msg, "FrobnicateOp"));
     assert_non_null(strstr(err.msg, "mystery_node"));
@@ -174,9 +176,8 @@ static void executor_reuses_buffers_across_runs_and_batches(void **state)
 {
     onnx_graph_t graph;
     inferd_err_t err;
-    assert_int_equal(onnx_graph_load(source_path("examples/models/mnist_mlp/2/model.onnx"), &graph,
-                                     &err),
-                     0);
+    assert_int_equal(
+        onnx_graph_load(source_path("examples/models/mnist_mlp/2/model.onnx"), &graph, &err), 0);
     onnx_exec_t *ctx = onnx_exec_new(&graph);
     inferd_arena_t arena;
     inferd_arena_init(&arena, 1 << 16, 0);
@@ -186,8 +187,11 @@ static void executor_reuses_buffers_across_runs_and_batches(void **state)
     float first_row[10];
     int64_t batches[] = {1, 64, 3, 64, 1};
     for (size_t b = 0; b < sizeof(batches) / sizeof(batches[0]); b++) {
-        inferd_tensor_t input = {.name = "input", .dtype = INFERD_DT_FP32, .ndim = 2,
-                                 .shape = {batches[b], 64}, .data = pixels};
+        inferd_tensor_t input = {.name = "input",
+                                 .dtype = INFERD_DT_FP32,
+                                 .ndim = 2,
+                                 .shape = {batches[b], 64},
+                                 .data = pixels};
         inferd_tensor_t output = {.name = "probabilities"};
         inferd_arena_reset(&arena);
         assert_int_equal(onnx_exec_run(ctx, &graph, &input, &output, &arena, &err), 0);

@@ -67,8 +67,12 @@ static int run_op(op_case_t *c, inferd_tensor_t *inputs, int n_inputs, inferd_te
     proto.n_attribute = c->n_attrs;
     proto.attribute = c->attr_ptrs;
     int indices[8] = {0, 1, 2, 3, 4, 5, 6, 7};
-    onnx_node_t node = {.name = "n", .op = op, .opset = c->opset ? c->opset : 13,
-                        .inputs = indices, .n_inputs = n_inputs, .outputs = indices,
+    onnx_node_t node = {.name = "n",
+                        .op = op,
+                        .opset = c->opset ? c->opset : 13,
+                        .inputs = indices,
+                        .n_inputs = n_inputs,
+                        .outputs = indices,
                         .n_outputs = 1};
     const inferd_tensor_t *in[8];
     for (int i = 0; i < n_inputs; i++)
@@ -185,7 +189,8 @@ static void activations(void **state)
     inferd_tensor_t in = tensor(INFERD_DT_FP32, x, 1, (int64_t)4);
     inferd_tensor_t out;
     inferd_err_t err;
-    op_case_t relu = {.op_type = "Relu"}, sigmoid = {.op_type = "Sigmoid"}, th = {.op_type = "Tanh"};
+    op_case_t relu = {.op_type = "Relu"}, sigmoid = {.op_type = "Sigmoid"},
+              th = {.op_type = "Tanh"};
     assert_int_equal(run_op(&relu, &in, 1, &out, &err), 0);
     assert_floats(out.data, (float[]){0, 0, 0, 3}, 4);
     free(out.data);
@@ -274,14 +279,14 @@ static void softmax_axes_by_opset(void **state)
     float e1 = expf(1), e2 = expf(2), e3 = expf(3), e4 = expf(4);
     op_case_t last_axis = {.op_type = "Softmax", .opset = 13};
     assert_int_equal(run_op(&last_axis, &in, 1, &out, &err), 0);
-    assert_floats(out.data, (float[]){e1 / (e1 + e2), e2 / (e1 + e2), e3 / (e3 + e4), e4 / (e3 + e4)},
-                  4);
+    assert_floats(out.data,
+                  (float[]){e1 / (e1 + e2), e2 / (e1 + e2), e3 / (e3 + e4), e4 / (e3 + e4)}, 4);
     free(out.data);
     op_case_t first_axis = {.op_type = "Softmax", .opset = 13};
     add_int_attr(&first_axis, "axis", 0);
     assert_int_equal(run_op(&first_axis, &in, 1, &out, &err), 0);
-    assert_floats(out.data, (float[]){e1 / (e1 + e3), e2 / (e2 + e4), e3 / (e1 + e3), e4 / (e2 + e4)},
-                  4);
+    assert_floats(out.data,
+                  (float[]){e1 / (e1 + e3), e2 / (e2 + e4), e3 / (e1 + e3), e4 / (e2 + e4)}, 4);
     free(out.data);
     op_case_t coerced = {.op_type = "Softmax", .opset = 11}; /* axis 0: one row of 4 */
     add_int_attr(&coerced, "axis", 0);

@@ -66,7 +66,8 @@ static int make_repo(void **state)
     add_version("half", "2", NULL, 0); /* no model file */
     add_version("unsupported", "1", "tests/data/models/unsupported_op/1/model.onnx", 0);
     add_version("wrong_input", "1", mnist, 0);
-    add_config("wrong_input", "{\"input\": [{\"name\": \"pixels\", \"data_type\": \"TYPE_FP32\"}]}");
+    add_config("wrong_input",
+               "{\"input\": [{\"name\": \"pixels\", \"data_type\": \"TYPE_FP32\"}]}");
     add_version("wrong_dims", "1", mnist, 0);
     add_config("wrong_dims", "{\"max_batch_size\": 4, \"input\": [{\"name\": \"input\", "
                              "\"data_type\": \"TYPE_FP32\", \"dims\": [65]}]}");
@@ -89,10 +90,11 @@ static int remove_repo(void **state)
 
 static void config_reads_triton_fields(void **state)
 {
-    const char *text = "{\"name\": \"m\", \"platform\": \"onnxruntime_onnx\", \"max_batch_size\": 16,"
-                       " \"input\": [{\"name\": \"x\", \"data_type\": \"TYPE_FP32\", \"dims\": [3, -1]}],"
-                       " \"output\": [{\"name\": \"y\", \"data_type\": \"TYPE_STRING\", \"dims\": [1]}],"
-                       " \"dynamic_batching\": {\"max_queue_delay_microseconds\": 100}}";
+    const char *text =
+        "{\"name\": \"m\", \"platform\": \"onnxruntime_onnx\", \"max_batch_size\": 16,"
+        " \"input\": [{\"name\": \"x\", \"data_type\": \"TYPE_FP32\", \"dims\": [3, -1]}],"
+        " \"output\": [{\"name\": \"y\", \"data_type\": \"TYPE_STRING\", \"dims\": [1]}],"
+        " \"dynamic_batching\": {\"max_queue_delay_microseconds\": 100}}";
     inferd_model_config_t config;
     inferd_err_t err;
     assert_int_equal(inferd_model_config_parse(text, strlen(text), &config, &err), 0);
@@ -110,10 +112,15 @@ static void config_reads_triton_fields(void **state)
 
 static void config_refuses_wrong_types(void **state)
 {
-    const char *bad[] = {"[]", "{\"max_batch_size\": -1}", "{\"max_batch_size\": \"8\"}",
-                         "{\"name\": 3}", "{\"input\": {}}", "{\"input\": [{\"dims\": [1]}]}",
+    const char *bad[] = {"[]",
+                         "{\"max_batch_size\": -1}",
+                         "{\"max_batch_size\": \"8\"}",
+                         "{\"name\": 3}",
+                         "{\"input\": {}}",
+                         "{\"input\": [{\"dims\": [1]}]}",
                          "{\"input\": [{\"name\": \"x\", \"data_type\": \"TYPE_FP128\"}]}",
-                         "{\"input\": [{\"name\": \"x\", \"dims\": [-2]}]}", "{"};
+                         "{\"input\": [{\"name\": \"x\", \"dims\": [-2]}]}",
+                         "{"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         inferd_model_config_t config;
         inferd_err_t err = {0};

@@ -15,7 +15,7 @@ struct onnx_exec {
         void *data;
         size_t capacity;
         bool is_in_use;
-    } *buffers;
+    } * buffers;
     int n_buffers;
     int buffers_capacity;
 };
@@ -169,8 +169,8 @@ int onnx_exec_run(onnx_exec_t *ctx, const onnx_graph_t *g, const inferd_tensor_t
         outputs[o].ndim = t->ndim;
         memcpy(outputs[o].shape, t->shape, sizeof(t->shape));
         outputs[o].data = t->data;
-        bool is_produced_here = g->values[g->outputs[o]].is_constant ||
-                                g->values[g->outputs[o]].graph_input >= 0;
+        bool is_produced_here =
+            g->values[g->outputs[o]].is_constant || g->values[g->outputs[o]].graph_input >= 0;
         if (is_produced_here) { /* not written by a node: copy, never hand out shared memory */
             size_t bytes = (size_t)inferd_tensor_bytes(t);
             outputs[o].data = inferd_arena_alloc(arena, bytes);

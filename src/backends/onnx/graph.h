@@ -27,12 +27,12 @@ typedef struct onnx_value {
 typedef struct onnx_node {
     char *name;
     const onnx_op_t *op;
-    int opset;       /* the default domain's opset the model imports */
-    int *inputs;     /* value indices; -1 for an omitted optional input */
+    int opset;   /* the default domain's opset the model imports */
+    int *inputs; /* value indices; -1 for an omitted optional input */
     int n_inputs;
-    int *outputs;    /* value indices; -1 for an omitted optional output */
+    int *outputs; /* value indices; -1 for an omitted optional output */
     int n_outputs;
-    void *params;    /* what the op's prepare() parsed from the attributes; freed with free() */
+    void *params; /* what the op's prepare() parsed from the attributes; freed with free() */
 } onnx_node_t;
 
 typedef struct onnx_graph {
@@ -40,7 +40,7 @@ typedef struct onnx_graph {
     int n_values;
     onnx_node_t *nodes;
     int n_nodes;
-    int *inputs;  /* value indices of the graph inputs that are not initializers */
+    int *inputs; /* value indices of the graph inputs that are not initializers */
     int n_inputs;
     int *outputs; /* value indices of the graph outputs */
     int n_outputs;

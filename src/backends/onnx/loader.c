@@ -194,7 +194,8 @@ static int fold_constant(const Onnx__NodeProto *proto, onnx_value_t *out, inferd
     memset(t, 0, sizeof(*t));
     if ((a = onnx_attr(proto, "value")) != NULL && a->t != NULL)
         return onnx_tensor_from_proto(a->t, t, err);
-    if ((a = onnx_attr(proto, "value_float")) != NULL || (a = onnx_attr(proto, "value_int")) != NULL) {
+    if ((a = onnx_attr(proto, "value_float")) != NULL ||
+        (a = onnx_attr(proto, "value_int")) != NULL) {
         bool is_float = a->has_f;
         t->dtype = is_float ? INFERD_DT_FP32 : INFERD_DT_INT64;
         t->ndim = 0;
@@ -207,7 +208,8 @@ static int fold_constant(const Onnx__NodeProto *proto, onnx_value_t *out, inferd
             *(int64_t *)t->data = a->i;
         return 0;
     }
-    if ((a = onnx_attr(proto, "value_floats")) != NULL || (a = onnx_attr(proto, "value_ints")) != NULL) {
+    if ((a = onnx_attr(proto, "value_floats")) != NULL ||
+        (a = onnx_attr(proto, "value_ints")) != NULL) {
         bool is_float = strcmp(a->name, "value_floats") == 0;
         size_t n = is_float ? a->n_floats : a->n_ints;
         t->dtype = is_float ? INFERD_DT_FP32 : INFERD_DT_INT64;
@@ -394,8 +396,8 @@ static int read_io_spec(const Onnx__ValueInfoProto *info, inferd_io_spec_t *spec
         return 0;
     }
     if (tensor->shape->n_dim > INFERD_MAX_DIMS)
-        return inferd_fail(err, INFERD_EMODEL, "'%s' has rank %zu; inferd supports up to %d",
-                           name, tensor->shape->n_dim, INFERD_MAX_DIMS);
+        return inferd_fail(err, INFERD_EMODEL, "'%s' has rank %zu; inferd supports up to %d", name,
+                           tensor->shape->n_dim, INFERD_MAX_DIMS);
     spec->ndim = (int)tensor->shape->n_dim;
     for (size_t d = 0; d < tensor->shape->n_dim; d++) {
         const Onnx__TensorShapeProto__Dimension *dim = tensor->shape->dim[d];

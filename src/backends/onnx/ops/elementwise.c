@@ -46,21 +46,21 @@ typedef struct {
 } binary_params_t;
 
 /* The inner loop of one op and type: n elements, a and b advancing by 0 or 1. */
-#define DEFINE_BINARY_LOOP(fn, type, expr)                                                        \
-    static void fn(const void *va, int64_t sa, const void *vb, int64_t sb, void *vy, int64_t n)   \
-    {                                                                                             \
-        const type *a = va, *b = vb;                                                              \
-        type *y = vy;                                                                             \
-        for (int64_t i = 0; i < n; i++) {                                                         \
-            type x = a[i * sa], z = b[i * sb];                                                    \
-            y[i] = (expr);                                                                        \
-        }                                                                                         \
+#define DEFINE_BINARY_LOOP(fn, type, expr)                                                         \
+    static void fn(const void *va, int64_t sa, const void *vb, int64_t sb, void *vy, int64_t n)    \
+    {                                                                                              \
+        const type *a = va, *b = vb;                                                               \
+        type *y = vy;                                                                              \
+        for (int64_t i = 0; i < n; i++) {                                                          \
+            type x = a[i * sa], z = b[i * sb];                                                     \
+            y[i] = (expr);                                                                         \
+        }                                                                                          \
     }
 
-#define DEFINE_BINARY_TYPE(suffix, type)                                                          \
-    DEFINE_BINARY_LOOP(add_##suffix, type, x + z)                                                 \
-    DEFINE_BINARY_LOOP(sub_##suffix, type, x - z)                                                 \
-    DEFINE_BINARY_LOOP(mul_##suffix, type, x *z)                                                  \
+#define DEFINE_BINARY_TYPE(suffix, type)                                                           \
+    DEFINE_BINARY_LOOP(add_##suffix, type, x + z)                                                  \
+    DEFINE_BINARY_LOOP(sub_##suffix, type, x - z)                                                  \
+    DEFINE_BINARY_LOOP(mul_##suffix, type, x *z)                                                   \
     DEFINE_BINARY_LOOP(div_##suffix, type, x / z)
 
 DEFINE_BINARY_TYPE(f32, float)
@@ -107,8 +107,10 @@ static int binary_shape(const onnx_node_t *node, const inferd_tensor_t *const *i
         return inferd_fail(err, INFERD_EINVAL, "inputs have different datatypes (%s and %s)",
                            inferd_dtype_name(in[0]->dtype), inferd_dtype_name(in[1]->dtype));
     if (binary_loop(p->kind, in[0]->dtype) == NULL)
-        return inferd_fail(err, INFERD_EINVAL, "datatype %s is not supported (FP32, FP64, INT32, "
-                           "INT64 are)", inferd_dtype_name(in[0]->dtype));
+        return inferd_fail(err, INFERD_EINVAL,
+                           "datatype %s is not supported (FP32, FP64, INT32, "
+                           "INT64 are)",
+                           inferd_dtype_name(in[0]->dtype));
     int64_t shape[INFERD_MAX_DIMS];
     int ndim;
     if (broadcast_shape(in[0], in[1], shape, &ndim) != 0)
@@ -174,18 +176,18 @@ static int binary_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
     return 0;
 }
 
-#define DEFINE_BINARY_OP(var, name, kind_value)                                                   \
-    static int prepare_##var(onnx_node_t *node, const Onnx__NodeProto *proto, inferd_err_t *err)  \
-    {                                                                                             \
-        binary_params_t *p = calloc(1, sizeof(*p));                                               \
-        if (p == NULL)                                                                            \
-            return INFERD_ENOMEM;                                                                 \
-        p->kind = kind_value;                                                                     \
-        node->params = p;                                                                         \
-        if (node->opset < 7 && onnx_attr_int(proto, "broadcast", 0) != 0)                         \
-            return inferd_fail(err, INFERD_EMODEL, "legacy broadcast attribute is unsupported");  \
-        return 0;                                                                                 \
-    }                                                                                             \
+#define DEFINE_BINARY_OP(var, name, kind_value)                                                    \
+    static int prepare_##var(onnx_node_t *node, const Onnx__NodeProto *proto, inferd_err_t *err)   \
+    {                                                                                              \
+        binary_params_t *p = calloc(1, sizeof(*p));                                                \
+        if (p == NULL)                                                                             \
+            return INFERD_ENOMEM;                                                                  \
+        p->kind = kind_value;                                                                      \
+        node->params = p;                                                                          \
+        if (node->opset < 7 && onnx_attr_int(proto, "broadcast", 0) != 0)                          \
+            return inferd_fail(err, INFERD_EMODEL, "legacy broadcast attribute is unsupported");   \
+        return 0;                                                                                  \
+    }                                                                                              \
     const onnx_op_t onnx_op_##var = {name, 2, 2, 1, 1, prepare_##var, binary_shape, binary_run};
 
 DEFINE_BINARY_OP(add, "Add", BIN_ADD)
@@ -229,24 +231,24 @@ static double sigmoid_d(double x)
     return e / (1.0 + e);
 }
 
-#define DEFINE_UNARY_OP(var, name, f32_fn, f64_fn)                                                \
-    static int run_##var(const onnx_node_t *node, const inferd_tensor_t *const *in,               \
-                         inferd_tensor_t *out, inferd_err_t *err)                                 \
-    {                                                                                             \
-        int64_t n = inferd_tensor_count(in[0]);                                                   \
-        if (in[0]->dtype == INFERD_DT_FP32) {                                                     \
-            const float *x = in[0]->data;                                                         \
-            float *y = out[0].data;                                                               \
-            for (int64_t i = 0; i < n; i++)                                                       \
-                y[i] = f32_fn(x[i]);                                                              \
-        } else {                                                                                  \
-            const double *x = in[0]->data;                                                        \
-            double *y = out[0].data;                                                              \
-            for (int64_t i = 0; i < n; i++)                                                       \
-                y[i] = f64_fn(x[i]);                                                              \
-        }                                                                                         \
-        return 0;                                                                                 \
-    }                                                                                             \
+#define DEFINE_UNARY_OP(var, name, f32_fn, f64_fn)                                                 \
+    static int run_##var(const onnx_node_t *node, const inferd_tensor_t *const *in,                \
+                         inferd_tensor_t *out, inferd_err_t *err)                                  \
+    {                                                                                              \
+        int64_t n = inferd_tensor_count(in[0]);                                                    \
+        if (in[0]->dtype == INFERD_DT_FP32) {                                                      \
+            const float *x = in[0]->data;                                                          \
+            float *y = out[0].data;                                                                \
+            for (int64_t i = 0; i < n; i++)                                                        \
+                y[i] = f32_fn(x[i]);                                                               \
+        } else {                                                                                   \
+            const double *x = in[0]->data;                                                         \
+            double *y = out[0].data;                                                               \
+            for (int64_t i = 0; i < n; i++)                                                        \
+                y[i] = f64_fn(x[i]);                                                               \
+        }                                                                                          \
+        return 0;                                                                                  \
+    }                                                                                              \
     const onnx_op_t onnx_op_##var = {name, 1, 1, 1, 1, NULL, float_unary_shape, run_##var};
 
 DEFINE_UNARY_OP(relu, "Relu", relu_f, relu_d)

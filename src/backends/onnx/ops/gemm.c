@@ -76,8 +76,8 @@ static int sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, fl
     return 0;
 }
 
-static int gemm_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
-                    inferd_tensor_t *out, inferd_err_t *err)
+static int gemm_run(const onnx_node_t *node, const inferd_tensor_t *const *in, inferd_tensor_t *out,
+                    inferd_err_t *err)
 {
     const gemm_params_t *p = node->params;
     const inferd_tensor_t *a = in[0], *b = in[1], *c = node->n_inputs > 2 ? in[2] : NULL;
@@ -193,8 +193,8 @@ static int matmul_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
     int64_t index[INFERD_MAX_DIMS] = {0}, a_offset = 0, b_offset = 0;
     for (int64_t i = 0; i < batches && rc == 0; i++) {
         rc = sgemm(false, false, plan.m, plan.n, plan.k, 1.0f, a + a_offset * plan.m * plan.k,
-                   plan.k, b + b_offset * plan.k * plan.n, plan.n, 0.0f,
-                   y + i * plan.m * plan.n, err);
+                   plan.k, b + b_offset * plan.k * plan.n, plan.n, 0.0f, y + i * plan.m * plan.n,
+                   err);
         for (int d = plan.batch_rank - 1; d >= 0; d--) { /* odometer over batch indices */
             index[d]++;
             a_offset += plan.a_batch_stride[d];

@@ -5,8 +5,8 @@
 #include <string.h>
 
 static const onnx_op_t *const ops[] = {
-    &onnx_op_add,     &onnx_op_sub,     &onnx_op_mul,      &onnx_op_div,     &onnx_op_relu,
-    &onnx_op_sigmoid, &onnx_op_tanh,    &onnx_op_gemm,     &onnx_op_matmul,  &onnx_op_softmax,
+    &onnx_op_add,     &onnx_op_sub,     &onnx_op_mul,      &onnx_op_div,    &onnx_op_relu,
+    &onnx_op_sigmoid, &onnx_op_tanh,    &onnx_op_gemm,     &onnx_op_matmul, &onnx_op_softmax,
     &onnx_op_flatten, &onnx_op_reshape, &onnx_op_identity,
 };
 

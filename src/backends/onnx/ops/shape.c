@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int copy_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
-                    inferd_tensor_t *out, inferd_err_t *err)
+static int copy_run(const onnx_node_t *node, const inferd_tensor_t *const *in, inferd_tensor_t *out,
+                    inferd_err_t *err)
 {
     int64_t bytes = inferd_tensor_bytes(in[0]);
     if (bytes > 0 && out[0].data != in[0]->data)
@@ -55,8 +55,7 @@ static int flatten_shape(const onnx_node_t *node, const inferd_tensor_t *const *
     return 0;
 }
 
-const onnx_op_t onnx_op_flatten = {"Flatten", 1, 1, 1, 1, flatten_prepare, flatten_shape,
-                                   copy_run};
+const onnx_op_t onnx_op_flatten = {"Flatten", 1, 1, 1, 1, flatten_prepare, flatten_shape, copy_run};
 
 /* ==== Reshape ==== */
 
@@ -85,8 +84,7 @@ static int reshape_shape(const onnx_node_t *node, const inferd_tensor_t *const *
         return inferd_fail(err, INFERD_EINVAL, "the shape input must be a 1-D INT64 tensor");
     int ndim = (int)target->shape[0];
     if (ndim > INFERD_MAX_DIMS)
-        return inferd_fail(err, INFERD_EINVAL, "target rank %d is above %d", ndim,
-                           INFERD_MAX_DIMS);
+        return inferd_fail(err, INFERD_EINVAL, "target rank %d is above %d", ndim, INFERD_MAX_DIMS);
     const int64_t *want = target->data;
     int64_t shape[INFERD_MAX_DIMS], known = 1, total = inferd_tensor_count(x);
     int inferred = -1;
@@ -94,8 +92,10 @@ static int reshape_shape(const onnx_node_t *node, const inferd_tensor_t *const *
         shape[d] = want[d];
         if (want[d] == 0 && !p->allow_zero) {
             if (d >= x->ndim)
-                return inferd_fail(err, INFERD_EINVAL, "0 in the shape at %d copies a missing "
-                                   "input dimension", d);
+                return inferd_fail(err, INFERD_EINVAL,
+                                   "0 in the shape at %d copies a missing "
+                                   "input dimension",
+                                   d);
             shape[d] = x->shape[d];
         } else if (want[d] == -1) {
             if (inferred >= 0)
@@ -120,5 +120,4 @@ static int reshape_shape(const onnx_node_t *node, const inferd_tensor_t *const *
     return 0;
 }
 
-const onnx_op_t onnx_op_reshape = {"Reshape", 2, 2, 1, 1, reshape_prepare, reshape_shape,
-                                   copy_run};
+const onnx_op_t onnx_op_reshape = {"Reshape", 2, 2, 1, 1, reshape_prepare, reshape_shape, copy_run};

@@ -67,5 +67,5 @@ static int softmax_run(const onnx_node_t *node, const inferd_tensor_t *const *in
     return 0;
 }
 
-const onnx_op_t onnx_op_softmax = {"Softmax", 1, 1, 1, 1, softmax_prepare, softmax_shape,
-                                   softmax_run};
+const onnx_op_t onnx_op_softmax = {"Softmax",     1,          1, 1, 1, softmax_prepare,
+                                   softmax_shape, softmax_run};
