@@ -176,6 +176,7 @@ def start_server(repo_dir, *extra_args, wait_ready=True):
 def pytest_sessionfinish(session, exitstatus):
     for server in _started:
         server.kill()
+        Path(server.stderr_path).unlink(missing_ok=True)
 
 
 @pytest.fixture

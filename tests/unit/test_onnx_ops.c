@@ -83,7 +83,9 @@ static int run_op(op_case_t *c, inferd_tensor_t *inputs, int n_inputs, inferd_te
         rc = op->shape(&node, in, out, err);
     if (rc == 0) {
         out->data = calloc(1, (size_t)inferd_tensor_bytes(out) + 1);
-        rc = op->run(&node, in, out, err);
+        onnx_scratch_t scratch = {0};
+        rc = op->run(&node, in, out, &scratch, err);
+        free(scratch.data);
     }
     free(node.params);
     return rc;

@@ -18,7 +18,24 @@ struct onnx_exec {
     } * buffers;
     int n_buffers;
     int buffers_capacity;
+    onnx_scratch_t scratch;
+    inferd_tensor_t out[ONNX_MAX_NODE_OUTPUTS];
+    const inferd_tensor_t *in[ONNX_MAX_NODE_INPUTS];
 };
+
+void *onnx_scratch_get(onnx_scratch_t *scratch, size_t bytes)
+{
+    if (bytes > scratch->capacity) {
+        size_t capacity = (bytes + 63) & ~(size_t)63;
+        void *grown = aligned_alloc(64, capacity);
+        if (grown == NULL)
+            return NULL;
+        free(scratch->data);
+        scratch->data = grown;
+        scratch->capacity = capacity;
+    }
+    return scratch->data;
+}
 
 onnx_exec_t *onnx_exec_new(const onnx_graph_t *g)
 {
@@ -41,6 +58,7 @@ void onnx_exec_free(onnx_exec_t *ctx)
     for (int i = 0; i < ctx->n_buffers; i++)
         free(ctx->buffers[i].data);
     free(ctx->buffers);
+    free(ctx->scratch.data);
     free(ctx->values);
     free(ctx->value_buffer);
     free(ctx);
@@ -101,7 +119,7 @@ static void value_release(onnx_exec_t *ctx, int value)
 int onnx_exec_run(onnx_exec_t *ctx, const onnx_graph_t *g, const inferd_tensor_t *inputs,
                   inferd_tensor_t *outputs, inferd_arena_t *arena, inferd_err_t *err)
 {
-    const inferd_tensor_t *in[16];
+    const inferd_tensor_t **in = ctx->in;
     int rc = 0;
     for (int v = 0; v < g->n_values; v++) {
         ctx->value_buffer[v] = -1;
@@ -115,10 +133,10 @@ int onnx_exec_run(onnx_exec_t *ctx, const onnx_graph_t *g, const inferd_tensor_t
 
     for (int n = 0; n < g->n_nodes && rc == 0; n++) {
         const onnx_node_t *node = &g->nodes[n];
-        inferd_tensor_t out[4];
+        inferd_tensor_t *out = ctx->out;
         for (int k = 0; k < node->n_inputs; k++)
             in[k] = node->inputs[k] >= 0 ? &ctx->values[node->inputs[k]] : NULL;
-        memset(out, 0, sizeof(out));
+        memset(out, 0, sizeof(*out) * (size_t)node->n_outputs);
         rc = node->op->shape(node, in, out, err);
         for (int k = 0; k < node->n_outputs && rc == 0; k++) {
             int v = node->outputs[k];
@@ -143,7 +161,7 @@ int onnx_exec_run(onnx_exec_t *ctx, const onnx_graph_t *g, const inferd_tensor_t
                                  (long long)bytes);
         }
         if (rc == 0)
-            rc = node->op->run(node, in, out, err);
+            rc = node->op->run(node, in, out, &ctx->scratch, err);
         if (rc != 0) {
             inferd_err_prefix(err, "node '%s': ", node->name);
             break;

@@ -14,6 +14,21 @@
 
 typedef struct onnx_op onnx_op_t;
 
+/* The most inputs and outputs one node may have (variadic ops such as Concat, Sum, Split). */
+#define ONNX_MAX_NODE_INPUTS  64
+#define ONNX_MAX_NODE_OUTPUTS 64
+
+/* Scratch memory an op may use while it runs (owned by the execution context, reused by every
+ * node, so a steady workload stops allocating). */
+typedef struct onnx_scratch {
+    void *data;
+    size_t capacity;
+} onnx_scratch_t;
+
+/* At least `bytes` of scratch, 64-byte aligned, valid until the op returns; NULL when out of
+ * memory. One region per call: an op that needs several carves them from one request. */
+void *onnx_scratch_get(onnx_scratch_t *scratch, size_t bytes);
+
 typedef struct onnx_value {
     char *name;
     bool is_constant;         /* an initializer or a folded Constant node: `constant` holds it */
@@ -52,7 +67,9 @@ typedef struct onnx_graph {
  *   prepare: reads attributes from `proto` into node->params; refuses what it cannot run.
  *   shape:   sets dtype and shape of every output from the inputs (whose data is available,
  *            so data-dependent shapes such as Reshape's work); refuses unsupported dtypes.
- *   run:     computes the outputs into their buffers, already sized by shape. */
+ *   run:     computes the outputs into their buffers, already sized by shape; `scratch` gives
+ *            temporary memory.
+ * Optional inputs the model leaves out arrive as NULL; node->n_inputs counts them. */
 struct onnx_op {
     const char *op_type;
     int min_inputs, max_inputs;
@@ -61,7 +78,7 @@ struct onnx_op {
     int (*shape)(const onnx_node_t *node, const inferd_tensor_t *const *in, inferd_tensor_t *out,
                  inferd_err_t *err);
     int (*run)(const onnx_node_t *node, const inferd_tensor_t *const *in, inferd_tensor_t *out,
-               inferd_err_t *err);
+               onnx_scratch_t *scratch, inferd_err_t *err);
 };
 
 /* The operator table (ops/registry.c). NULL for an op_type inferd cannot run. */
@@ -86,6 +103,12 @@ int onnx_tensor_from_proto(const Onnx__TensorProto *proto, inferd_tensor_t *OUT,
 const Onnx__AttributeProto *onnx_attr(const Onnx__NodeProto *proto, const char *name);
 int64_t onnx_attr_int(const Onnx__NodeProto *proto, const char *name, int64_t fallback);
 float onnx_attr_float(const Onnx__NodeProto *proto, const char *name, float fallback);
+/* Copies up to `max` integers of list attribute `name` into `values`; returns how many the
+ * attribute holds (which may exceed `max`: check), or -1 when absent. */
+int onnx_attr_ints(const Onnx__NodeProto *proto, const char *name, int64_t *values, int max);
+/* The string attribute `name` (its bytes, NUL-terminated, borrowed from `proto`: copy what you
+ * keep), or `fallback`. */
+const char *onnx_attr_string(const Onnx__NodeProto *proto, const char *name, const char *fallback);
 
 /* ---- helpers for shape() ---- */
 

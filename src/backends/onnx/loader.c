@@ -151,6 +151,28 @@ float onnx_attr_float(const Onnx__NodeProto *proto, const char *name, float fall
     return a != NULL && a->has_f ? a->f : fallback;
 }
 
+int onnx_attr_ints(const Onnx__NodeProto *proto, const char *name, int64_t *values, int max)
+{
+    const Onnx__AttributeProto *a = onnx_attr(proto, name);
+    if (a == NULL)
+        return -1;
+    for (size_t i = 0; i < a->n_ints && (int)i < max; i++)
+        values[i] = a->ints[i];
+    return (int)a->n_ints;
+}
+
+const char *onnx_attr_string(const Onnx__NodeProto *proto, const char *name, const char *fallback)
+{
+    static __thread char text[256];
+    const Onnx__AttributeProto *a = onnx_attr(proto, name);
+    if (a == NULL || !a->has_s)
+        return fallback;
+    size_t len = a->s.len < sizeof(text) - 1 ? a->s.len : sizeof(text) - 1;
+    memcpy(text, a->s.data, len);
+    text[len] = '\0';
+    return text;
+}
+
 /* ==== graph ==== */
 
 static int read_file(const char *path, uint8_t **OUT_bytes, size_t *OUT_len, inferd_err_t *err)
@@ -258,6 +280,9 @@ static int add_node(onnx_graph_t *g, value_table_t *table, const Onnx__NodeProto
         g->values[out].is_constant = true;
         return fold_constant(proto, &g->values[out], err);
     }
+    if (proto->n_input > ONNX_MAX_NODE_INPUTS || proto->n_output > ONNX_MAX_NODE_OUTPUTS)
+        return inferd_fail(err, INFERD_EMODEL, "node '%s' (%s) has more than %d inputs or outputs",
+                           node_name, op_type, ONNX_MAX_NODE_INPUTS);
     if ((int)proto->n_input < op->min_inputs || (int)proto->n_input > op->max_inputs ||
         (int)proto->n_output < op->min_outputs || (int)proto->n_output > op->max_outputs)
         return inferd_fail(err, INFERD_EMODEL,

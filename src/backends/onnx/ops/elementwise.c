@@ -132,7 +132,7 @@ static bool has_integer_zero(const inferd_tensor_t *t)
 }
 
 static int binary_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
-                      inferd_tensor_t *out, inferd_err_t *err)
+                      inferd_tensor_t *out, onnx_scratch_t *scratch, inferd_err_t *err)
 {
     const binary_params_t *p = node->params;
     const inferd_tensor_t *a = in[0], *b = in[1];
@@ -188,7 +188,8 @@ static int binary_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
             return inferd_fail(err, INFERD_EMODEL, "legacy broadcast attribute is unsupported");   \
         return 0;                                                                                  \
     }                                                                                              \
-    const onnx_op_t onnx_op_##var = {name, 2, 2, 1, 1, prepare_##var, binary_shape, binary_run};
+    static const onnx_op_t onnx_op_##var = {name,         2,         2, 1, 1, prepare_##var,       \
+                                            binary_shape, binary_run};
 
 DEFINE_BINARY_OP(add, "Add", BIN_ADD)
 DEFINE_BINARY_OP(sub, "Sub", BIN_SUB)
@@ -233,7 +234,7 @@ static double sigmoid_d(double x)
 
 #define DEFINE_UNARY_OP(var, name, f32_fn, f64_fn)                                                 \
     static int run_##var(const onnx_node_t *node, const inferd_tensor_t *const *in,                \
-                         inferd_tensor_t *out, inferd_err_t *err)                                  \
+                         inferd_tensor_t *out, onnx_scratch_t *scratch, inferd_err_t *err)         \
     {                                                                                              \
         int64_t n = inferd_tensor_count(in[0]);                                                    \
         if (in[0]->dtype == INFERD_DT_FP32) {                                                      \
@@ -249,8 +250,13 @@ static double sigmoid_d(double x)
         }                                                                                          \
         return 0;                                                                                  \
     }                                                                                              \
-    const onnx_op_t onnx_op_##var = {name, 1, 1, 1, 1, NULL, float_unary_shape, run_##var};
+    static const onnx_op_t onnx_op_##var = {name, 1, 1, 1, 1, NULL, float_unary_shape, run_##var};
 
 DEFINE_UNARY_OP(relu, "Relu", relu_f, relu_d)
 DEFINE_UNARY_OP(sigmoid, "Sigmoid", sigmoid_f, sigmoid_d)
 DEFINE_UNARY_OP(tanh, "Tanh", tanhf, tanh)
+
+const onnx_op_t *const onnx_ops_elementwise[] = {
+    &onnx_op_add,  &onnx_op_sub,     &onnx_op_mul,  &onnx_op_div,
+    &onnx_op_relu, &onnx_op_sigmoid, &onnx_op_tanh, NULL,
+};

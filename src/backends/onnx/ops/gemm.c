@@ -77,7 +77,7 @@ static int sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, fl
 }
 
 static int gemm_run(const onnx_node_t *node, const inferd_tensor_t *const *in, inferd_tensor_t *out,
-                    inferd_err_t *err)
+                    onnx_scratch_t *scratch, inferd_err_t *err)
 {
     const gemm_params_t *p = node->params;
     const inferd_tensor_t *a = in[0], *b = in[1], *c = node->n_inputs > 2 ? in[2] : NULL;
@@ -98,7 +98,7 @@ static int gemm_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
                  b->shape[1], beta, y, err);
 }
 
-const onnx_op_t onnx_op_gemm = {"Gemm", 2, 3, 1, 1, gemm_prepare, gemm_shape, gemm_run};
+static const onnx_op_t onnx_op_gemm = {"Gemm", 2, 3, 1, 1, gemm_prepare, gemm_shape, gemm_run};
 
 /* ==== MatMul ==== */
 
@@ -177,7 +177,7 @@ static int matmul_shape(const onnx_node_t *node, const inferd_tensor_t *const *i
 }
 
 static int matmul_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
-                      inferd_tensor_t *out, inferd_err_t *err)
+                      inferd_tensor_t *out, onnx_scratch_t *scratch, inferd_err_t *err)
 {
     matmul_plan_t plan;
     int64_t shape[INFERD_MAX_DIMS];
@@ -209,4 +209,6 @@ static int matmul_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
     return rc;
 }
 
-const onnx_op_t onnx_op_matmul = {"MatMul", 2, 2, 1, 1, NULL, matmul_shape, matmul_run};
+static const onnx_op_t onnx_op_matmul = {"MatMul", 2, 2, 1, 1, NULL, matmul_shape, matmul_run};
+
+const onnx_op_t *const onnx_ops_gemm[] = {&onnx_op_gemm, &onnx_op_matmul, NULL};

@@ -1,17 +1,31 @@
-/* The operator rows the registry lists; one family per file. */
+/* The operator families: each file exports one NULL-terminated table of its operators, and
+ * registry.c lists the tables. */
 #ifndef INFERD_ONNX_OPS_H
 #define INFERD_ONNX_OPS_H
 
 #include "../graph.h"
+#include "common.h"
 
-/* elementwise.c */
-extern const onnx_op_t onnx_op_add, onnx_op_sub, onnx_op_mul, onnx_op_div;
-extern const onnx_op_t onnx_op_relu, onnx_op_sigmoid, onnx_op_tanh;
-/* gemm.c */
-extern const onnx_op_t onnx_op_gemm, onnx_op_matmul;
-/* softmax.c */
-extern const onnx_op_t onnx_op_softmax;
-/* shape.c */
-extern const onnx_op_t onnx_op_flatten, onnx_op_reshape, onnx_op_identity;
+#define ONNX_OP_FAMILIES(X)                                                                        \
+    X(elementwise) /* Add, Sub, Mul, Div, Pow, Mod, PRelu, Min, Max, Sum, Mean */                  \
+    X(unary)       /* Relu, Sigmoid, Tanh, Exp, Log, ... and the other activations */              \
+    X(logical)     /* comparisons, And/Or/Xor/Not, Where */                                        \
+    X(cast)        /* Cast, CastLike */                                                            \
+    X(gemm)        /* Gemm, MatMul */                                                              \
+    X(softmax)     /* Softmax, LogSoftmax */                                                       \
+    X(shape)       /* Flatten, Reshape, Identity, Shape, Size, ConstantOfShape, Range, Dropout */  \
+    X(transform)   /* Transpose, Squeeze, Unsqueeze, Concat, Split, Slice, Expand, Tile, Pad ... */ \
+    X(gather)      /* Gather, GatherElements, ScatterElements, OneHot, CumSum, NonZero */          \
+    X(conv)        /* Conv, ConvTranspose */                                                       \
+    X(pool)        /* MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool */                    \
+    X(norm)        /* BatchNormalization, InstanceNormalization, LayerNormalization */             \
+    X(resize)      /* Resize */                                                                    \
+    X(reduce)      /* Reduce*, ArgMax, ArgMin */                                                   \
+    X(topk)        /* TopK */                                                                      \
+    X(einsum)      /* Einsum */
+
+#define ONNX_OP_FAMILY_DECLARE(family) extern const onnx_op_t *const onnx_ops_##family[];
+ONNX_OP_FAMILIES(ONNX_OP_FAMILY_DECLARE)
+#undef ONNX_OP_FAMILY_DECLARE
 
 #endif

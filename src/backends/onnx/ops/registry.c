@@ -1,19 +1,21 @@
-/* The table of ONNX operators inferd runs. Constant is not here: the loader folds it into a
- * constant value. A new operator is one more row. */
+/* The table of ONNX operators inferd runs: every family's table, searched in order. Constant is
+ * not here: the loader folds it into a constant value. A new operator is one more row in its
+ * family's table; a new family is one more line in ops.h. */
 #include "ops.h"
 
 #include <string.h>
 
-static const onnx_op_t *const ops[] = {
-    &onnx_op_add,     &onnx_op_sub,     &onnx_op_mul,      &onnx_op_div,    &onnx_op_relu,
-    &onnx_op_sigmoid, &onnx_op_tanh,    &onnx_op_gemm,     &onnx_op_matmul, &onnx_op_softmax,
-    &onnx_op_flatten, &onnx_op_reshape, &onnx_op_identity,
+static const onnx_op_t *const *const families[] = {
+#define ONNX_OP_FAMILY_ROW(family) onnx_ops_##family,
+    ONNX_OP_FAMILIES(ONNX_OP_FAMILY_ROW)
+#undef ONNX_OP_FAMILY_ROW
 };
 
 const onnx_op_t *onnx_op_find(const char *op_type)
 {
-    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-        if (strcmp(ops[i]->op_type, op_type) == 0)
-            return ops[i];
+    for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++)
+        for (const onnx_op_t *const *op = families[f]; *op != NULL; op++)
+            if (strcmp((*op)->op_type, op_type) == 0)
+                return *op;
     return NULL;
 }

@@ -6,7 +6,7 @@
 #include <string.h>
 
 static int copy_run(const onnx_node_t *node, const inferd_tensor_t *const *in, inferd_tensor_t *out,
-                    inferd_err_t *err)
+                    onnx_scratch_t *scratch, inferd_err_t *err)
 {
     int64_t bytes = inferd_tensor_bytes(in[0]);
     if (bytes > 0 && out[0].data != in[0]->data)
@@ -21,7 +21,7 @@ static int identity_shape(const onnx_node_t *node, const inferd_tensor_t *const 
     return 0;
 }
 
-const onnx_op_t onnx_op_identity = {"Identity", 1, 1, 1, 1, NULL, identity_shape, copy_run};
+static const onnx_op_t onnx_op_identity = {"Identity", 1, 1, 1, 1, NULL, identity_shape, copy_run};
 
 /* ==== Flatten ==== */
 
@@ -55,7 +55,8 @@ static int flatten_shape(const onnx_node_t *node, const inferd_tensor_t *const *
     return 0;
 }
 
-const onnx_op_t onnx_op_flatten = {"Flatten", 1, 1, 1, 1, flatten_prepare, flatten_shape, copy_run};
+static const onnx_op_t onnx_op_flatten = {"Flatten",     1,       1, 1, 1, flatten_prepare,
+                                          flatten_shape, copy_run};
 
 /* ==== Reshape ==== */
 
@@ -120,4 +121,8 @@ static int reshape_shape(const onnx_node_t *node, const inferd_tensor_t *const *
     return 0;
 }
 
-const onnx_op_t onnx_op_reshape = {"Reshape", 2, 2, 1, 1, reshape_prepare, reshape_shape, copy_run};
+static const onnx_op_t onnx_op_reshape = {"Reshape",     2,       2, 1, 1, reshape_prepare,
+                                          reshape_shape, copy_run};
+
+const onnx_op_t *const onnx_ops_shape[] = {&onnx_op_flatten, &onnx_op_reshape, &onnx_op_identity,
+                                           NULL};

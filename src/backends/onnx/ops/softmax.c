@@ -33,7 +33,7 @@ static int softmax_shape(const onnx_node_t *node, const inferd_tensor_t *const *
 }
 
 static int softmax_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
-                       inferd_tensor_t *out, inferd_err_t *err)
+                       inferd_tensor_t *out, onnx_scratch_t *scratch, inferd_err_t *err)
 {
     const softmax_params_t *p = node->params;
     const inferd_tensor_t *x = in[0];
@@ -67,5 +67,7 @@ static int softmax_run(const onnx_node_t *node, const inferd_tensor_t *const *in
     return 0;
 }
 
-const onnx_op_t onnx_op_softmax = {"Softmax",     1,          1, 1, 1, softmax_prepare,
-                                   softmax_shape, softmax_run};
+static const onnx_op_t onnx_op_softmax = {"Softmax",     1,          1, 1, 1, softmax_prepare,
+                                          softmax_shape, softmax_run};
+
+const onnx_op_t *const onnx_ops_softmax[] = {&onnx_op_softmax, NULL};

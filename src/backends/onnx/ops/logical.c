@@ -1,0 +1,6 @@
+/* Comparisons and logic: Equal, Greater, Less, GreaterOrEqual, LessOrEqual, And, Or, Xor,
+ * Where.
+ * (Being written: the table is empty until the family lands.) */
+#include "ops.h"
+
+const onnx_op_t *const onnx_ops_logical[] = {NULL};

@@ -1,0 +1,5 @@
+/* Pooling: MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool.
+ * (Being written: the table is empty until the family lands.) */
+#include "ops.h"
+
+const onnx_op_t *const onnx_ops_pool[] = {NULL};
