@@ -3,6 +3,7 @@
 #   make test         every test tier that needs no special hardware
 #   make check-asan   the unit and integration tests under ASan + UBSan
 #   make bench        load benchmark against nginx (and later references)
+#   make conformance  the ONNX backend test suite, test by test
 #   make fuzz         run each libFuzzer harness for FUZZ_SECONDS (clang)
 #   make models       regenerate examples/models with torch (tools/)
 
@@ -14,7 +15,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 PYTHON     := /usr/bin/python3
 
-.PHONY: all deps build run test unit integration check-asan bench fuzz models format clean
+.PHONY: all deps build run test unit integration check-asan bench conformance conformance-update fuzz models format clean
 
 all: build
 
@@ -50,6 +51,15 @@ check-asan: deps $(ASAN_BUILD)/Makefile
 bench: build
 	@scripts/install-deps.sh bench
 	bench/run.sh $(abspath $(BUILD)/inferd)
+
+conformance: build
+	$(BUILD)/onnx_conformance
+
+# After adding operators: record what passes now, so that it cannot silently regress.
+conformance-update: build
+	$(BUILD)/onnx_conformance -q --write-expect tests/conformance/expected_pass.txt.new
+	{ head -n 2 tests/conformance/expected_pass.txt; cat tests/conformance/expected_pass.txt.new; } \
+	  > tests/conformance/expected_pass.txt && rm tests/conformance/expected_pass.txt.new
 
 # New findings go to $(FUZZ_BUILD)/findings/<target>; copy a crashing input into
 # tests/fuzz/corpus/<target>/ once fixed so that `make test` replays it for ever.

@@ -15,6 +15,7 @@ build_pkgs=(
 test_pkgs=(
   libcmocka-dev                         # unit tests
   python3 python3-pytest python3-requests python3-numpy  # integration tests
+  libonnx-testdata                      # the ONNX backend test suite (tests/conformance)
 )
 bench_pkgs=(wrk nginx-light)
 fuzz_pkgs=(clang libclang-rt-14-dev)    # libFuzzer and the sanitizer runtimes

@@ -112,8 +112,9 @@ const char *onnx_attr_string(const Onnx__NodeProto *proto, const char *name, con
 
 /* ---- helpers for shape() ---- */
 
-/* Normalises `axis` against `rank` (negative counts from the end; `rank_extra` widens the
- * accepted range, 1 for ops that insert an axis). Returns the axis, or -1 when out of range. */
+/* Normalises `axis` against `rank`: accepted in [-rank, rank + rank_extra - 1], a negative one
+ * counting from the end (rank_extra 1 lets Flatten's axis equal the rank). Returns the axis, or
+ * -1 when out of range. */
 int onnx_axis(int64_t axis, int rank, int rank_extra);
 
 /* Sets out's dtype and shape. */

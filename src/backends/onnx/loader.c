@@ -565,10 +565,9 @@ void onnx_graph_free(onnx_graph_t *g)
 
 int onnx_axis(int64_t axis, int rank, int rank_extra)
 {
-    int64_t limit = rank + rank_extra;
-    if (axis < -limit || axis >= limit)
+    if (axis < -rank || axis >= rank + rank_extra)
         return -1;
-    return (int)(axis < 0 ? axis + limit : axis);
+    return (int)(axis < 0 ? axis + rank : axis);
 }
 
 void onnx_set_shape(inferd_tensor_t *out, inferd_dtype_t dtype, const int64_t *shape, int ndim)
