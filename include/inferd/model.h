@@ -31,6 +31,7 @@ typedef struct inferd_model_config {
     char *name;             /* NULL: the folder's name */
     char *backend;          /* NULL: chosen by the file found in the version folder */
     int64_t max_batch_size; /* > 0: the first dimension is the batch, at most this big */
+    int intra_op_threads;   /* threads one inference may use; 0: the default, 1 */
     bool has_signature;     /* "input"/"output" were given */
     inferd_signature_t sig; /* dims as in config.json: without the batch dimension */
 } inferd_model_config_t;

@@ -93,6 +93,34 @@ static int read_specs(config_reader_t *r, int tok, const char *field, inferd_io_
     return 0;
 }
 
+/* "intra_op_threads": N, or Triton's ONNX backend form
+ * "parameters": {"intra_op_thread_count": {"string_value": "N"}}. */
+static int read_intra_op_threads(config_reader_t *r, int *OUT_threads)
+{
+    int64_t threads = 0;
+    int tok = inferd_json_get(r->doc, 0, "intra_op_threads");
+    if (tok >= 0) {
+        if (inferd_json_int64(r->doc, tok, &threads) != 0)
+            threads = -1;
+    } else {
+        int parameters = inferd_json_get(r->doc, 0, "parameters");
+        int entry = inferd_json_get(r->doc, parameters, "intra_op_thread_count");
+        int value = inferd_json_get(r->doc, entry, "string_value");
+        char *text, *end;
+        if (value >= 0) {
+            if (inferd_json_string(r->doc, value, r->arena, &text, NULL) != 0)
+                threads = -1;
+            else
+                threads = strtoll(text, &end, 10), threads = *end == '\0' ? threads : -1;
+        }
+    }
+    if (threads < 0 || threads > 256)
+        return inferd_fail(r->err, INFERD_EINVAL,
+                           "config.json: intra_op_threads must be a whole number from 1 to 256");
+    *OUT_threads = (int)threads;
+    return 0;
+}
+
 int inferd_model_config_parse(const char *text, size_t len, inferd_model_config_t *config,
                               inferd_err_t *err)
 {
@@ -130,6 +158,8 @@ int inferd_model_config_parse(const char *text, size_t len, inferd_model_config_
         rc = inferd_fail(err, INFERD_EINVAL, "config.json: max_batch_size must be an integer >= 0");
         goto done;
     }
+    if ((rc = read_intra_op_threads(&r, &config->intra_op_threads)) != 0)
+        goto done;
     int inputs = inferd_json_get(&doc, 0, "input"), outputs = inferd_json_get(&doc, 0, "output");
     if (inputs >= 0 &&
         (rc = read_specs(&r, inputs, "input", &config->sig.inputs, &config->sig.n_inputs)) != 0)

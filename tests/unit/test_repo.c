@@ -110,6 +110,29 @@ static void config_reads_triton_fields(void **state)
     inferd_model_config_free(&config);
 }
 
+static void config_reads_intra_op_threads_in_both_forms(void **state)
+{
+    const char *plain = "{\"intra_op_threads\": 2}";
+    const char *triton = "{\"parameters\": {\"intra_op_thread_count\": {\"string_value\": \"3\"}}}";
+    const char *bad[] = {
+        "{\"intra_op_threads\": -1}", "{\"intra_op_threads\": 1000}",
+        "{\"parameters\": {\"intra_op_thread_count\": {\"string_value\": \"x\"}}}"};
+    inferd_model_config_t config;
+    inferd_err_t err;
+    assert_int_equal(inferd_model_config_parse(plain, strlen(plain), &config, &err), 0);
+    assert_int_equal(config.intra_op_threads, 2);
+    inferd_model_config_free(&config);
+    assert_int_equal(inferd_model_config_parse(triton, strlen(triton), &config, &err), 0);
+    assert_int_equal(config.intra_op_threads, 3);
+    inferd_model_config_free(&config);
+    assert_int_equal(inferd_model_config_parse("{}", 2, &config, &err), 0);
+    assert_int_equal(config.intra_op_threads, 0); /* the backend's default, 1 */
+    inferd_model_config_free(&config);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(inferd_model_config_parse(bad[i], strlen(bad[i]), &config, &err),
+                         INFERD_EINVAL);
+}
+
 static void config_refuses_wrong_types(void **state)
 {
     const char *bad[] = {"[]",
@@ -224,6 +247,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(config_reads_triton_fields),
+        cmocka_unit_test(config_reads_intra_op_threads_in_both_forms),
         cmocka_unit_test(config_refuses_wrong_types),
         cmocka_unit_test(scans_models_and_versions_in_order),
         cmocka_unit_test(resolves_versions_with_clear_errors),

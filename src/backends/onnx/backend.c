@@ -16,6 +16,7 @@ typedef struct exec_slot {
 
 typedef struct {
     onnx_graph_t graph;
+    int intra_op_threads; /* OpenMP threads oneDNN may use for one inference */
     pthread_mutex_t lock; /* guards idle; held only to push or pop, never while running */
     exec_slot_t *idle;
 } onnx_model_t;
@@ -35,6 +36,7 @@ static int onnx_load(const char *path, const inferd_model_config_t *config, void
         return rc;
     }
     pthread_mutex_init(&model->lock, NULL);
+    model->intra_op_threads = config->intra_op_threads > 0 ? config->intra_op_threads : 1;
     *OUT_state = model;
     return 0;
 }
@@ -68,6 +70,9 @@ static int onnx_infer(void *state, const inferd_tensor_t *inputs, inferd_tensor_
                       inferd_arena_t *arena, inferd_err_t *err)
 {
     onnx_model_t *model = state;
+    /* OpenMP's thread count belongs to the calling thread: set it per model, cheaply */
+    if (omp_get_max_threads() != model->intra_op_threads)
+        omp_set_num_threads(model->intra_op_threads);
     exec_slot_t *slot = slot_take(model);
     if (slot == NULL)
         return inferd_fail(err, INFERD_ENOMEM, "out of memory for an execution context");
