@@ -92,6 +92,10 @@ int onnx_graph_load(const char *path, onnx_graph_t *graph, inferd_err_t *err);
 int onnx_graph_parse(const uint8_t *bytes, size_t len, const char *origin, onnx_graph_t *graph,
                      inferd_err_t *err);
 
+/* Folds constant subgraphs, drops nodes nothing reads, and records each value's last reader
+ * (optimize.c). Called by the loader. Returns 0 or the reason a constant node cannot run. */
+int onnx_graph_optimize(onnx_graph_t *g, inferd_err_t *err);
+
 /* Releases everything the graph holds. */
 void onnx_graph_free(onnx_graph_t *graph);
 

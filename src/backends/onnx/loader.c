@@ -330,8 +330,7 @@ static int add_node(onnx_graph_t *g, value_table_t *table, const Onnx__NodeProto
 }
 
 /* Orders nodes so that each runs after the producers of its inputs (ONNX requires files to be
- * sorted already; sorting anyway costs little and catches a value nothing produces). Also
- * records each value's last reader, which lets the executor recycle its buffer. */
+ * sorted already; sorting anyway costs little and catches a value nothing produces). */
 static int order_nodes(onnx_graph_t *g, inferd_err_t *err)
 {
     bool *is_available = calloc((size_t)g->n_values + 1, sizeof(bool));
@@ -379,10 +378,6 @@ static int order_nodes(onnx_graph_t *g, inferd_err_t *err)
         }
     }
     memcpy(g->nodes, sorted, (size_t)g->n_nodes * sizeof(*sorted));
-    for (int i = 0; i < g->n_nodes; i++)
-        for (int k = 0; k < g->nodes[i].n_inputs; k++)
-            if (g->nodes[i].inputs[k] >= 0)
-                g->values[g->nodes[i].inputs[k]].last_reader = i;
     for (int o = 0; o < g->n_outputs; o++)
         if (!is_available[g->outputs[o]]) {
             rc = inferd_fail(err, INFERD_EMODEL, "graph output '%s' is produced by no node",
@@ -502,7 +497,8 @@ static int read_graph(const Onnx__ModelProto *model, onnx_graph_t *g, inferd_err
         g->values[v].graph_output = g->n_outputs;
         g->outputs[g->n_outputs++] = v;
     }
-    return order_nodes(g, err);
+    int rc = order_nodes(g, err);
+    return rc != 0 ? rc : onnx_graph_optimize(g, err);
 }
 
 int onnx_graph_parse(const uint8_t *bytes, size_t len, const char *origin, onnx_graph_t *graph,
