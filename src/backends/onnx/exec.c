@@ -19,6 +19,8 @@ struct onnx_exec {
     int n_buffers;
     int buffers_capacity;
     onnx_scratch_t scratch;
+    onnx_node_state_t *node_states; /* one per node of the graph */
+    int n_nodes;
     inferd_tensor_t out[ONNX_MAX_NODE_OUTPUTS];
     const inferd_tensor_t *in[ONNX_MAX_NODE_INPUTS];
 };
@@ -44,7 +46,9 @@ onnx_exec_t *onnx_exec_new(const onnx_graph_t *g)
         return NULL;
     ctx->values = calloc((size_t)g->n_values + 1, sizeof(*ctx->values));
     ctx->value_buffer = calloc((size_t)g->n_values + 1, sizeof(int));
-    if (ctx->values == NULL || ctx->value_buffer == NULL) {
+    ctx->node_states = calloc((size_t)g->n_nodes + 1, sizeof(*ctx->node_states));
+    ctx->n_nodes = g->n_nodes;
+    if (ctx->values == NULL || ctx->value_buffer == NULL || ctx->node_states == NULL) {
         onnx_exec_free(ctx);
         return NULL;
     }
@@ -57,6 +61,10 @@ void onnx_exec_free(onnx_exec_t *ctx)
         return;
     for (int i = 0; i < ctx->n_buffers; i++)
         free(ctx->buffers[i].data);
+    for (int n = 0; n < ctx->n_nodes; n++)
+        if (ctx->node_states[n].free != NULL)
+            ctx->node_states[n].free(ctx->node_states[n].data);
+    free(ctx->node_states);
     free(ctx->buffers);
     free(ctx->scratch.data);
     free(ctx->values);
@@ -160,6 +168,7 @@ int onnx_exec_run(onnx_exec_t *ctx, const onnx_graph_t *g, const inferd_tensor_t
                 rc = inferd_fail(err, INFERD_ENOMEM, "out of memory for %lld bytes",
                                  (long long)bytes);
         }
+        ctx->scratch.node_state = &ctx->node_states[n];
         if (rc == 0)
             rc = node->op->run(node, in, out, &ctx->scratch, err);
         if (rc != 0) {

@@ -18,11 +18,19 @@ typedef struct onnx_op onnx_op_t;
 #define ONNX_MAX_NODE_INPUTS  64
 #define ONNX_MAX_NODE_OUTPUTS 64
 
+/* What one node keeps in one execution context between runs, e.g. oneDNN primitives built for
+ * the shapes it last saw. `free` (when set) releases `data` when the context goes away. */
+typedef struct onnx_node_state {
+    void *data;
+    void (*free)(void *data);
+} onnx_node_state_t;
+
 /* Scratch memory an op may use while it runs (owned by the execution context, reused by every
- * node, so a steady workload stops allocating). */
+ * node, so a steady workload stops allocating), and the running node's state slot. */
 typedef struct onnx_scratch {
     void *data;
     size_t capacity;
+    onnx_node_state_t *node_state; /* this node's slot in this context (NULL at load time) */
 } onnx_scratch_t;
 
 /* At least `bytes` of scratch, 64-byte aligned, valid until the op returns; NULL when out of
