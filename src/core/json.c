@@ -11,7 +11,13 @@
 
 #define JSMN_STATIC
 #define JSMN_STRICT
+#define JSMN_PARENT_LINKS /* closing a bracket is O(1), not a search back through every token */
 #include <jsmn.h>
+
+/* The deepest nesting accepted. Real requests and configs nest a few levels (a tensor of rank 8
+ * in nested lists inside an object inside a list: about 11); jsmn closes a bracket by walking
+ * the open ones, so unbounded depth would make a hostile body cost quadratic time. */
+#define MAX_DEPTH 64
 
 /* Texts up to this size are tokenized in a single pass (see inferd_json_parse). */
 #define SINGLE_PASS_MAX_BYTES (64 * 1024)
@@ -52,6 +58,30 @@ static int parse_failure(const char *text, size_t len, unsigned int stopped_at, 
                        line, column, stopped_at);
 }
 
+/* Whether brackets in `text` (outside strings) nest deeper than MAX_DEPTH. One linear scan. */
+static bool is_too_deep(const char *text, size_t len)
+{
+    int depth = 0;
+    bool is_in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (is_in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                is_in_string = false;
+        } else if (c == '"') {
+            is_in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > MAX_DEPTH)
+                return true;
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return false;
+}
+
 int inferd_json_parse(inferd_json_t *doc, const char *text, size_t len, inferd_arena_t *arena,
                       inferd_err_t *err)
 {
@@ -59,6 +89,10 @@ int inferd_json_parse(inferd_json_t *doc, const char *text, size_t len, inferd_a
     memset(doc, 0, sizeof(*doc));
     if (len > (size_t)INT32_MAX)
         return inferd_fail(err, INFERD_ETOOBIG, "JSON text of %zu bytes is too large", len);
+    if (is_too_deep(text, len))
+        return inferd_fail(err, INFERD_EINVAL,
+                           "request body is not acceptable JSON: it nests deeper than %d levels",
+                           MAX_DEPTH);
     /* A token takes at least two bytes of text ("1," or "[]"), so small texts are tokenized in
      * one pass into an array of that bound; large ones are counted first, to size the arrays
      * exactly rather than by a bound of eight bytes per byte of text. */

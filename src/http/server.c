@@ -304,25 +304,53 @@ static void add_json_error_filter(h2o_pathconf_t *pathconf, size_t max_body_byte
 
 /* ==== listeners and loops ==== */
 
-static int open_listener(const inferd_http_config_t *config, inferd_err_t *err)
+/* Fills `addr` for config's address and port. Returns its length, or 0 when the address is
+ * not an IPv4 or IPv6 literal. */
+static socklen_t listen_address(const inferd_http_config_t *config, struct sockaddr_storage *addr)
 {
-    struct sockaddr_storage addr;
-    socklen_t addr_len;
-    memset(&addr, 0, sizeof(addr));
-    struct sockaddr_in *v4 = (struct sockaddr_in *)&addr;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&addr;
+    memset(addr, 0, sizeof(*addr));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)addr;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)addr;
     if (inet_pton(AF_INET, config->address, &v4->sin_addr) == 1) {
         v4->sin_family = AF_INET;
         v4->sin_port = htons((uint16_t)config->port);
-        addr_len = sizeof(*v4);
-    } else if (inet_pton(AF_INET6, config->address, &v6->sin6_addr) == 1) {
+        return sizeof(*v4);
+    }
+    if (inet_pton(AF_INET6, config->address, &v6->sin6_addr) == 1) {
         v6->sin6_family = AF_INET6;
         v6->sin6_port = htons((uint16_t)config->port);
-        addr_len = sizeof(*v6);
-    } else {
+        return sizeof(*v6);
+    }
+    return 0;
+}
+
+/* SO_REUSEPORT would let this server share a port that another process already serves, and the
+ * kernel would split the traffic between them. A plain bind first makes "address in use" an
+ * error, as an operator expects. */
+static int check_port_is_free(const struct sockaddr_storage *addr, socklen_t addr_len,
+                              const inferd_http_config_t *config, inferd_err_t *err)
+{
+    int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
+    if (fd < 0)
+        return inferd_fail(err, INFERD_EIO, "socket: %s", strerror(errno));
+    int rc = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    if (rc == 0)
+        rc = bind(fd, (const struct sockaddr *)addr, addr_len);
+    int saved = errno;
+    close(fd);
+    if (rc != 0)
+        return inferd_fail(err, INFERD_EIO, "cannot listen on %s port %d: %s", config->address,
+                           config->port, strerror(saved));
+    return 0;
+}
+
+static int open_listener(const inferd_http_config_t *config, inferd_err_t *err)
+{
+    struct sockaddr_storage addr;
+    socklen_t addr_len = listen_address(config, &addr);
+    if (addr_len == 0)
         return inferd_fail(err, INFERD_EINVAL, "'%s' is not an IPv4 or IPv6 address",
                            config->address);
-    }
     int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), on = 1;
     if (fd < 0)
         return inferd_fail(err, INFERD_EIO, "socket: %s", strerror(errno));
@@ -438,7 +466,16 @@ int inferd_http_serve(const inferd_http_config_t *config, const inferd_repo_t *r
     loop_thread_t *threads = server.threads = calloc((size_t)n_threads, sizeof(*threads));
     if (threads == NULL)
         return inferd_fail(err, INFERD_ENOMEM, "out of memory");
-    int rc = 0;
+    struct sockaddr_storage addr;
+    socklen_t addr_len = listen_address(config, &addr);
+    int rc = addr_len == 0 ? inferd_fail(err, INFERD_EINVAL, "'%s' is not an IPv4 or IPv6 address",
+                                         config->address)
+                           : check_port_is_free(&addr, addr_len, config, err);
+    if (rc != 0) {
+        free(threads);
+        server.threads = NULL;
+        return rc;
+    }
     for (int i = 0; i < n_threads; i++) {
         loop_thread_t *t = &threads[i];
         t->listen_fd = open_listener(config, err);

@@ -93,10 +93,10 @@ class Server:
         kwargs.setdefault("timeout", HTTP_TIMEOUT)
         return requests.post(self.url + path, **kwargs)
 
-    def infer(self, model, body, version=None, session=None):
+    def infer(self, model, body, version=None, session=None, timeout=HTTP_TIMEOUT):
         """POSTs an infer request; `body` is a dict (sent as JSON) or raw bytes/str."""
         http = session or requests
-        kwargs = {"timeout": HTTP_TIMEOUT}
+        kwargs = {"timeout": timeout}
         if isinstance(body, (bytes, str)):
             kwargs["data"] = body
             kwargs["headers"] = {"Content-Type": "application/json"}

@@ -67,6 +67,30 @@ static void refuses_malformed_text(void **state)
     }
 }
 
+static void refuses_deep_nesting_quickly(void **state)
+{
+    /* 64 levels are fine; 65 are refused before tokenizing (jsmn's cost grows with depth) */
+    static char text[2 * 100000 + 3];
+    inferd_json_t doc;
+    inferd_err_t err;
+    for (int depth = 64; depth <= 65; depth++) {
+        memset(text, '[', (size_t)depth);
+        memset(text + depth, ']', (size_t)depth);
+        text[2 * depth] = '\0';
+        int rc = parse(&doc, text, &err);
+        assert_int_equal(rc, depth == 64 ? 0 : INFERD_EINVAL);
+    }
+    assert_non_null(strstr(err.msg, "deeper than 64"));
+    memset(text, '[', 100000);
+    memset(text + 100000, ']', 100000);
+    text[200000] = '\0';
+    assert_int_equal(parse(&doc, text, &err), INFERD_EINVAL);
+    assert_int_equal(
+        parse(&doc, "[\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"]",
+              &err),
+        0); /* brackets inside strings do not count */
+}
+
 static void reads_integers_exactly(void **state)
 {
     inferd_json_t doc;
@@ -190,6 +214,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parses_objects_and_finds_members),
         cmocka_unit_test(refuses_malformed_text),
+        cmocka_unit_test(refuses_deep_nesting_quickly),
         cmocka_unit_test(reads_integers_exactly),
         cmocka_unit_test(reads_doubles_and_refuses_non_numbers),
         cmocka_unit_test(refuses_numbers_outside_the_grammar),
