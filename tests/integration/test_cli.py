@@ -87,3 +87,13 @@ def test_default_port_and_address():
     finally:
         code = srv.stop()
     assert code == 0, srv.stderr_text()
+
+
+def test_port_already_served_is_an_error(launch):
+    """A second server on a port another process serves must fail, not silently share it."""
+    first = launch(EXAMPLE_MODELS)
+    result = run_inferd("serve", "--model-repository", str(EXAMPLE_MODELS), "--http-port",
+                        str(first.port), "--http-address", "127.0.0.1")
+    assert result.returncode == 1, result.stderr
+    assert "already in use" in result.stderr
+    assert first.get("/v2/health/ready").status_code == 200
