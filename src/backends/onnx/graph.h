@@ -56,6 +56,7 @@ typedef struct onnx_node {
     int *outputs; /* value indices; -1 for an omitted optional output */
     int n_outputs;
     void *params; /* what the op's prepare() parsed from the attributes; freed with free() */
+    const Onnx__NodeProto *proto; /* the node in the file: valid only while loading */
 } onnx_node_t;
 
 typedef struct onnx_graph {
@@ -100,8 +101,9 @@ int onnx_graph_load(const char *path, onnx_graph_t *graph, inferd_err_t *err);
 int onnx_graph_parse(const uint8_t *bytes, size_t len, const char *origin, onnx_graph_t *graph,
                      inferd_err_t *err);
 
-/* Folds constant subgraphs, drops nodes nothing reads, and records each value's last reader
- * (optimize.c). Called by the loader. Returns 0 or the reason a constant node cannot run. */
+/* Folds constant subgraphs and Conv + BatchNormalization pairs, drops nodes nothing reads, and
+ * records each value's last reader (optimize.c). Called by the loader while node->proto is still
+ * valid. Returns 0 or the reason a constant node cannot run. */
 int onnx_graph_optimize(onnx_graph_t *g, inferd_err_t *err);
 
 /* Releases everything the graph holds. */

@@ -294,6 +294,7 @@ static int add_node(onnx_graph_t *g, value_table_t *table, const Onnx__NodeProto
     memset(node, 0, sizeof(*node));
     node->op = op;
     node->opset = g->opset;
+    node->proto = proto;
     node->name = strdup(node_name);
     node->inputs = calloc(proto->n_input + 1, sizeof(int));
     node->outputs = calloc(proto->n_output + 1, sizeof(int));
@@ -498,7 +499,11 @@ static int read_graph(const Onnx__ModelProto *model, onnx_graph_t *g, inferd_err
         g->outputs[g->n_outputs++] = v;
     }
     int rc = order_nodes(g, err);
-    return rc != 0 ? rc : onnx_graph_optimize(g, err);
+    if (rc == 0)
+        rc = onnx_graph_optimize(g, err);
+    for (int n = 0; n < g->n_nodes; n++)
+        g->nodes[n].proto = NULL; /* the protobuf is freed after loading */
+    return rc;
 }
 
 int onnx_graph_parse(const uint8_t *bytes, size_t len, const char *origin, onnx_graph_t *graph,

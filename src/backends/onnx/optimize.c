@@ -1,8 +1,12 @@
 /* Load-time rewrites of a loaded graph, so that running it does less: nodes whose inputs are
- * all constants run once here and become constants (constant folding), and nodes whose outputs
- * nothing reads are dropped (dead-node removal). Runs after the loader has ordered the nodes. */
+ * all constants run once here and become constants (constant folding), an inference-mode
+ * BatchNormalization that follows a Conv is folded into the Conv's weights and bias, and nodes
+ * whose outputs nothing reads are dropped (dead-node removal). Runs after the loader has ordered
+ * the nodes. */
 #include "graph.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +76,145 @@ static bool is_needed(const onnx_graph_t *g, int n, const bool *is_read)
     return false;
 }
 
+/* ==== Conv + BatchNormalization ====
+ * y = gamma * (conv(x, W) + b - mean) / sqrt(var + eps) + beta is the convolution with
+ * W'[m] = W[m] * s[m] and b'[m] = (b[m] - mean[m]) * s[m] + beta[m], s = gamma / sqrt(var + eps).
+ */
+
+/* Appends a constant FP32 value owning `data`; returns its index or -1 when out of memory. */
+static int add_constant(onnx_graph_t *g, const char *name, const int64_t *shape, int ndim,
+                        float *data)
+{
+    onnx_value_t *grown = realloc(g->values, (size_t)(g->n_values + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return -1;
+    g->values = grown;
+    onnx_value_t *v = &g->values[g->n_values];
+    memset(v, 0, sizeof(*v));
+    if ((v->name = strdup(name)) == NULL)
+        return -1;
+    v->graph_input = v->graph_output = v->last_reader = -1;
+    v->is_constant = true;
+    v->constant.dtype = INFERD_DT_FP32;
+    v->constant.ndim = ndim;
+    memcpy(v->constant.shape, shape, (size_t)ndim * sizeof(int64_t));
+    v->constant.data = data;
+    return g->n_values++;
+}
+
+static const onnx_value_t *constant_input(const onnx_graph_t *g, const onnx_node_t *node, int k)
+{
+    if (k >= node->n_inputs || node->inputs[k] < 0 || !g->values[node->inputs[k]].is_constant)
+        return NULL;
+    return &g->values[node->inputs[k]];
+}
+
+static bool is_fp32_vector(const onnx_value_t *v, int64_t n)
+{
+    return v != NULL && v->constant.dtype == INFERD_DT_FP32 && v->constant.ndim == 1 &&
+           v->constant.shape[0] == n;
+}
+
+/* The one node that reads value `v`, or -1 when none or several do (or it is a graph output). */
+static int only_reader(const onnx_graph_t *g, int v)
+{
+    if (g->values[v].graph_output >= 0)
+        return -1;
+    int reader = -1;
+    for (int n = 0; n < g->n_nodes; n++)
+        for (int k = 0; k < g->nodes[n].n_inputs; k++)
+            if (g->nodes[n].inputs[k] == v) {
+                if (reader >= 0 && reader != n)
+                    return -1;
+                reader = n;
+            }
+    return reader;
+}
+
+/* Folds BatchNormalization node `bn_index` into Conv node `conv`, when every parameter is a
+ * constant FP32 tensor of the right shape. Returns true when it did; the BN node is then left
+ * with no output and dies in dead-node removal. */
+static bool fold_batch_norm(onnx_graph_t *g, onnx_node_t *conv, onnx_node_t *bn, float epsilon)
+{
+    const onnx_value_t *w = constant_input(g, conv, 1);
+    if (w == NULL || w->constant.dtype != INFERD_DT_FP32 || w->constant.ndim < 3 ||
+        bn->n_outputs != 1)
+        return false;
+    int64_t channels = w->constant.shape[0];
+    const onnx_value_t *bias = constant_input(g, conv, 2);
+    const onnx_value_t *scale = constant_input(g, bn, 1), *beta = constant_input(g, bn, 2),
+                       *mean = constant_input(g, bn, 3), *var = constant_input(g, bn, 4);
+    if (!is_fp32_vector(scale, channels) || !is_fp32_vector(beta, channels) ||
+        !is_fp32_vector(mean, channels) || !is_fp32_vector(var, channels) ||
+        (conv->n_inputs > 2 && conv->inputs[2] >= 0 && !is_fp32_vector(bias, channels)))
+        return false;
+    int64_t per_channel = inferd_tensor_count(&w->constant) / channels;
+    float *new_w = malloc((size_t)(channels * per_channel) * sizeof(float));
+    float *new_b = malloc((size_t)channels * sizeof(float));
+    int *inputs = malloc(3 * sizeof(int));
+    if (new_w == NULL || new_b == NULL || inputs == NULL) {
+        free(new_w);
+        free(new_b);
+        free(inputs);
+        return false;
+    }
+    const float *wd = w->constant.data, *gamma = scale->constant.data, *shift = beta->constant.data,
+                *mu = mean->constant.data, *sigma2 = var->constant.data;
+    for (int64_t m = 0; m < channels; m++) {
+        float s = gamma[m] / sqrtf(sigma2[m] + epsilon);
+        for (int64_t i = 0; i < per_channel; i++)
+            new_w[m * per_channel + i] = wd[m * per_channel + i] * s;
+        float b = bias != NULL ? ((const float *)bias->constant.data)[m] : 0.0f;
+        new_b[m] = (b - mu[m]) * s + shift[m];
+    }
+    /* The folded weights and bias become new constant values (the originals may be shared). */
+    char name[600];
+    int64_t w_shape[INFERD_MAX_DIMS], bias_shape[1] = {channels};
+    int w_ndim = w->constant.ndim;
+    memcpy(w_shape, w->constant.shape, sizeof(w_shape));
+    snprintf(name, sizeof(name), "%s/weights_with_batch_norm", conv->name);
+    int w_value = add_constant(g, name, w_shape, w_ndim, new_w);
+    snprintf(name, sizeof(name), "%s/bias_with_batch_norm", conv->name);
+    int b_value = w_value >= 0 ? add_constant(g, name, bias_shape, 1, new_b) : -1;
+    if (w_value < 0 || b_value < 0) {
+        if (w_value < 0)
+            free(new_w);
+        if (b_value < 0)
+            free(new_b);
+        free(inputs);
+        return false;
+    }
+    inputs[0] = conv->inputs[0];
+    inputs[1] = w_value;
+    inputs[2] = b_value;
+    free(conv->inputs);
+    conv->inputs = inputs;
+    conv->n_inputs = 3;
+    /* The Conv now writes the BN's output; the BN writes nothing and is removed. */
+    int conv_out = conv->outputs[0];
+    conv->outputs[0] = bn->outputs[0];
+    bn->outputs[0] = -1;
+    g->values[conv_out].has_producer = false;
+    return true;
+}
+
+static void fold_batch_norms(onnx_graph_t *g)
+{
+    for (int n = 0; n < g->n_nodes; n++) {
+        onnx_node_t *conv = &g->nodes[n];
+        if (strcmp(conv->op->op_type, "Conv") != 0 || conv->n_outputs != 1 || conv->outputs[0] < 0)
+            continue;
+        int reader = only_reader(g, conv->outputs[0]);
+        if (reader < 0 || strcmp(g->nodes[reader].op->op_type, "BatchNormalization") != 0 ||
+            g->nodes[reader].inputs[0] != conv->outputs[0])
+            continue;
+        const Onnx__NodeProto *bn_proto = g->nodes[reader].proto;
+        float epsilon = bn_proto != NULL ? onnx_attr_float(bn_proto, "epsilon", 1e-5f) : -1.0f;
+        if (epsilon >= 0.0f)
+            fold_batch_norm(g, conv, &g->nodes[reader], epsilon);
+    }
+}
+
 int onnx_graph_optimize(onnx_graph_t *g, inferd_err_t *err)
 {
     /* Fold in execution order, so that folding one node can make its readers foldable. */
@@ -88,6 +231,8 @@ int onnx_graph_optimize(onnx_graph_t *g, inferd_err_t *err)
         g->nodes[kept++] = *node;
     }
     g->n_nodes = kept;
+
+    fold_batch_norms(g);
 
     /* Drop dead nodes from the end back, so that a chain of them goes in one pass. */
     bool *is_read = calloc((size_t)g->n_values + 1, sizeof(bool));
