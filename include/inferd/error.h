@@ -20,7 +20,8 @@
     X(INFERD_ENOMEM, -10, 500, "out of memory")                                                    \
     X(INFERD_EIO, -11, 500, "I/O error")                                                           \
     X(INFERD_EUNSUPPORTED, -12, 400, "not supported")                                              \
-    X(INFERD_EINTERNAL, -13, 500, "internal error")
+    X(INFERD_EINTERNAL, -13, 500, "internal error")                                                \
+    X(INFERD_ETIMEOUT, -14, 504, "timed out")
 
 typedef enum {
 #define INFERD_ERROR_ENUM(name, value, http, text) name = value,

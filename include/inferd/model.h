@@ -26,14 +26,37 @@ typedef struct inferd_signature {
     size_t n_outputs;
 } inferd_signature_t;
 
+#define INFERD_MAX_PREFERRED_BATCH_SIZES 8
+#define INFERD_DEFAULT_MAX_QUEUE_SIZE    1024
+
+typedef enum { INFERD_TIMEOUT_REJECT, INFERD_TIMEOUT_DELAY } inferd_timeout_action_t;
+
+/* config.json's instance_group and dynamic_batching (Triton's names). */
+typedef struct inferd_sched_config {
+    int instance_count;         /* instance threads; 0: no scheduler, requests run inline */
+    bool has_dynamic_batching;  /* merge queued requests into batches */
+    int64_t max_queue_delay_us; /* how long a request may wait for a batch to fill */
+    int64_t preferred_batch_sizes[INFERD_MAX_PREFERRED_BATCH_SIZES];
+    int n_preferred_batch_sizes;
+    int priority_levels;        /* 1..N, 1 the highest; 0 or 1: one level */
+    int default_priority_level; /* for requests that give none */
+    inferd_timeout_action_t timeout_action;
+    int64_t default_timeout_us; /* 0: requests do not time out */
+    bool allow_timeout_override;
+    int64_t max_queue_size; /* requests waiting, all levels; 0: INFERD_DEFAULT_MAX_QUEUE_SIZE */
+} inferd_sched_config_t;
+
+typedef struct inferd_sched inferd_sched_t;
+
 /* What config.json says (Triton's field names). Every field is optional. */
 typedef struct inferd_model_config {
-    char *name;             /* NULL: the folder's name */
-    char *backend;          /* NULL: chosen by the file found in the version folder */
-    int64_t max_batch_size; /* > 0: the first dimension is the batch, at most this big */
-    int intra_op_threads;   /* threads one inference may use; 0: the default, 1 */
-    bool has_signature;     /* "input"/"output" were given */
-    inferd_signature_t sig; /* dims as in config.json: without the batch dimension */
+    char *name;                  /* NULL: the folder's name */
+    char *backend;               /* NULL: chosen by the file found in the version folder */
+    int64_t max_batch_size;      /* > 0: the first dimension is the batch, at most this big */
+    int intra_op_threads;        /* threads one inference may use; 0: the default, 1 */
+    inferd_sched_config_t sched; /* instance_group, dynamic_batching */
+    bool has_signature;          /* "input"/"output" were given */
+    inferd_signature_t sig;      /* dims as in config.json: without the batch dimension */
 } inferd_model_config_t;
 
 /*        enum suffix   label value     */
@@ -54,6 +77,8 @@ typedef enum {
 typedef struct inferd_version_stats {
     atomic_uint_fast64_t requests[INFERD_OUTCOME_COUNT];
     atomic_uint_fast64_t inferences; /* rows (batch elements) run */
+    atomic_uint_fast64_t executions; /* backend calls (one per batch) */
+    atomic_uint_fast64_t queue_ns;   /* time requests waited in the scheduler's queue */
     atomic_uint_fast64_t compute_ns; /* time spent in the backend */
     atomic_uint_fast64_t request_ns; /* time from parsed request to encoded response */
 } inferd_version_stats_t;
@@ -73,6 +98,7 @@ typedef struct inferd_model_version {
     int64_t max_batch_size;
     double load_ms;
     inferd_version_stats_t stats;
+    inferd_sched_t *sched; /* NULL: requests run inline on the thread that received them */
     atomic_int refs;
 } inferd_model_version_t;
 

@@ -61,15 +61,13 @@ static int check_input(const inferd_model_version_t *v, const inferd_io_spec_t *
     return 0;
 }
 
-int inferd_infer(inferd_model_version_t *v, const inferd_request_t *req, inferd_response_t *resp,
-                 inferd_err_t *err)
+int inferd_infer_prepare(const inferd_model_version_t *v, const inferd_request_t *req,
+                         inferd_prepared_t *prepared, inferd_err_t *err)
 {
     const inferd_signature_t *sig = &v->sig;
     char names[512];
     inferd_tensor_t *ordered = inferd_arena_calloc(req->arena, sig->n_inputs + 1, sizeof(*ordered));
-    inferd_tensor_t *all_outputs =
-        inferd_arena_calloc(req->arena, sig->n_outputs + 1, sizeof(*all_outputs));
-    if (ordered == NULL || all_outputs == NULL)
+    if (ordered == NULL)
         return inferd_fail(err, INFERD_ETOOBIG, "request too large for the request memory limit");
 
     for (size_t i = 0; i < req->n_inputs; i++) {
@@ -128,26 +126,52 @@ int inferd_infer(inferd_model_version_t *v, const inferd_request_t *req, inferd_
                 return inferd_fail(err, INFERD_EINVAL, "output '%s' is requested more than once",
                                    req->output_names[i]);
     }
+    prepared->inputs = ordered;
+    prepared->wanted = wanted;
+    prepared->n_wanted = n_wanted;
+    prepared->batch = batch;
+    return 0;
+}
 
+static uint64_t elapsed_ns(const struct timespec *start, const struct timespec *end)
+{
+    return (uint64_t)((end->tv_sec - start->tv_sec) * 1000000000LL +
+                      (end->tv_nsec - start->tv_nsec));
+}
+
+int inferd_infer_run(inferd_model_version_t *v, const inferd_request_t *req,
+                     const inferd_prepared_t *prepared, inferd_response_t *resp, inferd_err_t *err)
+{
+    const inferd_signature_t *sig = &v->sig;
+    inferd_tensor_t *all_outputs =
+        inferd_arena_calloc(req->arena, sig->n_outputs + 1, sizeof(*all_outputs));
+    resp->outputs = inferd_arena_calloc(req->arena, prepared->n_wanted + 1, sizeof(*resp->outputs));
+    if (all_outputs == NULL || resp->outputs == NULL)
+        return inferd_fail(err, INFERD_ETOOBIG, "response too large for the request memory limit");
     for (size_t i = 0; i < sig->n_outputs; i++)
         all_outputs[i].name = sig->outputs[i].name;
+
     struct timespec start, end;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    int rc = v->backend->infer(v->backend_state, ordered, all_outputs, req->arena, err);
+    int rc = v->backend->infer(v->backend_state, prepared->inputs, all_outputs, req->arena, err);
     clock_gettime(CLOCK_MONOTONIC, &end);
-    uint64_t elapsed_ns =
-        (uint64_t)((end.tv_sec - start.tv_sec) * 1000000000LL + (end.tv_nsec - start.tv_nsec));
-    atomic_fetch_add_explicit(&v->stats.compute_ns, elapsed_ns, memory_order_relaxed);
+    atomic_fetch_add_explicit(&v->stats.compute_ns, elapsed_ns(&start, &end), memory_order_relaxed);
     if (rc != 0)
         return rc;
-    atomic_fetch_add_explicit(&v->stats.inferences, (uint64_t)(batch > 0 ? batch : 1),
+    atomic_fetch_add_explicit(&v->stats.executions, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&v->stats.inferences,
+                              (uint64_t)(prepared->batch > 0 ? prepared->batch : 1),
                               memory_order_relaxed);
-
-    resp->outputs = inferd_arena_calloc(req->arena, n_wanted + 1, sizeof(*resp->outputs));
-    if (resp->outputs == NULL)
-        return inferd_fail(err, INFERD_ETOOBIG, "response too large for the request memory limit");
-    for (size_t i = 0; i < n_wanted; i++)
-        resp->outputs[i] = all_outputs[wanted[i]];
-    resp->n_outputs = n_wanted;
+    for (size_t i = 0; i < prepared->n_wanted; i++)
+        resp->outputs[i] = all_outputs[prepared->wanted[i]];
+    resp->n_outputs = prepared->n_wanted;
     return 0;
+}
+
+int inferd_infer(inferd_model_version_t *v, const inferd_request_t *req, inferd_response_t *resp,
+                 inferd_err_t *err)
+{
+    inferd_prepared_t prepared;
+    int rc = inferd_infer_prepare(v, req, &prepared, err);
+    return rc != 0 ? rc : inferd_infer_run(v, req, &prepared, resp, err);
 }

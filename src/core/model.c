@@ -2,6 +2,7 @@
  * with config.json's, and refcounted release. */
 #include "inferd/backend.h"
 #include "inferd/model.h"
+#include "inferd/sched.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,7 @@ void inferd_version_release(inferd_model_version_t *v)
 {
     if (v == NULL || atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) != 1)
         return;
+    inferd_sched_destroy(v->sched); /* runs what is queued, then stops its threads */
     if (v->backend != NULL && v->backend_state != NULL)
         v->backend->unload(v->backend_state);
     inferd_signature_free(&v->sig);
@@ -203,6 +205,8 @@ int inferd_version_load(inferd_model_version_t *v, const inferd_backend_t *backe
         rc = apply_config(v, config, err);
         if (rc == 0)
             rc = warm_up(v, err);
+        if (rc == 0 && (config->sched.instance_count > 0 || config->sched.has_dynamic_batching))
+            rc = inferd_sched_create(v, &config->sched, &v->sched, err);
         if (rc != 0) {
             backend->unload(v->backend_state);
             v->backend_state = NULL;

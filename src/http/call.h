@@ -13,12 +13,21 @@
 typedef struct http_call {
     h2o_req_t *req;
     const inferd_repo_t *repo;
-    const char *model;     /* the :model path segment, or NULL */
-    const char *version;   /* the :version path segment, or NULL */
-    inferd_arena_t *arena; /* this loop's request arena, reset after the reply */
-    inferd_jsonw_t *out;   /* this loop's response buffer, empty on entry */
-    bool is_draining;      /* the server is shutting down */
+    const char *model;                /* the :model path segment, or NULL */
+    const char *version;              /* the :version path segment, or NULL */
+    inferd_arena_t *arena;            /* this loop's request arena, reset after the reply */
+    inferd_jsonw_t *out;              /* this loop's response buffer, empty on entry */
+    bool is_draining;                 /* the server is shutting down */
+    h2o_multithread_receiver_t *jobs; /* where schedulers send this loop's results */
+    int64_t *jobs_in_flight;          /* this loop's count of jobs not yet back */
 } http_call_t;
+
+/* A call for `req` on the current loop thread, for answering outside a route handler (a
+ * scheduler's result arriving). */
+http_call_t http_loop_call(h2o_req_t *req);
+
+/* Receives scheduler results on the loop thread and answers their requests (v2.c). */
+void v2_on_jobs_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
 
 /* Sends call->out as a JSON body with `status`. */
 void http_reply_json(http_call_t *call, int status);

@@ -28,6 +28,8 @@ typedef struct loop_thread {
     h2o_socket_t *listener;
     h2o_multithread_receiver_t control; /* the main thread's "drain now" message */
     h2o_multithread_message_t drain_message;
+    h2o_multithread_receiver_t jobs; /* scheduler results for requests of this loop */
+    int64_t jobs_in_flight;          /* submitted to a scheduler, result not yet back */
     bool is_draining;
     inferd_arena_t arena;
     inferd_jsonw_t out;
@@ -132,7 +134,9 @@ static int on_request(h2o_handler_t *self, h2o_req_t *req)
                         .repo = server.repo,
                         .arena = &t->arena,
                         .out = &t->out,
-                        .is_draining = t->is_draining};
+                        .is_draining = t->is_draining,
+                        .jobs = &t->jobs,
+                        .jobs_in_flight = &t->jobs_in_flight};
     inferd_err_t err;
     char *segments[MAX_PATH_SEGMENTS];
     inferd_jsonw_reset(&t->out);
@@ -223,6 +227,19 @@ void http_reply_json(http_call_t *call, int status)
         return;
     }
     send_body(call->req, status, "application/json", call->out->buf, call->out->len);
+}
+
+http_call_t http_loop_call(h2o_req_t *req)
+{
+    loop_thread_t *t = this_thread;
+    inferd_jsonw_reset(&t->out);
+    return (http_call_t){.req = req,
+                         .repo = server.repo,
+                         .arena = &t->arena,
+                         .out = &t->out,
+                         .is_draining = t->is_draining,
+                         .jobs = &t->jobs,
+                         .jobs_in_flight = &t->jobs_in_flight};
 }
 
 void http_reply_text(http_call_t *call, int status, const char *content_type, const char *body,
@@ -404,9 +421,10 @@ static int count_request_in_progress(h2o_req_t *req, void *cbdata)
 /* True while a connection of this loop has a request in progress. Idle HTTP/1 keep-alive
  * connections do not count (h2o 2.2 does not close them on shutdown; exiting does). HTTP/2
  * connections count until h2o's GOAWAY sequence has closed them. */
-static bool has_requests_in_flight(h2o_context_t *ctx)
+static bool has_requests_in_flight(loop_thread_t *t)
 {
-    int in_progress = 0;
+    h2o_context_t *ctx = &t->ctx;
+    int in_progress = t->jobs_in_flight > 0 ? 1 : 0; /* a job outlives a client that left */
     ctx->globalconf->http1.callbacks.foreach_request(ctx, count_request_in_progress, &in_progress);
     return in_progress > 0 || !h2o_linklist_is_empty(&ctx->http2._conns);
 }
@@ -435,7 +453,7 @@ static void *loop_main(void *arg)
     int quiet_turns = 0;
     while (quiet_turns < 2 && now_ms() < deadline) {
         h2o_evloop_run(t->ctx.loop, 10);
-        quiet_turns = has_requests_in_flight(&t->ctx) ? 0 : quiet_turns + 1;
+        quiet_turns = has_requests_in_flight(t) ? 0 : quiet_turns + 1;
     }
     return NULL;
 }
@@ -494,6 +512,7 @@ int inferd_http_serve(const inferd_http_config_t *config, const inferd_repo_t *r
         t->accept_ctx.ctx = &t->ctx;
         t->accept_ctx.hosts = server.globalconf.hosts;
         h2o_multithread_register_receiver(t->ctx.queue, &t->control, on_control);
+        h2o_multithread_register_receiver(t->ctx.queue, &t->jobs, v2_on_jobs_done);
         inferd_arena_init(&t->arena, 64 * 1024, 0);
         h2o_multithread_create_thread(&t->tid, NULL, loop_main, t);
     }

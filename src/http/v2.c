@@ -5,8 +5,11 @@
 #include "inferd/backend.h"
 #include "inferd/infer.h"
 #include "inferd/metrics.h"
+#include "inferd/sched.h"
 #include "v2_codec.h"
 
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -152,6 +155,124 @@ static uint64_t monotonic_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* ==== requests that go through a scheduler ====
+ * The request is decoded into an arena of its own (it outlives this handler), checked, and
+ * queued; its result comes back on this loop thread through v2_on_jobs_done. If the client
+ * leaves meanwhile, h2o disposes the request and with it the ref below, which detaches the job
+ * so that its result is dropped. */
+
+typedef struct http_job http_job_t;
+
+typedef struct {
+    http_job_t *job; /* NULL once the job has answered */
+} http_job_ref_t;
+
+struct http_job {
+    h2o_multithread_message_t message; /* to the owning loop; first: see the dispatch below */
+    inferd_job_t job;
+    inferd_request_t req;
+    inferd_arena_t arena;
+    inferd_model_version_t *version; /* a reference, released with the job */
+    h2o_multithread_receiver_t *loop;
+    int64_t *loop_jobs_in_flight;
+    h2o_req_t *http_req; /* NULL once the client went away */
+    http_job_ref_t *ref;
+    uint64_t start_ns;
+};
+
+static void http_job_free(http_job_t *hj)
+{
+    inferd_version_release(hj->version);
+    inferd_arena_free(&hj->arena);
+    free(hj);
+}
+
+static void on_request_disposed(void *data)
+{
+    http_job_ref_t *ref = data;
+    if (ref->job != NULL)
+        ref->job->http_req = NULL;
+}
+
+/* Instance thread: hand the finished job to the loop that owns its request. */
+static void on_job_done(inferd_job_t *job)
+{
+    http_job_t *hj = (http_job_t *)((char *)job - offsetof(http_job_t, job));
+    h2o_multithread_send_message(hj->loop, &hj->message);
+}
+
+void v2_on_jobs_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    while (!h2o_linklist_is_empty(messages)) {
+        http_job_t *hj = H2O_STRUCT_FROM_MEMBER(http_job_t, message.link, messages->next);
+        h2o_linklist_unlink(&hj->message.link);
+        (*hj->loop_jobs_in_flight)--;
+        inferd_model_version_t *v = hj->version;
+        inferd_outcome_t outcome = hj->job.rc == 0
+                                       ? INFERD_OUTCOME_SUCCESS
+                                       : inferd_outcome_of_status(inferd_http_status(hj->job.rc));
+        atomic_fetch_add_explicit(&v->stats.requests[outcome], 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&v->stats.queue_ns, hj->job.queue_ns, memory_order_relaxed);
+        if (hj->http_req != NULL) {
+            hj->ref->job = NULL;
+            http_call_t call = http_loop_call(hj->http_req);
+            if (hj->job.rc != 0) {
+                if (hj->job.err.code == 0)
+                    inferd_fail(&hj->job.err, hj->job.rc, "%s", inferd_strerror(hj->job.rc));
+                http_reply_error(&call, &hj->job.err);
+            } else {
+                v2_encode_infer_response(call.out, v, &hj->req, &hj->job.resp);
+                atomic_fetch_add_explicit(&v->stats.request_ns, monotonic_ns() - hj->start_ns,
+                                          memory_order_relaxed);
+                http_reply_json(&call, 200);
+            }
+        }
+        http_job_free(hj);
+    }
+}
+
+static void infer_scheduled(http_call_t *call, inferd_model_version_t *v)
+{
+    inferd_err_t err;
+    http_job_t *hj = calloc(1, sizeof(*hj));
+    if (hj == NULL) {
+        inferd_version_release(v);
+        inferd_fail(&err, INFERD_ENOMEM, "out of memory queueing the request");
+        http_reply_error(call, &err);
+        return;
+    }
+    hj->version = v;
+    hj->start_ns = monotonic_ns();
+    inferd_arena_init(&hj->arena, 16 * 1024, 0);
+    int rc = v2_decode_infer_request(call->req->entity.base, call->req->entity.len, &hj->arena,
+                                     &hj->req, &err);
+    if (rc == 0)
+        rc = inferd_infer_prepare(v, &hj->req, &hj->job.prepared, &err);
+    if (rc == 0) {
+        hj->job.req = &hj->req;
+        hj->job.priority = (int)hj->req.priority;
+        hj->job.timeout_us = hj->req.timeout_us;
+        hj->job.done = on_job_done;
+        hj->loop = call->jobs;
+        hj->loop_jobs_in_flight = call->jobs_in_flight;
+        hj->http_req = call->req;
+        hj->ref = h2o_mem_alloc_shared(&call->req->pool, sizeof(*hj->ref), on_request_disposed);
+        hj->ref->job = hj;
+        (*call->jobs_in_flight)++;
+        rc = inferd_sched_submit(v->sched, &hj->job, &err);
+        if (rc != 0) {
+            (*call->jobs_in_flight)--;
+            hj->ref->job = NULL;
+        }
+    }
+    if (rc != 0) {
+        inferd_outcome_t outcome = inferd_outcome_of_status(inferd_http_status(err.code));
+        atomic_fetch_add_explicit(&v->stats.requests[outcome], 1, memory_order_relaxed);
+        http_job_free(hj);
+        http_reply_error(call, &err);
+    }
+}
+
 void v2_model_infer(http_call_t *call)
 {
     inferd_err_t err;
@@ -166,6 +287,10 @@ void v2_model_infer(http_call_t *call)
     }
     if (inferd_repo_acquire(call->repo, call->model, call->version, &v, &err) != 0) {
         http_reply_error(call, &err);
+        return;
+    }
+    if (v->sched != NULL) {
+        infer_scheduled(call, v);
         return;
     }
     uint64_t start_ns = monotonic_ns();

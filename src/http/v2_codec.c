@@ -227,6 +227,17 @@ int v2_decode_infer_request(const char *body, size_t len, inferd_arena_t *arena,
     int parameters = inferd_json_get(&doc, 0, "parameters");
     if (parameters >= 0 && inferd_json_kind(&doc, parameters) != INFERD_JSON_OBJECT)
         return inferd_fail(err, INFERD_EINVAL, "\"parameters\" must be an object");
+    req->timeout_us = -1;
+    int priority = inferd_json_get(&doc, parameters, "priority");
+    if (priority >= 0 && (inferd_json_int64(&doc, priority, &req->priority) != 0 ||
+                          req->priority < 0 || req->priority > 1000000))
+        return inferd_fail(err, INFERD_EINVAL,
+                           "parameters.priority must be a whole number (1 is the highest level)");
+    int timeout = inferd_json_get(&doc, parameters, "timeout");
+    if (timeout >= 0 &&
+        (inferd_json_int64(&doc, timeout, &req->timeout_us) != 0 || req->timeout_us < 0))
+        return inferd_fail(err, INFERD_EINVAL,
+                           "parameters.timeout must be a whole number of microseconds");
     int inputs = inferd_json_get(&doc, 0, "inputs");
     if (inputs < 0 || inferd_json_kind(&doc, inputs) != INFERD_JSON_ARRAY)
         return inferd_fail(err, INFERD_EINVAL,

@@ -1,6 +1,7 @@
 /* Server-wide counters and the Prometheus text exposition of every metric (see
  * inferd/metrics.h). Per-version counters live in each version; this file only reads them. */
 #include "inferd/metrics.h"
+#include "inferd/sched.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -130,6 +131,29 @@ static void render_inferences(inferd_jsonw_t *w, const inferd_repo_t *repo)
 {
     render_version_counter(w, repo, "inferd_inference_count_total",
                            offsetof(inferd_version_stats_t, inferences), false);
+}
+
+static void render_executions(inferd_jsonw_t *w, const inferd_repo_t *repo)
+{
+    render_version_counter(w, repo, "inferd_execution_count_total",
+                           offsetof(inferd_version_stats_t, executions), false);
+}
+
+static void render_queue_seconds(inferd_jsonw_t *w, const inferd_repo_t *repo)
+{
+    render_version_counter(w, repo, "inferd_queue_seconds_total",
+                           offsetof(inferd_version_stats_t, queue_ns), true);
+}
+
+static void render_pending(inferd_jsonw_t *w, const inferd_repo_t *repo)
+{
+    FOR_EACH_VERSION(repo, v)
+    {
+        write_version_labels(w, "inferd_pending_requests", v);
+        inferd_jsonw_lit(w, "} ");
+        inferd_jsonw_int(w, v->sched != NULL ? inferd_sched_pending(v->sched) : 0);
+        inferd_jsonw_lit(w, "\n");
+    }
 }
 
 static void render_compute_seconds(inferd_jsonw_t *w, const inferd_repo_t *repo)

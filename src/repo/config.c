@@ -121,6 +121,95 @@ static int read_intra_op_threads(config_reader_t *r, int *OUT_threads)
     return 0;
 }
 
+/* An optional whole number member of `obj` in [min, max] into *OUT (left alone when absent). */
+static int read_int_member(config_reader_t *r, int obj, const char *key, int64_t min, int64_t max,
+                           int64_t *OUT)
+{
+    int tok = inferd_json_get(r->doc, obj, key);
+    if (tok < 0)
+        return 0;
+    int64_t value;
+    if (inferd_json_int64(r->doc, tok, &value) != 0 || value < min || value > max)
+        return inferd_fail(r->err, INFERD_EINVAL,
+                           "config.json: %s must be a whole number from %lld to %lld", key,
+                           (long long)min, (long long)max);
+    *OUT = value;
+    return 0;
+}
+
+/* instance_group [{"count": N}, ...] (counts add up) and dynamic_batching {...}, as in Triton. */
+static int read_scheduling(config_reader_t *r, inferd_sched_config_t *sched)
+{
+    int groups = inferd_json_get(r->doc, 0, "instance_group");
+    if (groups >= 0) {
+        if (inferd_json_kind(r->doc, groups) != INFERD_JSON_ARRAY)
+            return inferd_fail(r->err, INFERD_EINVAL,
+                               "config.json: instance_group must be a list of {\"count\": N}");
+        int64_t total = 0;
+        for (int i = 0, group = groups + 1; i < inferd_json_size(r->doc, groups);
+             i++, group = inferd_json_next(r->doc, group)) {
+            int64_t count = 1;
+            int rc = read_int_member(r, group, "count", 1, 64, &count);
+            if (rc != 0)
+                return rc;
+            total += count;
+        }
+        sched->instance_count = (int)(total > 64 ? 64 : total);
+    }
+    int batching = inferd_json_get(r->doc, 0, "dynamic_batching");
+    if (batching < 0)
+        return 0;
+    if (inferd_json_kind(r->doc, batching) != INFERD_JSON_OBJECT)
+        return inferd_fail(r->err, INFERD_EINVAL,
+                           "config.json: dynamic_batching must be an object");
+    sched->has_dynamic_batching = true;
+    int64_t value = 0;
+    int rc = read_int_member(r, batching, "max_queue_delay_microseconds", 0, 60000000,
+                             &sched->max_queue_delay_us);
+    if (rc == 0 && (rc = read_int_member(r, batching, "priority_levels", 0, 16, &value)) == 0)
+        sched->priority_levels = (int)value;
+    value = 0;
+    if (rc == 0 &&
+        (rc = read_int_member(r, batching, "default_priority_level", 0, 16, &value)) == 0)
+        sched->default_priority_level = (int)value;
+    int preferred = inferd_json_get(r->doc, batching, "preferred_batch_size");
+    if (rc == 0 && preferred >= 0) {
+        int n = inferd_json_size(r->doc, preferred);
+        if (inferd_json_kind(r->doc, preferred) != INFERD_JSON_ARRAY ||
+            n > INFERD_MAX_PREFERRED_BATCH_SIZES)
+            return inferd_fail(r->err, INFERD_EINVAL,
+                               "config.json: preferred_batch_size must be a list of at most %d "
+                               "sizes",
+                               INFERD_MAX_PREFERRED_BATCH_SIZES);
+        for (int i = 0, t = preferred + 1; i < n; i++, t = inferd_json_next(r->doc, t))
+            if (inferd_json_int64(r->doc, t, &sched->preferred_batch_sizes[i]) != 0 ||
+                sched->preferred_batch_sizes[i] < 1)
+                return inferd_fail(r->err, INFERD_EINVAL,
+                                   "config.json: preferred_batch_size holds positive sizes");
+        sched->n_preferred_batch_sizes = n;
+    }
+    int policy = inferd_json_get(r->doc, batching, "default_queue_policy");
+    if (rc != 0 || policy < 0)
+        return rc;
+    if ((rc = read_int_member(r, policy, "default_timeout_microseconds", 0, 3600000000LL,
+                              &sched->default_timeout_us)) != 0 ||
+        (rc = read_int_member(r, policy, "max_queue_size", 0, 1 << 20, &sched->max_queue_size)) !=
+            0)
+        return rc;
+    int action = inferd_json_get(r->doc, policy, "timeout_action");
+    if (action >= 0) {
+        if (inferd_json_eq(r->doc, action, "DELAY"))
+            sched->timeout_action = INFERD_TIMEOUT_DELAY;
+        else if (!inferd_json_eq(r->doc, action, "REJECT"))
+            return inferd_fail(r->err, INFERD_EINVAL,
+                               "config.json: timeout_action must be \"REJECT\" or \"DELAY\"");
+    }
+    int override = inferd_json_get(r->doc, policy, "allow_timeout_override");
+    sched->allow_timeout_override =
+        override >= 0 && inferd_json_kind(r->doc, override) == INFERD_JSON_TRUE;
+    return 0;
+}
+
 int inferd_model_config_parse(const char *text, size_t len, inferd_model_config_t *config,
                               inferd_err_t *err)
 {
@@ -158,7 +247,8 @@ int inferd_model_config_parse(const char *text, size_t len, inferd_model_config_
         rc = inferd_fail(err, INFERD_EINVAL, "config.json: max_batch_size must be an integer >= 0");
         goto done;
     }
-    if ((rc = read_intra_op_threads(&r, &config->intra_op_threads)) != 0)
+    if ((rc = read_intra_op_threads(&r, &config->intra_op_threads)) != 0 ||
+        (rc = read_scheduling(&r, &config->sched)) != 0)
         goto done;
     int inputs = inferd_json_get(&doc, 0, "input"), outputs = inferd_json_get(&doc, 0, "output");
     if (inputs >= 0 &&
