@@ -426,6 +426,31 @@ def make_unsupported_op():
                allowed_ops=frozenset({"FrobnicateOp"}))
 
 
+SLOW_CHAIN_WIDTH = 512
+SLOW_CHAIN_DEPTH = 40
+SLOW_CHAIN_SEED = 17
+
+
+def make_slow_chain():
+    """A deliberately slow model for scheduler tests: 40 MatMuls by one 512x512 matrix (with a
+    Tanh after each, to keep the values bounded), so that a batch of 256 rows keeps an instance
+    busy for milliseconds while the tests queue other requests behind it."""
+    rng = np.random.default_rng(SLOW_CHAIN_SEED)
+    weights = (rng.standard_normal((SLOW_CHAIN_WIDTH, SLOW_CHAIN_WIDTH)) /
+               np.sqrt(SLOW_CHAIN_WIDTH)).astype(np.float32)
+    signature = ["batch", SLOW_CHAIN_WIDTH]
+    inputs, outputs = [("x", "FLOAT", signature)], [("y", "FLOAT", signature)]
+    nodes, previous = [], "x"
+    for i in range(SLOW_CHAIN_DEPTH):
+        product, activated = f"product_{i}", ("y" if i == SLOW_CHAIN_DEPTH - 1 else f"h_{i}")
+        nodes.append(helper.make_node("MatMul", [previous, "w"], [product], name=f"matmul_{i}"))
+        nodes.append(helper.make_node("Tanh", [product], [activated], name=f"tanh_{i}"))
+        previous = activated
+    model = helper_model("slow_chain", nodes, inputs, outputs,
+                         initializers=[numpy_helper.from_array(weights, "w")])
+    save_model(model, TEST_MODELS / "slow_chain" / "1" / "model.onnx", inputs, outputs)
+
+
 OPS_MIX_SCALE = np.array([0.5, 1.0, 1.5, 2.0, 2.5, 3.0], dtype=np.float32)
 OPS_MIX_OFFSET = np.array([0.25, -0.5, 1.0, 0.0, 2.0, -1.5], dtype=np.float32)
 OPS_MIX_SHAPE = np.array([-1, 3, 2], dtype=np.int64)
@@ -560,6 +585,7 @@ def main():
     make_typed_identity()
     make_unsupported_op()
     make_ops_mix()
+    make_slow_chain()
     single_label, batch_labels = make_requests(digits, digit_labels, credit_features)
     write_examples_readme(single_label, batch_labels)
     print_summary()

@@ -1,0 +1,175 @@
+"""The scheduler: dynamic batching under concurrent load (batches form, results equal the
+unbatched model's), a full queue answers 503 with Retry-After, a request past its timeout answers
+504, and a higher priority is served first."""
+
+import json
+import shutil
+import threading
+import time
+
+import numpy as np
+import pytest
+import requests
+
+from conftest import (EXAMPLE_MODELS, TEST_MODELS, ClientPool, assert_error, assert_json_response,
+                      infer_path, mnist_workload, scaled)
+
+SLOW_WIDTH = 512
+
+
+def write_config(model_dir, config):
+    (model_dir / "config.json").write_text(json.dumps(config))
+
+
+@pytest.fixture(scope="module")
+def sched_repo(tmp_path_factory):
+    """mnist_mlp twice: plain (inline) and with dynamic batching; the slow MatMul chain behind a
+    single instance with two priority levels, a queue of 4 and per-request timeouts allowed."""
+    root = tmp_path_factory.mktemp("sched-repo")
+    shutil.copytree(EXAMPLE_MODELS / "mnist_mlp", root / "mnist_mlp")
+    batched = root / "mnist_batched"
+    shutil.copytree(EXAMPLE_MODELS / "mnist_mlp", batched)
+    write_config(batched, {"max_batch_size": 64, "instance_group": [{"count": 1}],
+                           "dynamic_batching": {"max_queue_delay_microseconds": 4000}})
+    slow = root / "slow"
+    shutil.copytree(TEST_MODELS / "slow_chain", slow)
+    write_config(slow, {
+        "max_batch_size": 256, "instance_group": [{"count": 1}],
+        "dynamic_batching": {
+            "preferred_batch_size": [1], "max_queue_delay_microseconds": 0,
+            "priority_levels": 2, "default_priority_level": 2,
+            "default_queue_policy": {"max_queue_size": 4, "allow_timeout_override": True,
+                                     "timeout_action": "REJECT"}}})
+    return root
+
+
+@pytest.fixture(scope="module")
+def sched_server(sched_repo):
+    from conftest import start_server
+    srv = start_server(sched_repo)
+    yield srv
+    srv.kill()
+
+
+def slow_body(rows, **parameters):
+    data = np.full(rows * SLOW_WIDTH, 0.01, dtype=np.float32).tolist()
+    body = {"inputs": [{"name": "x", "datatype": "FP32", "shape": [rows, SLOW_WIDTH], "data": data}]}
+    if parameters:
+        body["parameters"] = parameters
+    return json.dumps(body)
+
+
+def post_slow(server, body, results, key):
+    resp = requests.post(server.url + infer_path("slow"), data=body, timeout=60,
+                         headers={"Content-Type": "application/json"})
+    results[key] = (resp, time.monotonic())
+
+
+def occupy(server, results, count=1):
+    """Starts `count` 256-row requests on the slow model (tens of milliseconds each on the one
+    instance) and returns their threads."""
+    threads = [threading.Thread(target=post_slow, args=(server, slow_body(256), results, f"big{i}"))
+               for i in range(count)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.03)  # they are received and the first one is running
+    return threads
+
+
+def metric(server, name, model):
+    text = server.get("/metrics").text
+    for line in text.splitlines():
+        if line.startswith(name + "{") and f'model="{model}"' in line and 'version="2"' in line \
+                and ('outcome=' not in line or 'outcome="success"' in line):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} for {model} not in /metrics")
+
+
+def test_batches_form_and_results_equal_unbatched(sched_server):
+    work = [(path.replace("/mnist_mlp/", "/mnist_batched/"), body, version, expected)
+            for path, body, version, expected in mnist_workload() if version == "2"]
+    pool = ClientPool(sched_server.url, work, clients=16, per_client=scaled(60))
+    ok, problems = pool.join()
+    assert not problems, problems[:5]
+    assert ok == 16 * scaled(60)
+    requests_done = metric(sched_server, "inferd_requests_total", "mnist_batched")
+    executions = metric(sched_server, "inferd_execution_count_total", "mnist_batched")
+    assert requests_done == ok
+    assert executions < requests_done, "no batch larger than one request formed"
+
+    # The same rows give the same numbers batched or not (to the rounding of the GEMM kernel).
+    body = json.loads(work[0][1])
+    plain = assert_json_response(sched_server.infer("mnist_mlp", body, version="2"), 200)
+    batched = assert_json_response(sched_server.infer("mnist_batched", body, version="2"), 200)
+    np.testing.assert_allclose(batched["outputs"][0]["data"], plain["outputs"][0]["data"],
+                               rtol=0, atol=1e-6)
+
+
+def test_full_queue_answers_503(sched_server):
+    results = {}
+    threads = occupy(sched_server, results, count=3)  # one runs, two wait
+    small = [threading.Thread(target=post_slow, args=(sched_server, slow_body(1), results, f"s{i}"))
+             for i in range(8)]
+    for thread in small:
+        thread.start()
+    for thread in threads + small:
+        thread.join(60)
+    statuses = [resp.status_code for resp, _ in results.values()]
+    assert set(statuses) <= {200, 503}, statuses
+    assert 503 in statuses, f"a queue of 4 held 10 requests: {statuses}"
+    refused = next(resp for resp, _ in results.values() if resp.status_code == 503)
+    assert refused.headers.get("Retry-After") == "1"
+    assert_error(refused, 503, "overloaded")
+    for key in ("big0", "big1", "big2"):
+        assert results[key][0].status_code in (200, 503)
+
+
+def test_request_past_its_timeout_answers_504(sched_server):
+    results = {}
+    threads = occupy(sched_server, results)
+    post_slow(sched_server, slow_body(1, timeout=1000), results, "late")  # 1 ms allowed
+    for thread in threads:
+        thread.join(60)
+    assert_error(results["late"][0], 504, "timeout")
+    assert results["big0"][0].status_code == 200
+    ok = requests.post(sched_server.url + infer_path("slow"), data=slow_body(1, timeout=10000000),
+                       headers={"Content-Type": "application/json"}, timeout=60)
+    assert ok.status_code == 200
+
+
+def test_higher_priority_is_served_first(sched_server):
+    results = {}
+    threads = occupy(sched_server, results)
+    low = threading.Thread(target=post_slow,
+                           args=(sched_server, slow_body(64, priority=2), results, "low"))
+    low.start()
+    time.sleep(0.005)
+    high = threading.Thread(target=post_slow,
+                            args=(sched_server, slow_body(64, priority=1), results, "high"))
+    high.start()
+    for thread in threads + [low, high]:
+        thread.join(60)
+    assert results["low"][0].status_code == 200 and results["high"][0].status_code == 200
+    assert results["high"][1] < results["low"][1], "the priority-2 request was answered first"
+
+
+def test_priority_outside_levels_is_refused(sched_server):
+    resp = requests.post(sched_server.url + infer_path("slow"), data=slow_body(1, priority=3),
+                         headers={"Content-Type": "application/json"}, timeout=60)
+    assert_error(resp, 400, "priority")
+
+
+def test_clients_that_leave_before_their_answer(sched_server):
+    """Requests whose clients hang up while queued or running: their results are dropped, the
+    server keeps answering everybody else."""
+    from conftest import assert_serves_mnist, connect, http_request_bytes
+    big = slow_body(256).encode()
+    small = slow_body(1).encode()
+    for i in range(scaled(40)):
+        with connect(sched_server) as sock:
+            sock.sendall(http_request_bytes("POST", infer_path("slow"), big if i % 4 == 0 else small))
+    time.sleep(0.5)
+    assert_serves_mnist(sched_server)
+    resp = requests.post(sched_server.url + infer_path("slow"), data=small,
+                         headers={"Content-Type": "application/json"}, timeout=60)
+    assert resp.status_code == 200
