@@ -16,6 +16,7 @@ test_pkgs=(
   libcmocka-dev                         # unit tests
   python3 python3-pytest python3-requests python3-numpy  # integration tests
   libonnx-testdata                      # the ONNX backend test suite (tests/conformance)
+  prometheus                            # promtool checks the /metrics exposition
 )
 bench_pkgs=(wrk nginx-light)
 fuzz_pkgs=(clang libclang-rt-14-dev)    # libFuzzer and the sanitizer runtimes

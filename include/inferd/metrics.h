@@ -9,10 +9,27 @@
 /* The outcome label a response status stands for. */
 inferd_outcome_t inferd_outcome_of_status(int http_status);
 
+/* Records one request that reached version `v`: its outcome, its time from decoding to the
+ * answer, and how long it waited in a queue (0 when it ran inline). */
+void inferd_stats_record_request(inferd_model_version_t *v, inferd_outcome_t outcome,
+                                 uint64_t request_ns, uint64_t queue_ns);
+
+/* Records one backend execution of `rows` rows that took `compute_ns`. */
+void inferd_stats_record_execution(inferd_model_version_t *v, int64_t rows, uint64_t compute_ns);
+
+/* Sizes the per-batch-size counters for batches up to `max_rows`. Returns 0 or INFERD_ENOMEM. */
+int inferd_stats_init(inferd_version_stats_t *stats, int64_t max_rows);
+void inferd_stats_free(inferd_version_stats_t *stats);
+
 /* Counts one HTTP response with `status` (server-wide, whatever the path). */
 void inferd_metrics_count_response(int status);
 
 /* Writes every metric in Prometheus text format 0.0.4 to `w`. */
 void inferd_metrics_render(inferd_jsonw_t *w, const inferd_repo_t *repo);
+
+/* Writes Triton's statistics JSON ({"model_stats": [...]}) for the versions of `repo` that match
+ * `model` (NULL: all) and `version` (NULL: all of the model's). */
+void inferd_stats_render(inferd_jsonw_t *w, const inferd_repo_t *repo, const char *model,
+                         const char *version);
 
 #endif

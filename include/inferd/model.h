@@ -61,10 +61,11 @@ typedef struct inferd_model_config {
 
 /*        enum suffix   label value     */
 #define INFERD_OUTCOMES(X)                                                                         \
-    X(SUCCESS, "success")                                                                          \
-    X(BAD_REQUEST, "bad_request")                                                                  \
-    X(UNAVAILABLE, "unavailable")                                                                  \
-    X(ERROR, "error")
+    X(SUCCESS, "success")         /* answered 200 */                                               \
+    X(BAD_REQUEST, "bad_request") /* 4xx: the request was wrong */                                 \
+    X(REJECTED, "rejected")       /* 503: queue full, not ready, unloading */                      \
+    X(TIMEOUT, "timeout")         /* 504: waited past its timeout */                               \
+    X(ERROR, "error")             /* 5xx: inferd's or the backend's failure */
 
 typedef enum {
 #define INFERD_OUTCOME_ENUM(suffix, label) INFERD_OUTCOME_##suffix,
@@ -73,14 +74,32 @@ typedef enum {
         INFERD_OUTCOME_COUNT
 } inferd_outcome_t;
 
+#define INFERD_HISTOGRAM_MAX_BUCKETS 20
+
+/* A Prometheus histogram: cumulative counts are computed when rendered; `counts[i]` holds the
+ * observations in (bounds[i-1], bounds[i]], the last slot those above every bound. */
+typedef struct inferd_histogram {
+    atomic_uint_fast64_t counts[INFERD_HISTOGRAM_MAX_BUCKETS + 1];
+    atomic_uint_fast64_t sum; /* nanoseconds for durations, rows for batch sizes */
+    atomic_uint_fast64_t count;
+} inferd_histogram_t;
+
 /* What one model version has served (relaxed atomics: cheap to bump, exact in total). */
 typedef struct inferd_version_stats {
     atomic_uint_fast64_t requests[INFERD_OUTCOME_COUNT];
-    atomic_uint_fast64_t inferences; /* rows (batch elements) run */
-    atomic_uint_fast64_t executions; /* backend calls (one per batch) */
-    atomic_uint_fast64_t queue_ns;   /* time requests waited in the scheduler's queue */
-    atomic_uint_fast64_t compute_ns; /* time spent in the backend */
-    atomic_uint_fast64_t request_ns; /* time from parsed request to encoded response */
+    atomic_uint_fast64_t success_ns;        /* request time of successful requests */
+    atomic_uint_fast64_t fail_ns;           /* request time of failed ones */
+    atomic_uint_fast64_t inferences;        /* rows (batch elements) run */
+    atomic_uint_fast64_t executions;        /* backend calls (one per batch) */
+    atomic_uint_fast64_t last_inference_ms; /* wall clock, ms since the epoch */
+    inferd_histogram_t request_duration;
+    inferd_histogram_t queue_duration;
+    inferd_histogram_t compute_duration; /* per execution */
+    inferd_histogram_t batch_size;       /* rows per execution */
+    /* executions and compute time by exact batch size 1..max_batch_rows (Triton's batch_stats) */
+    atomic_uint_fast64_t *batch_executions;
+    atomic_uint_fast64_t *batch_compute_ns;
+    int64_t max_batch_rows;
 } inferd_version_stats_t;
 
 typedef struct inferd_backend inferd_backend_t;

@@ -3,6 +3,7 @@
  * Every refusal names the input or output at fault and says what was expected. */
 #include "inferd/backend.h"
 #include "inferd/infer.h"
+#include "inferd/metrics.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -155,13 +156,10 @@ int inferd_infer_run(inferd_model_version_t *v, const inferd_request_t *req,
     clock_gettime(CLOCK_MONOTONIC, &start);
     int rc = v->backend->infer(v->backend_state, prepared->inputs, all_outputs, req->arena, err);
     clock_gettime(CLOCK_MONOTONIC, &end);
-    atomic_fetch_add_explicit(&v->stats.compute_ns, elapsed_ns(&start, &end), memory_order_relaxed);
     if (rc != 0)
         return rc;
-    atomic_fetch_add_explicit(&v->stats.executions, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&v->stats.inferences,
-                              (uint64_t)(prepared->batch > 0 ? prepared->batch : 1),
-                              memory_order_relaxed);
+    inferd_stats_record_execution(v, prepared->batch > 0 ? prepared->batch : 1,
+                                  elapsed_ns(&start, &end));
     for (size_t i = 0; i < prepared->n_wanted; i++)
         resp->outputs[i] = all_outputs[prepared->wanted[i]];
     resp->n_outputs = prepared->n_wanted;

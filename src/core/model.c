@@ -2,6 +2,7 @@
  * with config.json's, and refcounted release. */
 #include "inferd/backend.h"
 #include "inferd/model.h"
+#include "inferd/metrics.h"
 #include "inferd/sched.h"
 
 #include <stdio.h>
@@ -79,6 +80,7 @@ void inferd_version_release(inferd_model_version_t *v)
     if (v->backend != NULL && v->backend_state != NULL)
         v->backend->unload(v->backend_state);
     inferd_signature_free(&v->sig);
+    inferd_stats_free(&v->stats);
     free(v->failure);
     free(v->path);
     free(v);
@@ -205,6 +207,8 @@ int inferd_version_load(inferd_model_version_t *v, const inferd_backend_t *backe
         rc = apply_config(v, config, err);
         if (rc == 0)
             rc = warm_up(v, err);
+        if (rc == 0 && inferd_stats_init(&v->stats, v->max_batch_size) != 0)
+            rc = inferd_fail(err, INFERD_ENOMEM, "out of memory for statistics");
         if (rc == 0 && (config->sched.instance_count > 0 || config->sched.has_dynamic_batching))
             rc = inferd_sched_create(v, &config->sched, &v->sched, err);
         if (rc != 0) {

@@ -1,4 +1,5 @@
-/* Operator endpoints that are not part of the V2 protocol: GET /metrics (Prometheus). */
+/* Operator endpoints: GET /metrics (Prometheus) and the V2 statistics extension
+ * (GET /v2/models[/{m}[/versions/{v}]]/stats, in Triton's JSON shape). */
 #include "call.h"
 #include "inferd/metrics.h"
 
@@ -13,4 +14,19 @@ void metrics_text(http_call_t *call)
     }
     http_reply_text(call, 200, "text/plain; version=0.0.4; charset=utf-8", call->out->buf,
                     call->out->len);
+}
+
+void v2_model_stats(http_call_t *call)
+{
+    if (call->model != NULL) {
+        inferd_err_t err;
+        inferd_model_version_t *v;
+        if (inferd_repo_find_version(call->repo, call->model, call->version, &v, &err) != 0) {
+            http_reply_error(call, &err);
+            return;
+        }
+        inferd_version_release(v);
+    }
+    inferd_stats_render(call->out, call->repo, call->model, call->version);
+    http_reply_json(call, 200);
 }

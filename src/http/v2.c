@@ -211,8 +211,7 @@ void v2_on_jobs_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messa
         inferd_outcome_t outcome = hj->job.rc == 0
                                        ? INFERD_OUTCOME_SUCCESS
                                        : inferd_outcome_of_status(inferd_http_status(hj->job.rc));
-        atomic_fetch_add_explicit(&v->stats.requests[outcome], 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&v->stats.queue_ns, hj->job.queue_ns, memory_order_relaxed);
+        inferd_stats_record_request(v, outcome, monotonic_ns() - hj->start_ns, hj->job.queue_ns);
         if (hj->http_req != NULL) {
             hj->ref->job = NULL;
             http_call_t call = http_loop_call(hj->http_req);
@@ -222,8 +221,6 @@ void v2_on_jobs_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messa
                 http_reply_error(&call, &hj->job.err);
             } else {
                 v2_encode_infer_response(call.out, v, &hj->req, &hj->job.resp);
-                atomic_fetch_add_explicit(&v->stats.request_ns, monotonic_ns() - hj->start_ns,
-                                          memory_order_relaxed);
                 http_reply_json(&call, 200);
             }
         }
@@ -267,7 +264,7 @@ static void infer_scheduled(http_call_t *call, inferd_model_version_t *v)
     }
     if (rc != 0) {
         inferd_outcome_t outcome = inferd_outcome_of_status(inferd_http_status(err.code));
-        atomic_fetch_add_explicit(&v->stats.requests[outcome], 1, memory_order_relaxed);
+        inferd_stats_record_request(v, outcome, monotonic_ns() - hj->start_ns, 0);
         http_job_free(hj);
         http_reply_error(call, &err);
     }
@@ -298,15 +295,13 @@ void v2_model_infer(http_call_t *call)
                                 &err) != 0 ||
         inferd_infer(v, &req, &resp, &err) != 0) {
         inferd_outcome_t outcome = inferd_outcome_of_status(inferd_http_status(err.code));
-        atomic_fetch_add_explicit(&v->stats.requests[outcome], 1, memory_order_relaxed);
+        inferd_stats_record_request(v, outcome, monotonic_ns() - start_ns, 0);
         inferd_version_release(v);
         http_reply_error(call, &err);
         return;
     }
     v2_encode_infer_response(call->out, v, &req, &resp);
-    atomic_fetch_add_explicit(&v->stats.requests[INFERD_OUTCOME_SUCCESS], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&v->stats.request_ns, monotonic_ns() - start_ns,
-                              memory_order_relaxed);
+    inferd_stats_record_request(v, INFERD_OUTCOME_SUCCESS, monotonic_ns() - start_ns, 0);
     inferd_version_release(v);
     http_reply_json(call, 200);
 }

@@ -6,6 +6,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "histogram.h"
 
 /* HTTP statuses counted one by one; anything else falls into "other" of its class. */
 static const int counted_statuses[] = {200, 400, 404, 405, 413, 415, 422, 429, 500, 503};
@@ -23,7 +27,9 @@ inferd_outcome_t inferd_outcome_of_status(int http_status)
     if (http_status < 400)
         return INFERD_OUTCOME_SUCCESS;
     if (http_status == 503)
-        return INFERD_OUTCOME_UNAVAILABLE;
+        return INFERD_OUTCOME_REJECTED;
+    if (http_status == 504)
+        return INFERD_OUTCOME_TIMEOUT;
     if (http_status < 500)
         return INFERD_OUTCOME_BAD_REQUEST;
     return INFERD_OUTCOME_ERROR;
@@ -139,10 +145,80 @@ static void render_executions(inferd_jsonw_t *w, const inferd_repo_t *repo)
                            offsetof(inferd_version_stats_t, executions), false);
 }
 
-static void render_queue_seconds(inferd_jsonw_t *w, const inferd_repo_t *repo)
+static void write_number(inferd_jsonw_t *w, double value, const char *format)
 {
-    render_version_counter(w, repo, "inferd_queue_seconds_total",
-                           offsetof(inferd_version_stats_t, queue_ns), true);
+    char text[48];
+    snprintf(text, sizeof(text), format, value);
+    inferd_jsonw_lit(w, text);
+}
+
+/* One histogram per version: cumulative _bucket lines, _sum and _count. Durations are kept in
+ * nanoseconds and written in seconds. */
+static void render_histogram(inferd_jsonw_t *w, const inferd_repo_t *repo, const char *name,
+                             size_t offset, const uint64_t *bounds, int n_bounds, bool is_ns)
+{
+    char series[128];
+    FOR_EACH_VERSION(repo, v)
+    {
+        inferd_histogram_t *h = (inferd_histogram_t *)((char *)&v->stats + offset);
+        uint64_t cumulative = 0;
+        snprintf(series, sizeof(series), "%s_bucket", name);
+        for (int b = 0; b <= n_bounds; b++) {
+            cumulative += load(&h->counts[b]);
+            write_version_labels(w, series, v);
+            inferd_jsonw_lit(w, ",le=\"");
+            if (b == n_bounds)
+                inferd_jsonw_lit(w, "+Inf");
+            else if (is_ns)
+                write_number(w, (double)bounds[b] / 1e9, "%g");
+            else
+                inferd_jsonw_uint(w, bounds[b]);
+            inferd_jsonw_lit(w, "\"} ");
+            inferd_jsonw_uint(w, cumulative);
+            inferd_jsonw_lit(w, "\n");
+        }
+        snprintf(series, sizeof(series), "%s_sum", name);
+        write_version_labels(w, series, v);
+        inferd_jsonw_lit(w, "} ");
+        uint64_t sum = load(&h->sum);
+        if (is_ns)
+            write_number(w, (double)sum / 1e9, "%.9f");
+        else
+            inferd_jsonw_uint(w, sum);
+        inferd_jsonw_lit(w, "\n");
+        snprintf(series, sizeof(series), "%s_count", name);
+        write_version_labels(w, series, v);
+        inferd_jsonw_lit(w, "} ");
+        inferd_jsonw_uint(w, load(&h->count));
+        inferd_jsonw_lit(w, "\n");
+    }
+}
+
+static void render_request_duration(inferd_jsonw_t *w, const inferd_repo_t *repo)
+{
+    render_histogram(w, repo, "inferd_request_duration_seconds",
+                     offsetof(inferd_version_stats_t, request_duration), duration_bounds_ns,
+                     N_DURATION_BOUNDS, true);
+}
+
+static void render_queue_duration(inferd_jsonw_t *w, const inferd_repo_t *repo)
+{
+    render_histogram(w, repo, "inferd_queue_duration_seconds",
+                     offsetof(inferd_version_stats_t, queue_duration), duration_bounds_ns,
+                     N_DURATION_BOUNDS, true);
+}
+
+static void render_compute_duration(inferd_jsonw_t *w, const inferd_repo_t *repo)
+{
+    render_histogram(w, repo, "inferd_compute_duration_seconds",
+                     offsetof(inferd_version_stats_t, compute_duration), duration_bounds_ns,
+                     N_DURATION_BOUNDS, true);
+}
+
+static void render_batch_size(inferd_jsonw_t *w, const inferd_repo_t *repo)
+{
+    render_histogram(w, repo, "inferd_batch_size", offsetof(inferd_version_stats_t, batch_size),
+                     size_bounds, N_SIZE_BOUNDS, false);
 }
 
 static void render_pending(inferd_jsonw_t *w, const inferd_repo_t *repo)
@@ -156,16 +232,30 @@ static void render_pending(inferd_jsonw_t *w, const inferd_repo_t *repo)
     }
 }
 
-static void render_compute_seconds(inferd_jsonw_t *w, const inferd_repo_t *repo)
+/* Resident pages from /proc/self/statm (its second field). */
+static void render_resident_memory(inferd_jsonw_t *w, const inferd_repo_t *repo)
 {
-    render_version_counter(w, repo, "inferd_compute_seconds_total",
-                           offsetof(inferd_version_stats_t, compute_ns), true);
+    long pages = 0, size;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%ld %ld", &size, &pages) != 2)
+            pages = 0;
+        fclose(f);
+    }
+    inferd_jsonw_lit(w, "inferd_process_resident_memory_bytes ");
+    inferd_jsonw_int(w, (int64_t)pages * sysconf(_SC_PAGESIZE));
+    inferd_jsonw_lit(w, "\n");
 }
 
-static void render_request_seconds(inferd_jsonw_t *w, const inferd_repo_t *repo)
+static void render_cpu_seconds(inferd_jsonw_t *w, const inferd_repo_t *repo)
 {
-    render_version_counter(w, repo, "inferd_request_seconds_total",
-                           offsetof(inferd_version_stats_t, request_ns), true);
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    double seconds = (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 +
+                     (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6;
+    inferd_jsonw_lit(w, "inferd_process_cpu_seconds_total ");
+    write_number(w, seconds, "%.6f");
+    inferd_jsonw_lit(w, "\n");
 }
 
 static void render_ready(inferd_jsonw_t *w, const inferd_repo_t *repo)
@@ -181,7 +271,7 @@ static void render_load_seconds(inferd_jsonw_t *w, const inferd_repo_t *repo)
 {
     FOR_EACH_VERSION(repo, v)
     {
-        write_version_labels(w, "inferd_model_load_seconds", v);
+        write_version_labels(w, "inferd_model_load_duration_seconds", v);
         inferd_jsonw_lit(w, "}");
         write_seconds(w, (uint64_t)(v->load_ms * 1e6));
     }

@@ -100,7 +100,9 @@ int onnx_tensor_from_proto(const Onnx__TensorProto *proto, inferd_tensor_t *OUT,
     OUT->data = malloc(bytes ? bytes : 1);
     if (OUT->data == NULL)
         return inferd_fail(err, INFERD_ENOMEM, "out of memory for tensor '%s'", name);
-    if (proto->has_raw_data) {
+    if (bytes == 0) {
+        /* an empty tensor: nothing to copy (and its source may be NULL) */
+    } else if (proto->has_raw_data) {
         memcpy(OUT->data, proto->raw_data.data, bytes); /* little-endian, as on x86-64 */
     } else if (dtype == INFERD_DT_FP32) {
         memcpy(OUT->data, proto->float_data, bytes);

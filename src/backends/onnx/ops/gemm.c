@@ -1,11 +1,32 @@
-/* Matrix products: Gemm (alpha * A' * B' + beta * C, C broadcast to the result) and MatMul with
- * numpy semantics (1-D operands promoted, batch dimensions broadcast). FP32 through oneDNN's
- * sgemm, which picks the best kernel for this CPU. */
-#include "ops.h"
+/* Matrix products: Gemm (alpha * A' * B' + beta * C, C broadcast to the result), MatMul with
+ * numpy semantics (1-D operands promoted, batch dimensions broadcast) and MatMulInteger (8-bit
+ * operands less their zero points, INT32 result). FP32 goes through oneDNN's sgemm, which picks
+ * the best kernel for this CPU; the rarer datatypes (FP64, FP16, the integers) through plain
+ * loops. onnx_sgemm is shared with Einsum (numeric.h). */
+#include "numeric.h"
 
 #include <oneapi/dnnl/dnnl.h>
 #include <stdlib.h>
 #include <string.h>
+
+int onnx_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+               const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *y,
+               int64_t ldy, inferd_err_t *err)
+{
+    if (m == 0 || n == 0)
+        return 0;
+    if (k == 0) { /* an empty sum: y = beta * y */
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++)
+                y[i * ldy + j] = beta == 0.0f ? 0.0f : beta * y[i * ldy + j];
+        return 0;
+    }
+    dnnl_status_t status = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a,
+                                      lda, b, ldb, beta, y, ldy);
+    if (status != dnnl_success)
+        return inferd_fail(err, INFERD_EINTERNAL, "oneDNN sgemm failed (status %d)", (int)status);
+    return 0;
+}
 
 /* ==== Gemm ==== */
 
@@ -16,10 +37,9 @@ typedef struct {
 
 static int gemm_prepare(onnx_node_t *node, const Onnx__NodeProto *proto, inferd_err_t *err)
 {
-    gemm_params_t *p = calloc(1, sizeof(*p));
+    gemm_params_t *p = onnx_params_new(node, sizeof(*p));
     if (p == NULL)
         return INFERD_ENOMEM;
-    node->params = p;
     p->alpha = onnx_attr_float(proto, "alpha", 1.0f);
     p->beta = onnx_attr_float(proto, "beta", 1.0f);
     p->trans_a = onnx_attr_int(proto, "transA", 0) != 0;
@@ -29,14 +49,22 @@ static int gemm_prepare(onnx_node_t *node, const Onnx__NodeProto *proto, inferd_
     return 0;
 }
 
+/* C's extent along the rows and columns of the result (1 where it is broadcast). */
+static void gemm_c_extent(const inferd_tensor_t *c, int64_t *cm, int64_t *cn)
+{
+    *cm = c->ndim == 2 ? c->shape[0] : 1;
+    *cn = c->ndim >= 1 ? c->shape[c->ndim - 1] : 1;
+}
+
 static int gemm_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
                       inferd_tensor_t *out, inferd_err_t *err)
 {
     const gemm_params_t *p = node->params;
     const inferd_tensor_t *a = in[0], *b = in[1], *c = node->n_inputs > 2 ? in[2] : NULL;
-    if (a->dtype != INFERD_DT_FP32 || b->dtype != INFERD_DT_FP32 ||
-        (c != NULL && c->dtype != INFERD_DT_FP32))
-        return inferd_fail(err, INFERD_EINVAL, "Gemm supports FP32 only");
+    if (a->dtype != INFERD_DT_FP32 && a->dtype != INFERD_DT_FP64)
+        return onnx_fail_dtype(err, a, "FP32 and FP64");
+    if (b->dtype != a->dtype || (c != NULL && c->dtype != a->dtype))
+        return inferd_fail(err, INFERD_EINVAL, "Gemm's inputs have different datatypes");
     if (a->ndim != 2 || b->ndim != 2)
         return inferd_fail(err, INFERD_EINVAL, "Gemm needs 2-D A and B (got rank %d and %d)",
                            a->ndim, b->ndim);
@@ -45,35 +73,40 @@ static int gemm_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
     if (k != kb)
         return inferd_fail(err, INFERD_EINVAL, "Gemm inner dimensions differ (%lld and %lld)",
                            (long long)k, (long long)kb);
-    if (c != NULL) {
-        /* C broadcasts one way, to [m, n] */
-        int64_t cm = c->ndim == 2 ? c->shape[0] : 1;
-        int64_t cn = c->ndim >= 1 ? c->shape[c->ndim - 1] : 1;
+    if (c != NULL) { /* C broadcasts one way, to [m, n]: a scalar, [n], [1], [m,1], [1,n]... */
+        int64_t cm, cn;
+        gemm_c_extent(c, &cm, &cn);
         if (c->ndim > 2 || (cm != 1 && cm != m) || (cn != 1 && cn != n))
             return inferd_fail(err, INFERD_EINVAL, "Gemm's C does not broadcast to [%lld,%lld]",
                                (long long)m, (long long)n);
     }
     int64_t shape[2] = {m, n};
-    onnx_set_shape(&out[0], INFERD_DT_FP32, shape, 2);
+    onnx_set_shape(&out[0], a->dtype, shape, 2);
     return 0;
 }
 
-static int sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                 const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *y,
-                 inferd_err_t *err)
+/* y = alpha * A' * B' + beta * C in double precision (the FP64 path). */
+static void gemm_f64(const gemm_params_t *p, const inferd_tensor_t *a, const inferd_tensor_t *b,
+                     const inferd_tensor_t *c, int64_t m, int64_t n, int64_t k, double *y)
 {
-    if (m == 0 || n == 0)
-        return 0;
-    if (k == 0) { /* an empty sum: y = beta * y */
-        for (int64_t i = 0; i < m * n; i++)
-            y[i] = beta == 0.0f ? 0.0f : beta * y[i];
-        return 0;
-    }
-    dnnl_status_t status = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a,
-                                      lda, b, ldb, beta, y, n);
-    if (status != dnnl_success)
-        return inferd_fail(err, INFERD_EINTERNAL, "oneDNN sgemm failed (status %d)", (int)status);
-    return 0;
+    const double *ad = a->data, *bd = b->data;
+    /* element (i, kk) of A' and (kk, j) of B' through strides, so transposes cost nothing */
+    int64_t a_row = p->trans_a ? 1 : k, a_col = p->trans_a ? m : 1;
+    int64_t b_row = p->trans_b ? 1 : n, b_col = p->trans_b ? k : 1;
+    int64_t cm = 1, cn = 1;
+    if (c != NULL)
+        gemm_c_extent(c, &cm, &cn);
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            double sum = 0.0;
+            for (int64_t kk = 0; kk < k; kk++)
+                sum += ad[i * a_row + kk * a_col] * bd[kk * b_row + j * b_col];
+            double value = (double)p->alpha * sum;
+            if (c != NULL && p->beta != 0.0f)
+                value += (double)p->beta *
+                         ((const double *)c->data)[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)];
+            y[i * n + j] = value;
+        }
 }
 
 static int gemm_run(const onnx_node_t *node, const inferd_tensor_t *const *in, inferd_tensor_t *out,
@@ -83,24 +116,28 @@ static int gemm_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
     const inferd_tensor_t *a = in[0], *b = in[1], *c = node->n_inputs > 2 ? in[2] : NULL;
     int64_t m = out[0].shape[0], n = out[0].shape[1];
     int64_t k = p->trans_a ? a->shape[0] : a->shape[1];
+    if (a->dtype == INFERD_DT_FP64) {
+        gemm_f64(p, a, b, c, m, n, k, out[0].data);
+        return 0;
+    }
     float *y = out[0].data;
     float beta = 0.0f;
-    if (c != NULL && p->beta != 0.0f) {
-        int64_t cm = c->ndim == 2 ? c->shape[0] : 1;
-        int64_t cn = c->ndim >= 1 ? c->shape[c->ndim - 1] : 1;
+    if (c != NULL && p->beta != 0.0f) { /* y = beta * C broadcast, then accumulate onto it */
+        int64_t cm, cn;
+        gemm_c_extent(c, &cm, &cn);
         const float *cd = c->data;
         for (int64_t i = 0; i < m; i++)
             for (int64_t j = 0; j < n; j++)
                 y[i * n + j] = p->beta * cd[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)];
         beta = 1.0f;
     }
-    return sgemm(p->trans_a, p->trans_b, m, n, k, p->alpha, a->data, a->shape[1], b->data,
-                 b->shape[1], beta, y, err);
+    return onnx_sgemm(p->trans_a, p->trans_b, m, n, k, p->alpha, a->data, a->shape[1], b->data,
+                      b->shape[1], beta, y, n, err);
 }
 
 static const onnx_op_t onnx_op_gemm = {"Gemm", 2, 3, 1, 1, gemm_prepare, gemm_shape, gemm_run};
 
-/* ==== MatMul ==== */
+/* ==== MatMul and MatMulInteger ==== */
 
 /* The operands as [batch..., rows, cols] after numpy's 1-D promotion. */
 typedef struct {
@@ -162,17 +199,90 @@ static int matmul_plan(const inferd_tensor_t *a, const inferd_tensor_t *b, matmu
     return 0;
 }
 
+/* One [m,k] x [k,n] product of the batch: operands start at element offsets `a_at`/`b_at`, the
+ * result at `y_at`. */
+typedef int (*matmul_kernel_fn)(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                                inferd_tensor_t *y, const matmul_plan_t *plan, int64_t a_at,
+                                int64_t b_at, int64_t y_at, inferd_err_t *err);
+
+/* Runs `kernel` over every (broadcast) batch of the plan. Returns the first kernel failure. */
+static int matmul_batches(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                          inferd_tensor_t *y, const matmul_plan_t *plan, matmul_kernel_fn kernel,
+                          inferd_err_t *err)
+{
+    int64_t batches = 1;
+    for (int d = 0; d < plan->batch_rank; d++)
+        batches *= plan->batch[d];
+    int64_t index[INFERD_MAX_DIMS] = {0}, a_offset = 0, b_offset = 0;
+    int rc = 0;
+    for (int64_t i = 0; i < batches && rc == 0; i++) {
+        rc = kernel(node, in, y, plan, a_offset * plan->m * plan->k, b_offset * plan->k * plan->n,
+                    i * plan->m * plan->n, err);
+        for (int d = plan->batch_rank - 1; d >= 0; d--) { /* odometer over batch indices */
+            index[d]++;
+            a_offset += plan->a_batch_stride[d];
+            b_offset += plan->b_batch_stride[d];
+            if (index[d] < plan->batch[d])
+                break;
+            a_offset -= plan->a_batch_stride[d] * index[d];
+            b_offset -= plan->b_batch_stride[d] * index[d];
+            index[d] = 0;
+        }
+    }
+    return rc;
+}
+
+static int matmul_kernel_f32(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                             inferd_tensor_t *y, const matmul_plan_t *plan, int64_t a_at,
+                             int64_t b_at, int64_t y_at, inferd_err_t *err)
+{
+    return onnx_sgemm(false, false, plan->m, plan->n, plan->k, 1.0f,
+                      (const float *)in[0]->data + a_at, plan->k, (const float *)in[1]->data + b_at,
+                      plan->n, 0.0f, (float *)y->data + y_at, plan->n, err);
+}
+
+/* FP64 and FP16 accumulate in double; the integers in uint64, which wraps like the C types. */
+static int matmul_kernel_plain(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                               inferd_tensor_t *y, const matmul_plan_t *plan, int64_t a_at,
+                               int64_t b_at, int64_t y_at, inferd_err_t *err)
+{
+    const inferd_tensor_t *a = in[0], *b = in[1];
+    bool is_float = onnx_is_float(a->dtype);
+    for (int64_t i = 0; i < plan->m; i++)
+        for (int64_t j = 0; j < plan->n; j++) {
+            double sum = 0.0;
+            uint64_t isum = 0;
+            for (int64_t kk = 0; kk < plan->k; kk++) {
+                int64_t ai = a_at + i * plan->k + kk, bi = b_at + kk * plan->n + j;
+                if (is_float)
+                    sum += onnx_load_f64(a, ai) * onnx_load_f64(b, bi);
+                else
+                    isum += (uint64_t)onnx_get_i64(a, ai) * (uint64_t)onnx_get_i64(b, bi);
+            }
+            if (is_float)
+                onnx_set_f64(y, y_at + i * plan->n + j, sum);
+            else
+                onnx_store_i64(y, y_at + i * plan->n + j, (int64_t)isum);
+        }
+    return 0;
+}
+
 static int matmul_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
                         inferd_tensor_t *out, inferd_err_t *err)
 {
-    if (in[0]->dtype != INFERD_DT_FP32 || in[1]->dtype != INFERD_DT_FP32)
-        return inferd_fail(err, INFERD_EINVAL, "MatMul supports FP32 only");
+    inferd_dtype_t dtype = in[0]->dtype;
+    if (dtype != INFERD_DT_FP32 && dtype != INFERD_DT_FP64 && dtype != INFERD_DT_FP16 &&
+        dtype != INFERD_DT_INT32 && dtype != INFERD_DT_INT64 && dtype != INFERD_DT_UINT32 &&
+        dtype != INFERD_DT_UINT64)
+        return onnx_fail_dtype(err, in[0], "FP32, FP64, FP16, INT32, INT64, UINT32 and UINT64");
+    if (in[1]->dtype != dtype)
+        return inferd_fail(err, INFERD_EINVAL, "MatMul's inputs have different datatypes");
     matmul_plan_t plan;
     int64_t shape[INFERD_MAX_DIMS];
     int ndim;
     int rc = matmul_plan(in[0], in[1], &plan, shape, &ndim, err);
     if (rc == 0)
-        onnx_set_shape(&out[0], INFERD_DT_FP32, shape, ndim);
+        onnx_set_shape(&out[0], dtype, shape, ndim);
     return rc;
 }
 
@@ -185,30 +295,106 @@ static int matmul_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
     int rc = matmul_plan(in[0], in[1], &plan, shape, &ndim, err);
     if (rc != 0)
         return rc;
-    int64_t batches = 1;
-    for (int d = 0; d < plan.batch_rank; d++)
-        batches *= plan.batch[d];
-    const float *a = in[0]->data, *b = in[1]->data;
-    float *y = out[0].data;
-    int64_t index[INFERD_MAX_DIMS] = {0}, a_offset = 0, b_offset = 0;
-    for (int64_t i = 0; i < batches && rc == 0; i++) {
-        rc = sgemm(false, false, plan.m, plan.n, plan.k, 1.0f, a + a_offset * plan.m * plan.k,
-                   plan.k, b + b_offset * plan.k * plan.n, plan.n, 0.0f, y + i * plan.m * plan.n,
-                   err);
-        for (int d = plan.batch_rank - 1; d >= 0; d--) { /* odometer over batch indices */
-            index[d]++;
-            a_offset += plan.a_batch_stride[d];
-            b_offset += plan.b_batch_stride[d];
-            if (index[d] < plan.batch[d])
-                break;
-            a_offset -= plan.a_batch_stride[d] * index[d];
-            b_offset -= plan.b_batch_stride[d] * index[d];
-            index[d] = 0;
-        }
-    }
-    return rc;
+    return matmul_batches(node, in, &out[0], &plan,
+                          in[0]->dtype == INFERD_DT_FP32 ? matmul_kernel_f32 : matmul_kernel_plain,
+                          err);
 }
 
 static const onnx_op_t onnx_op_matmul = {"MatMul", 2, 2, 1, 1, NULL, matmul_shape, matmul_run};
 
-const onnx_op_t *const onnx_ops_gemm[] = {&onnx_op_gemm, &onnx_op_matmul, NULL};
+/* The zero point of row/column `i`: none is 0, one value is per tensor, a vector per row of A
+ * (per column of B). */
+static int32_t zero_point_at(const inferd_tensor_t *zero_point, int64_t i)
+{
+    if (zero_point == NULL)
+        return 0;
+    return (int32_t)onnx_get_i64(zero_point, inferd_tensor_count(zero_point) == 1 ? 0 : i);
+}
+
+static const inferd_tensor_t *optional_input(const onnx_node_t *node,
+                                             const inferd_tensor_t *const *in, int k)
+{
+    return node->n_inputs > k ? in[k] : NULL;
+}
+
+/* Accumulates (a - a_zero) * (b - b_zero) in 32 bits, wrapping as the spec allows. */
+static int matmul_integer_kernel(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                                 inferd_tensor_t *y, const matmul_plan_t *plan, int64_t a_at,
+                                 int64_t b_at, int64_t y_at, inferd_err_t *err)
+{
+    const inferd_tensor_t *a = in[0], *b = in[1];
+    const inferd_tensor_t *a_zero = optional_input(node, in, 2),
+                          *b_zero = optional_input(node, in, 3);
+    int32_t *yd = (int32_t *)y->data + y_at;
+    for (int64_t i = 0; i < plan->m; i++) {
+        int32_t az = zero_point_at(a_zero, i);
+        for (int64_t j = 0; j < plan->n; j++) {
+            int32_t bz = zero_point_at(b_zero, j);
+            uint32_t sum = 0;
+            for (int64_t kk = 0; kk < plan->k; kk++) {
+                int32_t av = (int32_t)onnx_get_i64(a, a_at + i * plan->k + kk) - az;
+                int32_t bv = (int32_t)onnx_get_i64(b, b_at + kk * plan->n + j) - bz;
+                sum += (uint32_t)(av * bv); /* |av|, |bv| <= 255: the product fits */
+            }
+            yd[i * plan->n + j] = (int32_t)sum;
+        }
+    }
+    return 0;
+}
+
+/* Checks a zero point: the matrix's datatype, and one value or a vector of `length`. */
+static int check_zero_point(const inferd_tensor_t *zero_point, const inferd_tensor_t *matrix,
+                            int64_t length, const char *what, inferd_err_t *err)
+{
+    if (zero_point == NULL)
+        return 0;
+    if (zero_point->dtype != matrix->dtype)
+        return inferd_fail(err, INFERD_EINVAL, "%s has datatype %s; its matrix has %s", what,
+                           inferd_dtype_name(zero_point->dtype), inferd_dtype_name(matrix->dtype));
+    int64_t count = inferd_tensor_count(zero_point);
+    if (count != 1 && !(zero_point->ndim == 1 && count == length))
+        return inferd_fail(err, INFERD_EINVAL,
+                           "%s must hold one value or a vector of %lld (N-D zero points are "
+                           "unsupported)",
+                           what, (long long)length);
+    return 0;
+}
+
+static int matmul_integer_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                                inferd_tensor_t *out, inferd_err_t *err)
+{
+    const inferd_tensor_t *a = in[0], *b = in[1];
+    if (a->dtype != INFERD_DT_UINT8 && a->dtype != INFERD_DT_INT8)
+        return onnx_fail_dtype(err, a, "UINT8 and INT8");
+    if (b->dtype != INFERD_DT_UINT8 && b->dtype != INFERD_DT_INT8)
+        return onnx_fail_dtype(err, b, "UINT8 and INT8");
+    matmul_plan_t plan;
+    int64_t shape[INFERD_MAX_DIMS];
+    int ndim;
+    int rc = matmul_plan(a, b, &plan, shape, &ndim, err);
+    if (rc == 0)
+        rc = check_zero_point(optional_input(node, in, 2), a, plan.m, "a_zero_point", err);
+    if (rc == 0)
+        rc = check_zero_point(optional_input(node, in, 3), b, plan.n, "b_zero_point", err);
+    if (rc == 0)
+        onnx_set_shape(&out[0], INFERD_DT_INT32, shape, ndim);
+    return rc;
+}
+
+static int matmul_integer_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                              inferd_tensor_t *out, onnx_scratch_t *scratch, inferd_err_t *err)
+{
+    matmul_plan_t plan;
+    int64_t shape[INFERD_MAX_DIMS];
+    int ndim;
+    int rc = matmul_plan(in[0], in[1], &plan, shape, &ndim, err);
+    if (rc != 0)
+        return rc;
+    return matmul_batches(node, in, &out[0], &plan, matmul_integer_kernel, err);
+}
+
+static const onnx_op_t onnx_op_matmul_integer = {
+    "MatMulInteger", 2, 4, 1, 1, NULL, matmul_integer_shape, matmul_integer_run};
+
+const onnx_op_t *const onnx_ops_gemm[] = {&onnx_op_gemm, &onnx_op_matmul, &onnx_op_matmul_integer,
+                                          NULL};

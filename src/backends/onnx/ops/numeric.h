@@ -1,0 +1,68 @@
+/* Private to the math families (gemm.c, reduce.c, topk.c, einsum.c): the sgemm kernel gemm.c
+ * wraps, and exact integer element access that common.h's double-based helpers lack (an INT64
+ * above 2^53 survives a round trip here). */
+#ifndef INFERD_ONNX_OPS_NUMERIC_H
+#define INFERD_ONNX_OPS_NUMERIC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ops.h"
+
+/* Row-major y[m,n] = alpha * op(a) * op(b) + beta * y, op transposing when asked (lda, ldb, ldy
+ * are the row strides of the stored matrices). Empty m or n does nothing; k == 0 scales y by
+ * beta (0 clears it). Returns 0 or INFERD_EINTERNAL when oneDNN fails. Defined in gemm.c. */
+int onnx_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+               const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *y,
+               int64_t ldy, inferd_err_t *err);
+
+/* Writes `value` to element `i` of an integer or BOOL tensor, keeping its low bits the way a C
+ * conversion to an unsigned type does (wrapping); float tensors get it through a double. */
+static inline void onnx_store_i64(inferd_tensor_t *t, int64_t i, int64_t value)
+{
+    void *d = t->data;
+    switch (t->dtype) {
+    case INFERD_DT_BOOL:
+        ((uint8_t *)d)[i] = value != 0;
+        break;
+    case INFERD_DT_UINT8:
+    case INFERD_DT_INT8:
+        ((uint8_t *)d)[i] = (uint8_t)(uint64_t)value;
+        break;
+    case INFERD_DT_UINT16:
+    case INFERD_DT_INT16:
+        ((uint16_t *)d)[i] = (uint16_t)(uint64_t)value;
+        break;
+    case INFERD_DT_UINT32:
+    case INFERD_DT_INT32:
+        ((uint32_t *)d)[i] = (uint32_t)(uint64_t)value;
+        break;
+    case INFERD_DT_UINT64:
+    case INFERD_DT_INT64:
+        ((uint64_t *)d)[i] = (uint64_t)value;
+        break;
+    default:
+        onnx_set_f64(t, i, (double)value);
+        break;
+    }
+}
+
+/* Element `i` of a FP32 or FP64 tensor through a typed load, anything else through
+ * onnx_get_f64: the general path with the common float types kept cheap. */
+static inline double onnx_load_f64(const inferd_tensor_t *t, int64_t i)
+{
+    if (t->dtype == INFERD_DT_FP32)
+        return ((const float *)t->data)[i];
+    if (t->dtype == INFERD_DT_FP64)
+        return ((const double *)t->data)[i];
+    return onnx_get_f64(t, i);
+}
+
+/* Whether an integer dtype is unsigned (its int64 view of UINT64 wraps above INT64_MAX). */
+static inline bool onnx_is_unsigned(inferd_dtype_t dtype)
+{
+    return dtype == INFERD_DT_UINT8 || dtype == INFERD_DT_UINT16 || dtype == INFERD_DT_UINT32 ||
+           dtype == INFERD_DT_UINT64 || dtype == INFERD_DT_BOOL;
+}
+
+#endif
