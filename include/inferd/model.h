@@ -43,7 +43,8 @@ typedef struct inferd_sched_config {
     inferd_timeout_action_t timeout_action;
     int64_t default_timeout_us; /* 0: requests do not time out */
     bool allow_timeout_override;
-    int64_t max_queue_size; /* requests waiting, all levels; 0: INFERD_DEFAULT_MAX_QUEUE_SIZE */
+    int64_t max_queue_size;     /* requests waiting, all levels; 0: INFERD_DEFAULT_MAX_QUEUE_SIZE */
+    int64_t adaptive_target_us; /* > 0: tune the batch size to keep latency under this (AIMD) */
 } inferd_sched_config_t;
 
 typedef struct inferd_sched inferd_sched_t;

@@ -49,6 +49,9 @@ int inferd_sched_submit(inferd_sched_t *sched, inferd_job_t *job, inferd_err_t *
 /* Requests waiting right now (for the pending-requests gauge). */
 int64_t inferd_sched_pending(const inferd_sched_t *sched);
 
+/* The most rows a batch may hold now: max_batch_size, or what adaptive batching has tuned it to. */
+int64_t inferd_sched_batch_limit(const inferd_sched_t *sched);
+
 /* Runs what is queued, stops the instance threads and frees the scheduler. */
 void inferd_sched_destroy(inferd_sched_t *sched);
 

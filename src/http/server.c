@@ -46,6 +46,7 @@ static struct {
     const inferd_repo_t *repo;
     const inferd_http_config_t *config;
     loop_thread_t *threads;
+    pthread_barrier_t started; /* every loop thread has set itself up */
 } server;
 
 /* ==== routing ==== */
@@ -441,6 +442,16 @@ static void *loop_main(void *arg)
     loop_thread_t *t = arg;
     this_thread = t;
     inferd_backends_thread_init();
+    /* h2o keeps its buffer allocators per thread: the loop, its context and its message queue
+     * must be created on the thread that runs them, or two loops end up sharing (and racing
+     * on) the creating thread's free lists. */
+    h2o_context_init(&t->ctx, h2o_evloop_create(), &server.globalconf);
+    t->accept_ctx.ctx = &t->ctx;
+    t->accept_ctx.hosts = server.globalconf.hosts;
+    h2o_multithread_register_receiver(t->ctx.queue, &t->control, on_control);
+    h2o_multithread_register_receiver(t->ctx.queue, &t->jobs, v2_on_jobs_done);
+    inferd_arena_init(&t->arena, 64 * 1024, 0);
+    pthread_barrier_wait(&server.started); /* the main thread may now send us messages */
     t->listener = h2o_evloop_socket_create(t->ctx.loop, t->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     t->listener->data = t;
     h2o_socket_read_start(t->listener, on_accept);
@@ -494,6 +505,7 @@ int inferd_http_serve(const inferd_http_config_t *config, const inferd_repo_t *r
         server.threads = NULL;
         return rc;
     }
+    pthread_barrier_init(&server.started, NULL, (unsigned)n_threads + 1);
     for (int i = 0; i < n_threads; i++) {
         loop_thread_t *t = &threads[i];
         t->listen_fd = open_listener(config, err);
@@ -501,21 +513,16 @@ int inferd_http_serve(const inferd_http_config_t *config, const inferd_repo_t *r
             rc = t->listen_fd;
             for (int j = 0; j < i; j++)
                 close(threads[j].listen_fd);
+            pthread_barrier_destroy(&server.started);
             free(threads);
             server.threads = NULL;
             return rc;
         }
     }
     for (int i = 0; i < n_threads; i++) {
-        loop_thread_t *t = &threads[i];
-        h2o_context_init(&t->ctx, h2o_evloop_create(), &server.globalconf);
-        t->accept_ctx.ctx = &t->ctx;
-        t->accept_ctx.hosts = server.globalconf.hosts;
-        h2o_multithread_register_receiver(t->ctx.queue, &t->control, on_control);
-        h2o_multithread_register_receiver(t->ctx.queue, &t->jobs, v2_on_jobs_done);
-        inferd_arena_init(&t->arena, 64 * 1024, 0);
-        h2o_multithread_create_thread(&t->tid, NULL, loop_main, t);
+        h2o_multithread_create_thread(&threads[i].tid, NULL, loop_main, &threads[i]);
     }
+    pthread_barrier_wait(&server.started);
     inferd_log_info("listening on http://%s:%d (%d threads, max body %zu bytes)", config->address,
                     config->port, n_threads, config->max_body_bytes);
 
@@ -527,6 +534,7 @@ int inferd_http_serve(const inferd_http_config_t *config, const inferd_repo_t *r
         h2o_multithread_send_message(&threads[i].control, &threads[i].drain_message);
     for (int i = 0; i < n_threads; i++)
         pthread_join(threads[i].tid, NULL);
+    pthread_barrier_destroy(&server.started);
     for (int i = 0; i < n_threads; i++) {
         loop_thread_t *t = &threads[i];
         inferd_arena_free(&t->arena);

@@ -232,6 +232,18 @@ static void render_pending(inferd_jsonw_t *w, const inferd_repo_t *repo)
     }
 }
 
+static void render_batch_limit(inferd_jsonw_t *w, const inferd_repo_t *repo)
+{
+    FOR_EACH_VERSION(repo, v)
+    {
+        write_version_labels(w, "inferd_batch_limit", v);
+        inferd_jsonw_lit(w, "} ");
+        int64_t limit = v->max_batch_size > 0 ? v->max_batch_size : 1;
+        inferd_jsonw_int(w, v->sched != NULL ? inferd_sched_batch_limit(v->sched) : limit);
+        inferd_jsonw_lit(w, "\n");
+    }
+}
+
 /* Resident pages from /proc/self/statm (its second field). */
 static void render_resident_memory(inferd_jsonw_t *w, const inferd_repo_t *repo)
 {

@@ -188,6 +188,19 @@ static int read_scheduling(config_reader_t *r, inferd_sched_config_t *sched)
                                    "config.json: preferred_batch_size holds positive sizes");
         sched->n_preferred_batch_sizes = n;
     }
+    int adaptive = inferd_json_get(r->doc, batching, "adaptive");
+    if (rc == 0 && adaptive >= 0) {
+        double target_ms;
+        int target = inferd_json_get(r->doc, adaptive, "target_p99_ms");
+        if (target < 0 || inferd_json_double(r->doc, target, &target_ms) != 0 || target_ms <= 0 ||
+            target_ms > 60000)
+            return inferd_fail(r->err, INFERD_EINVAL,
+                               "config.json: dynamic_batching.adaptive needs \"target_p99_ms\" "
+                               "between 0 and 60000");
+        sched->adaptive_target_us = (int64_t)(target_ms * 1000.0);
+        if (sched->adaptive_target_us < 1)
+            sched->adaptive_target_us = 1;
+    }
     int policy = inferd_json_get(r->doc, batching, "default_queue_policy");
     if (rc != 0 || policy < 0)
         return rc;

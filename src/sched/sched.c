@@ -25,7 +25,13 @@
  *
  * Waiting for a batch: an instance waits while the queue holds fewer rows than max_batch_size
  * (or than the largest preferred size it can reach), but never past the oldest job's enqueue
- * time + max_queue_delay_us. */
+ * time + max_queue_delay_us.
+ *
+ * Adaptive batching (config adaptive_target_us, after Clipper): `batch_limit` caps the rows of a
+ * batch. After each batch, run_batch compares the slowest request's latency (its queue time plus
+ * the batch's compute time) with the target: above it, the limit shrinks by a quarter
+ * (multiplicative decrease); below it, it grows by one row (additive increase), between 1 and
+ * max_batch_size. */
 #include "inferd/sched.h"
 
 #include <pthread.h>
@@ -50,6 +56,7 @@ struct inferd_sched {
     job_list_t queues[MAX_PRIORITY_LEVELS]; /* index 0: priority level 1, the highest */
     int64_t pending;                        /* jobs in the queues */
     int64_t pending_rows;
+    int64_t batch_limit; /* rows a batch may hold now (adaptive batching tunes it) */
     bool is_stopping;
     pthread_t *threads;
     int n_threads;
@@ -129,7 +136,7 @@ static inferd_job_t *oldest_job(const inferd_sched_t *s)
 /* The batch size to aim for: max_batch_size, or the largest preferred size the queue reaches. */
 static int64_t target_rows(const inferd_sched_t *s)
 {
-    int64_t max_rows = s->version->max_batch_size > 0 ? s->version->max_batch_size : 1;
+    int64_t max_rows = s->batch_limit;
     int64_t best = 0;
     for (int i = 0; i < s->config.n_preferred_batch_sizes; i++) {
         int64_t size = s->config.preferred_batch_sizes[i];
@@ -227,6 +234,27 @@ static bool wait_for_work(inferd_sched_t *s)
     return s->pending > 0;
 }
 
+/* Adaptive batching: one additive-increase / multiplicative-decrease step from the latency of
+ * the slowest request of the batch just run. */
+static void adapt_batch_limit(inferd_sched_t *s, uint64_t worst_queue_ns, uint64_t compute_ns)
+{
+    if (s->config.adaptive_target_us <= 0)
+        return;
+    uint64_t worst_ns = worst_queue_ns + compute_ns;
+    int64_t max_rows = s->version->max_batch_size > 0 ? s->version->max_batch_size : 1;
+    pthread_mutex_lock(&s->lock);
+    if (worst_ns > (uint64_t)s->config.adaptive_target_us * 1000u)
+        s->batch_limit = s->batch_limit * 3 / 4 > 1 ? s->batch_limit * 3 / 4 : 1;
+    else if (s->batch_limit < max_rows)
+        s->batch_limit++;
+    pthread_mutex_unlock(&s->lock);
+}
+
+int64_t inferd_sched_batch_limit(const inferd_sched_t *s)
+{
+    return __atomic_load_n(&s->batch_limit, __ATOMIC_RELAXED);
+}
+
 /* ==== running a batch (no lock held) ==== */
 
 static void finish(inferd_job_t *job, int rc)
@@ -269,8 +297,10 @@ static void run_batch(inferd_sched_t *s, job_list_t *batch, inferd_arena_t *work
     uint64_t start = now_ns();
     int64_t total_rows = 0;
     int n_jobs = 0;
+    uint64_t worst_queue_ns = 0;
     for (inferd_job_t *job = batch->head; job != NULL; job = job->next) {
         job->queue_ns = start - job->enqueued_ns;
+        worst_queue_ns = job->queue_ns > worst_queue_ns ? job->queue_ns : worst_queue_ns;
         total_rows += job_rows(job);
         n_jobs++;
     }
@@ -279,6 +309,7 @@ static void run_batch(inferd_sched_t *s, job_list_t *batch, inferd_arena_t *work
         int rc = inferd_infer_run(v, job->req, &job->prepared, &job->resp, &job->err);
         job->compute_ns = now_ns() - start;
         job->batch_rows = total_rows;
+        adapt_batch_limit(s, worst_queue_ns, job->compute_ns);
         finish(job, rc);
         return;
     }
@@ -320,6 +351,7 @@ static void run_batch(inferd_sched_t *s, job_list_t *batch, inferd_arena_t *work
                              "output '%s' does not have the batch as its first dimension",
                              sig->outputs[o].name);
     uint64_t compute_ns = now_ns() - start;
+    adapt_batch_limit(s, worst_queue_ns, compute_ns);
     if (rc != 0) {
         finish_all(batch, rc, &err);
         return;
@@ -395,6 +427,8 @@ int inferd_sched_create(inferd_model_version_t *v, const inferd_sched_config_t *
     s->version = v;
     s->config = *config;
     s->levels = levels;
+    int64_t max_rows = v->max_batch_size > 0 ? v->max_batch_size : 1;
+    s->batch_limit = config->adaptive_target_us > 0 ? 1 : max_rows; /* adaptive starts small */
     if (s->config.default_priority_level < 1)
         s->config.default_priority_level = (levels + 1) / 2;
     pthread_mutex_init(&s->lock, NULL);
