@@ -1,5 +1,235 @@
-/* Convolutions: Conv, ConvTranspose.
- * (Being written: the table is empty until the family lands.) */
-#include "ops.h"
+/* Convolutions: Conv (1-D to 3-D, groups, dilations, strides, pads, auto_pad, optional bias) here,
+ * ConvTranspose in conv_transpose.c; this file holds the family's table. FP32 only: each group of
+ * each batch element is unfolded (im2col) into scratch memory and multiplied with its filters by
+ * oneDNN's sgemm. The arithmetic is one function, conv_compute, so that a later switch to cached
+ * oneDNN convolution primitives replaces it alone. */
+#include "conv.h"
 
-const onnx_op_t *const onnx_ops_conv[] = {NULL};
+#include <oneapi/dnnl/dnnl.h>
+#include <string.h>
+
+int onnx_conv_sgemm(bool trans_a, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                    const float *b, int64_t ldb, float beta, float *y, int64_t ldy,
+                    inferd_err_t *err)
+{
+    if (m == 0 || n == 0)
+        return 0;
+    if (k == 0) { /* an empty sum: y = beta * y */
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++)
+                y[i * ldy + j] = beta == 0.0f ? 0.0f : beta * y[i * ldy + j];
+        return 0;
+    }
+    dnnl_status_t status =
+        dnnl_sgemm(trans_a ? 'T' : 'N', 'N', m, n, k, 1.0f, a, lda, b, ldb, beta, y, ldy);
+    if (status != dnnl_success)
+        return inferd_fail(err, INFERD_EINTERNAL, "oneDNN sgemm failed (status %d)", (int)status);
+    return 0;
+}
+
+/* ==== Conv ==== */
+
+typedef struct {
+    onnx_window_attrs_t window;
+    int64_t group;
+} conv_params_t;
+
+/* What one Conv computes, derived from the input shapes. */
+typedef struct {
+    onnx_window_t window;
+    int64_t batch, group;
+    int64_t in_channels, out_channels; /* per group */
+    int64_t in_size, out_size, kernel_size;
+    bool is_pointwise; /* 1x1 kernel, stride 1, no pads: the input is its own im2col */
+} conv_plan_t;
+
+static int conv_prepare(onnx_node_t *node, const Onnx__NodeProto *proto, inferd_err_t *err)
+{
+    conv_params_t *p = onnx_params_new(node, sizeof(*p));
+    if (p == NULL)
+        return INFERD_ENOMEM;
+    p->group = onnx_attr_int(proto, "group", 1);
+    if (p->group < 1 || p->group >= ((int64_t)1 << 31))
+        return inferd_fail(err, INFERD_EMODEL, "Conv: group %lld is out of range",
+                           (long long)p->group);
+    return onnx_window_parse(proto, "Conv", &p->window, err);
+}
+
+/* Checks the inputs and fills `plan` and the output shape. Returns 0 or INFERD_EINVAL. */
+static int conv_plan(const conv_params_t *p, const inferd_tensor_t *const *in, int n_inputs,
+                     conv_plan_t *plan, int64_t *out_shape, inferd_err_t *err)
+{
+    const inferd_tensor_t *x = in[0], *w = in[1], *b = n_inputs > 2 ? in[2] : NULL;
+    if (x->dtype != INFERD_DT_FP32)
+        return onnx_fail_dtype(err, x, "FP32");
+    if (w->dtype != INFERD_DT_FP32 || (b != NULL && b->dtype != INFERD_DT_FP32))
+        return inferd_fail(err, INFERD_EINVAL, "Conv: W and B must be FP32 like X");
+    if (x->ndim < 3 || x->ndim > 2 + ONNX_WINDOW_MAX_SPATIAL || w->ndim != x->ndim)
+        return inferd_fail(err, INFERD_EINVAL,
+                           "Conv needs X of rank 3 to 5 and W of the same rank (got %d and %d)",
+                           x->ndim, w->ndim);
+    int64_t channels = x->shape[1], filters = w->shape[0];
+    if (channels % p->group != 0 || w->shape[1] != channels / p->group || filters % p->group != 0)
+        return inferd_fail(err, INFERD_EINVAL,
+                           "Conv: W of %lld filters x %lld channels does not fit X's %lld channels "
+                           "in %lld groups",
+                           (long long)filters, (long long)w->shape[1], (long long)channels,
+                           (long long)p->group);
+    if (b != NULL && (b->ndim != 1 || b->shape[0] != filters))
+        return inferd_fail(err, INFERD_EINVAL, "Conv: B must have %lld values (one per filter)",
+                           (long long)filters);
+    int n_spatial = x->ndim - 2;
+    int rc = onnx_window_resolve(&p->window, n_spatial, x->shape + 2, w->shape + 2, false, "Conv",
+                                 &plan->window, err);
+    if (rc != 0)
+        return rc;
+    const onnx_window_t *win = &plan->window;
+    plan->batch = x->shape[0];
+    plan->group = p->group;
+    plan->in_channels = channels / p->group;
+    plan->out_channels = filters / p->group;
+    plan->in_size = onnx_window_volume(win->in);
+    plan->out_size = onnx_conv_mul3(win->out[0], win->out[1], win->out[2]);
+    plan->kernel_size = onnx_window_volume(win->kernel);
+    plan->is_pointwise = plan->kernel_size == 1;
+    for (int a = 0; a < ONNX_WINDOW_MAX_SPATIAL; a++)
+        if (win->stride[a] != 1 || win->pad_begin[a] != 0 || win->pad_end[a] != 0)
+            plan->is_pointwise = false;
+    if (plan->out_size < 0 || onnx_conv_mul3(plan->batch, filters, plan->out_size) < 0 ||
+        onnx_conv_mul3(plan->in_channels, plan->kernel_size, plan->out_size) < 0)
+        return inferd_fail(err, INFERD_EINVAL, "Conv: the unfolded input would be too large");
+    out_shape[0] = plan->batch;
+    out_shape[1] = filters;
+    for (int i = 0; i < n_spatial; i++)
+        out_shape[2 + i] = win->out[ONNX_WINDOW_MAX_SPATIAL - n_spatial + i];
+    return 0;
+}
+
+static int conv_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                      inferd_tensor_t *out, inferd_err_t *err)
+{
+    conv_plan_t plan;
+    int64_t shape[INFERD_MAX_DIMS];
+    int rc = conv_plan(node->params, in, node->n_inputs, &plan, shape, err);
+    if (rc == 0)
+        onnx_set_shape(&out[0], INFERD_DT_FP32, shape, in[0]->ndim);
+    return rc;
+}
+
+/* The positions j in [0, n) whose source index first + j * stride lies in [0, len): [*lo, *hi). */
+static void valid_range(int64_t first, int64_t stride, int64_t len, int64_t n, int64_t *lo,
+                        int64_t *hi)
+{
+    *lo = first >= 0 ? 0 : (-first + stride - 1) / stride;
+    *hi = first >= len ? 0 : (len - 1 - first) / stride + 1;
+    if (*hi > n)
+        *hi = n;
+    if (*lo > *hi)
+        *lo = *hi;
+}
+
+/* Unfolds `channels` planes of `x` into `col`, a [channels * kernel volume, out volume] matrix
+ * whose row (c, kd, kh, kw) holds, for every output position, the input value under that kernel
+ * tap (0 in the padding). */
+static void im2col(const onnx_window_t *w, int64_t channels, const float *x, float *col)
+{
+    const int64_t in_plane = onnx_window_volume(w->in);
+    const int64_t out_d = w->out[0], out_h = w->out[1], out_w = w->out[2];
+    const int64_t stride_w = w->stride[2];
+    float *dst = col;
+    for (int64_t c = 0; c < channels; c++) {
+        const float *plane = x + c * in_plane;
+        for (int64_t kd = 0; kd < w->kernel[0]; kd++)
+            for (int64_t kh = 0; kh < w->kernel[1]; kh++)
+                for (int64_t kw = 0; kw < w->kernel[2]; kw++) {
+                    /* the output columns this tap reads inside the input, the same on every row */
+                    int64_t first_w = kw * w->dilation[2] - w->pad_begin[2], lo, hi;
+                    valid_range(first_w, stride_w, w->in[2], out_w, &lo, &hi);
+                    for (int64_t od = 0; od < out_d; od++) {
+                        int64_t id = od * w->stride[0] - w->pad_begin[0] + kd * w->dilation[0];
+                        for (int64_t oh = 0; oh < out_h; oh++, dst += out_w) {
+                            int64_t ih = oh * w->stride[1] - w->pad_begin[1] + kh * w->dilation[1];
+                            if (id < 0 || id >= w->in[0] || ih < 0 || ih >= w->in[1]) {
+                                memset(dst, 0, sizeof(float) * (size_t)out_w);
+                                continue;
+                            }
+                            const float *row = plane + (id * w->in[1] + ih) * w->in[2];
+                            for (int64_t j = 0; j < lo; j++)
+                                dst[j] = 0.0f;
+                            if (stride_w == 1) {
+                                memcpy(dst + lo, row + first_w + lo,
+                                       sizeof(float) * (size_t)(hi - lo));
+                            } else {
+                                for (int64_t j = lo; j < hi; j++)
+                                    dst[j] = row[first_w + j * stride_w];
+                            }
+                            for (int64_t j = hi; j < out_w; j++)
+                                dst[j] = 0.0f;
+                        }
+                    }
+                }
+    }
+}
+
+/* The convolution itself: y = conv(x, w) + bias (bias may be NULL). `col` is scratch of
+ * in_channels * kernel_size * out_size floats (unused for pointwise plans). */
+static int conv_compute(const conv_plan_t *plan, const float *x, const float *w, const float *bias,
+                        float *y, float *col, inferd_err_t *err)
+{
+    const int64_t channels = plan->in_channels * plan->group;
+    const int64_t filters = plan->out_channels * plan->group;
+    const int64_t depth = plan->in_channels * plan->kernel_size; /* the sum's length */
+    for (int64_t n = 0; n < plan->batch; n++)
+        for (int64_t g = 0; g < plan->group; g++) {
+            const float *xg = x + (n * channels + g * plan->in_channels) * plan->in_size;
+            float *yg = y + (n * filters + g * plan->out_channels) * plan->out_size;
+            const float *wg = w + g * plan->out_channels * depth;
+            const float *unfolded = xg;
+            if (!plan->is_pointwise) {
+                im2col(&plan->window, plan->in_channels, xg, col);
+                unfolded = col;
+            }
+            float beta = 0.0f;
+            if (bias != NULL) {
+                for (int64_t f = 0; f < plan->out_channels; f++) {
+                    float value = bias[g * plan->out_channels + f];
+                    float *row = yg + f * plan->out_size;
+                    for (int64_t i = 0; i < plan->out_size; i++)
+                        row[i] = value;
+                }
+                beta = 1.0f;
+            }
+            int rc = onnx_conv_sgemm(false, plan->out_channels, plan->out_size, depth, wg, depth,
+                                     unfolded, plan->out_size, beta, yg, plan->out_size, err);
+            if (rc != 0)
+                return rc;
+        }
+    return 0;
+}
+
+static int conv_run(const onnx_node_t *node, const inferd_tensor_t *const *in, inferd_tensor_t *out,
+                    onnx_scratch_t *scratch, inferd_err_t *err)
+{
+    conv_plan_t plan;
+    int64_t shape[INFERD_MAX_DIMS];
+    int rc = conv_plan(node->params, in, node->n_inputs, &plan, shape, err);
+    if (rc != 0)
+        return rc;
+    if (plan.batch == 0 || plan.out_size == 0)
+        return 0; /* an empty output */
+    float *col = NULL;
+    if (!plan.is_pointwise) {
+        int64_t count = onnx_conv_mul3(plan.in_channels, plan.kernel_size, plan.out_size);
+        col = onnx_scratch_get(scratch, sizeof(float) * (size_t)(count > 0 ? count : 1));
+        if (col == NULL)
+            return inferd_fail(err, INFERD_ENOMEM, "Conv: out of memory for %lld unfolded values",
+                               (long long)count);
+    }
+    const inferd_tensor_t *b = node->n_inputs > 2 ? in[2] : NULL;
+    return conv_compute(&plan, in[0]->data, in[1]->data, b != NULL ? b->data : NULL, out[0].data,
+                        col, err);
+}
+
+static const onnx_op_t onnx_op_conv = {"Conv", 2, 3, 1, 1, conv_prepare, conv_shape, conv_run};
+
+const onnx_op_t *const onnx_ops_conv[] = {&onnx_op_conv, &onnx_op_conv_transpose, NULL};

@@ -1,5 +1,657 @@
-/* Indexing: Gather, GatherElements, ScatterElements, OneHot, CumSum, NonZero.
- * (Being written: the table is empty until the family lands.) */
+/* Indexing: Gather, GatherElements, ScatterElements (and its deprecated name Scatter), OneHot,
+ * CumSum, NonZero. Index inputs are data a client may control: every index is checked against
+ * its dimension in shape(), before any output is written, and an out-of-range one is refused
+ * with its value and position. Gather and the Scatter copy element bytes of any datatype. */
 #include "ops.h"
 
-const onnx_op_t *const onnx_ops_gather[] = {NULL};
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The most bytes OneHot may produce: its size comes from the depth input. */
+#define GATHER_MAX_OUTPUT_BYTES ((int64_t)1 << 32)
+
+/* Returns 0 when in[0..n_required-1] are present, else INFERD_EINVAL (a model may pass "" for any
+ * input). */
+static int require_inputs(const onnx_node_t *node, const inferd_tensor_t *const *in, int n_required,
+                          inferd_err_t *err)
+{
+    for (int k = 0; k < n_required; k++)
+        if (k >= node->n_inputs || in[k] == NULL)
+            return inferd_fail(err, INFERD_EINVAL, "input %d is required but missing", k);
+    return 0;
+}
+
+/* Index i of an INT32 or INT64 tensor. */
+static int64_t index_at(const inferd_tensor_t *t, int64_t i)
+{
+    return t->dtype == INFERD_DT_INT64 ? ((const int64_t *)t->data)[i]
+                                       : ((const int32_t *)t->data)[i];
+}
+
+/* Refuses indices that are not INT32/INT64 or fall outside [-dim, dim). */
+static int check_indices(const inferd_tensor_t *indices, int64_t dim, inferd_err_t *err)
+{
+    if (indices->dtype != INFERD_DT_INT32 && indices->dtype != INFERD_DT_INT64)
+        return inferd_fail(err, INFERD_EINVAL, "indices must be INT32 or INT64, not %s",
+                           inferd_dtype_name(indices->dtype));
+    int64_t n = inferd_tensor_count(indices);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t v = index_at(indices, i);
+        if (v < -dim || v >= dim)
+            return inferd_fail(err, INFERD_EINVAL,
+                               "index %lld (element %lld of indices) is out of range for a "
+                               "dimension of %lld",
+                               (long long)v, (long long)i, (long long)dim);
+    }
+    return 0;
+}
+
+typedef struct {
+    int64_t axis;
+} axis_params_t;
+
+static int axis_prepare(onnx_node_t *node, const Onnx__NodeProto *proto, inferd_err_t *err)
+{
+    axis_params_t *p = onnx_params_new(node, sizeof(*p));
+    if (p == NULL)
+        return INFERD_ENOMEM;
+    p->axis = onnx_attr_int(proto, "axis", 0);
+    return 0;
+}
+
+/* `value` (an axis attribute) normalised against `rank` into *axis, or INFERD_EINVAL. */
+static int normalize_axis(int64_t value, int rank, int *axis, inferd_err_t *err)
+{
+    *axis = onnx_axis(value, rank, 0);
+    if (*axis < 0)
+        return inferd_fail(err, INFERD_EINVAL, "axis %lld is out of range for rank %d",
+                           (long long)value, rank);
+    return 0;
+}
+
+/* The axis of a node whose params are axis_params_t. */
+static int node_axis(const onnx_node_t *node, int rank, int *axis, inferd_err_t *err)
+{
+    return normalize_axis(((const axis_params_t *)node->params)->axis, rank, axis, err);
+}
+
+/* ==== Gather ==== */
+
+static int gather_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                        inferd_tensor_t *out, inferd_err_t *err)
+{
+    int axis, rc = require_inputs(node, in, 2, err);
+    if (rc != 0 || (rc = node_axis(node, in[0]->ndim, &axis, err)) != 0)
+        return rc;
+    const inferd_tensor_t *x = in[0], *indices = in[1];
+    int rank = x->ndim - 1 + indices->ndim;
+    if (rank > INFERD_MAX_DIMS)
+        return inferd_fail(err, INFERD_EINVAL, "the output would have rank %d, above %d", rank,
+                           INFERD_MAX_DIMS);
+    if ((rc = check_indices(indices, x->shape[axis], err)) != 0)
+        return rc;
+    int64_t shape[INFERD_MAX_DIMS];
+    int ndim = 0;
+    for (int d = 0; d < axis; d++)
+        shape[ndim++] = x->shape[d];
+    for (int d = 0; d < indices->ndim; d++)
+        shape[ndim++] = indices->shape[d];
+    for (int d = axis + 1; d < x->ndim; d++)
+        shape[ndim++] = x->shape[d];
+    if (inferd_shape_count(shape, ndim) < 0)
+        return inferd_fail(err, INFERD_EINVAL, "the output is too large");
+    onnx_set_shape(&out[0], x->dtype, shape, ndim);
+    return 0;
+}
+
+static int gather_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                      inferd_tensor_t *out, onnx_scratch_t *scratch, inferd_err_t *err)
+{
+    const inferd_tensor_t *x = in[0], *indices = in[1];
+    int axis;
+    int rc = node_axis(node, x->ndim, &axis, err);
+    if (rc != 0)
+        return rc;
+    int64_t outer = 1, dim = x->shape[axis], block = (int64_t)inferd_dtype_size(x->dtype);
+    for (int d = 0; d < axis; d++)
+        outer *= x->shape[d];
+    for (int d = axis + 1; d < x->ndim; d++)
+        block *= x->shape[d];
+    int64_t n = inferd_tensor_count(indices);
+    if (block == 0 || n == 0)
+        return 0;
+    const char *src = x->data;
+    char *dst = out[0].data;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t j = 0; j < n; j++, dst += block) {
+            int64_t i = index_at(indices, j);
+            i = i < 0 ? i + dim : i;
+            memcpy(dst, src + (o * dim + i) * block, (size_t)block);
+        }
+    return 0;
+}
+
+static const onnx_op_t onnx_op_gather = {"Gather",     2,         2, 1, 1, axis_prepare,
+                                         gather_shape, gather_run};
+
+/* ==== GatherElements, ScatterElements ==== */
+
+/* Checks `indices` against `data` for the elements ops: same rank, each dimension but the axis
+ * no larger than data's, every value inside data's axis. */
+static int check_element_indices(const inferd_tensor_t *data, const inferd_tensor_t *indices,
+                                 int axis, inferd_err_t *err)
+{
+    char a[128], b[128];
+    bool is_inside = indices->ndim == data->ndim;
+    for (int d = 0; d < data->ndim && is_inside; d++)
+        is_inside = d == axis || indices->shape[d] <= data->shape[d];
+    if (!is_inside)
+        return inferd_fail(err, INFERD_EINVAL, "indices of shape %s do not fit data of shape %s",
+                           inferd_shape_str(indices->shape, indices->ndim, a, sizeof(a)),
+                           inferd_shape_str(data->shape, data->ndim, b, sizeof(b)));
+    return check_indices(indices, data->shape[axis], err);
+}
+
+/* Runs `body` for every element j of `indices` (row-major) with k the element of `data` it
+ * addresses: j's coordinates with the one along `axis` replaced by the index (wrapped when
+ * negative). The indices must have passed check_element_indices. */
+#define FOR_EACH_ELEMENT_INDEX(data, indices, axis, j, k, body)                                    \
+    do {                                                                                           \
+        int64_t data_strides_[INFERD_MAX_DIMS], index_[INFERD_MAX_DIMS] = {0}, base_ = 0;          \
+        onnx_strides((data)->shape, (data)->ndim, data_strides_);                                  \
+        int64_t n_ = inferd_tensor_count(indices), dim_ = (data)->shape[axis];                     \
+        for (int64_t j = 0; j < n_; j++) {                                                         \
+            int64_t i_ = index_at(indices, j);                                                     \
+            int64_t k = base_ + (i_ < 0 ? i_ + dim_ : i_) * data_strides_[axis];                   \
+            body;                                                                                  \
+            for (int d_ = (indices)->ndim - 1; d_ >= 0; d_--) {                                    \
+                int64_t step_ = d_ == (axis) ? 0 : data_strides_[d_];                              \
+                if (++index_[d_] < (indices)->shape[d_]) {                                         \
+                    base_ += step_;                                                                \
+                    break;                                                                         \
+                }                                                                                  \
+                base_ -= step_ * (index_[d_] - 1);                                                 \
+                index_[d_] = 0;                                                                    \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
+
+static int gather_elements_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                                 inferd_tensor_t *out, inferd_err_t *err)
+{
+    int axis, rc = require_inputs(node, in, 2, err);
+    if (rc != 0 || (rc = node_axis(node, in[0]->ndim, &axis, err)) != 0 ||
+        (rc = check_element_indices(in[0], in[1], axis, err)) != 0)
+        return rc;
+    onnx_set_shape(&out[0], in[0]->dtype, in[1]->shape, in[1]->ndim);
+    return 0;
+}
+
+static int gather_elements_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                               inferd_tensor_t *out, onnx_scratch_t *scratch, inferd_err_t *err)
+{
+    const inferd_tensor_t *x = in[0], *indices = in[1];
+    int axis, rc = node_axis(node, x->ndim, &axis, err);
+    if (rc != 0)
+        return rc;
+    size_t elem = inferd_dtype_size(x->dtype);
+    const char *src = x->data;
+    char *dst = out[0].data;
+    FOR_EACH_ELEMENT_INDEX(x, indices, axis, j, k,
+                           memcpy(dst + j * (int64_t)elem, src + k * (int64_t)elem, elem));
+    return 0;
+}
+
+static const onnx_op_t onnx_op_gather_elements = {
+    "GatherElements", 2, 2, 1, 1, axis_prepare, gather_elements_shape, gather_elements_run};
+
+typedef enum { REDUCE_NONE, REDUCE_ADD, REDUCE_MUL, REDUCE_MAX, REDUCE_MIN } reduction_t;
+
+typedef struct {
+    int64_t axis;
+    reduction_t reduction;
+} scatter_params_t;
+
+static int scatter_prepare(onnx_node_t *node, const Onnx__NodeProto *proto, inferd_err_t *err)
+{
+    scatter_params_t *p = onnx_params_new(node, sizeof(*p));
+    if (p == NULL)
+        return INFERD_ENOMEM;
+    p->axis = onnx_attr_int(proto, "axis", 0);
+    static const char *const names[] = {"none", "add", "mul", "max", "min"};
+    const char *reduction = onnx_attr_string(proto, "reduction", "none");
+    for (int r = 0; r < 5; r++)
+        if (strcmp(reduction, names[r]) == 0) {
+            p->reduction = (reduction_t)r;
+            return 0;
+        }
+    return inferd_fail(err, INFERD_EMODEL,
+                       "reduction '%s' is unknown (none, add, mul, max, min are)", reduction);
+}
+
+static int scatter_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                         inferd_tensor_t *out, inferd_err_t *err)
+{
+    const scatter_params_t *p = node->params;
+    int axis, rc = require_inputs(node, in, 3, err);
+    if (rc != 0 || (rc = normalize_axis(p->axis, in[0]->ndim, &axis, err)) != 0)
+        return rc;
+    const inferd_tensor_t *x = in[0], *indices = in[1], *updates = in[2];
+    bool is_same = updates->ndim == indices->ndim && updates->dtype == x->dtype;
+    for (int d = 0; d < indices->ndim && is_same; d++)
+        is_same = updates->shape[d] == indices->shape[d];
+    if (!is_same)
+        return inferd_fail(err, INFERD_EINVAL,
+                           "updates must have the shape of indices and the datatype of data");
+    if ((rc = check_element_indices(x, indices, axis, err)) != 0)
+        return rc;
+    onnx_set_shape(&out[0], x->dtype, x->shape, x->ndim);
+    return 0;
+}
+
+/* y[k] = reduce(y[k], u[j]) in the element type; integer sums and products wrap (computed
+ * unsigned, so that they are defined). */
+static void combine(inferd_tensor_t *y, int64_t k, const inferd_tensor_t *u, int64_t j,
+                    reduction_t reduction)
+{
+#define COMBINE_AS(type, add, mul)                                                                 \
+    do {                                                                                           \
+        type *a = (type *)y->data + k, b = ((const type *)u->data)[j];                             \
+        switch (reduction) {                                                                       \
+        case REDUCE_ADD:                                                                           \
+            *a = add;                                                                              \
+            break;                                                                                 \
+        case REDUCE_MUL:                                                                           \
+            *a = mul;                                                                              \
+            break;                                                                                 \
+        case REDUCE_MAX:                                                                           \
+            *a = *a > b ? *a : b;                                                                  \
+            break;                                                                                 \
+        case REDUCE_MIN:                                                                           \
+            *a = *a < b ? *a : b;                                                                  \
+            break;                                                                                 \
+        default:                                                                                   \
+            *a = b;                                                                                \
+        }                                                                                          \
+    } while (0)
+#define COMBINE_INT(type)                                                                          \
+    COMBINE_AS(type, (type)((uint64_t)*a + (uint64_t)b), (type)((uint64_t)*a * (uint64_t)b))
+#define COMBINE_FLOAT(type) COMBINE_AS(type, *a + b, *a * b)
+    switch (y->dtype) {
+    case INFERD_DT_FP32:
+        COMBINE_FLOAT(float);
+        break;
+    case INFERD_DT_FP64:
+        COMBINE_FLOAT(double);
+        break;
+    case INFERD_DT_INT8:
+        COMBINE_INT(int8_t);
+        break;
+    case INFERD_DT_INT16:
+        COMBINE_INT(int16_t);
+        break;
+    case INFERD_DT_INT32:
+        COMBINE_INT(int32_t);
+        break;
+    case INFERD_DT_INT64:
+        COMBINE_INT(int64_t);
+        break;
+    case INFERD_DT_UINT8:
+        COMBINE_INT(uint8_t);
+        break;
+    case INFERD_DT_UINT16:
+        COMBINE_INT(uint16_t);
+        break;
+    case INFERD_DT_UINT32:
+        COMBINE_INT(uint32_t);
+        break;
+    case INFERD_DT_UINT64:
+        COMBINE_INT(uint64_t);
+        break;
+    case INFERD_DT_BOOL: /* add is or, mul is and */
+        COMBINE_INT(uint8_t);
+        ((uint8_t *)y->data)[k] = ((uint8_t *)y->data)[k] != 0;
+        break;
+    default: { /* FP16: in double, rounded back */
+        double a = onnx_get_f64(y, k), b = onnx_get_f64(u, j);
+        double r = reduction == REDUCE_ADD   ? a + b
+                   : reduction == REDUCE_MUL ? a * b
+                   : reduction == REDUCE_MAX ? (a > b ? a : b)
+                   : reduction == REDUCE_MIN ? (a < b ? a : b)
+                                             : b;
+        onnx_set_f64(y, k, r);
+    }
+    }
+#undef COMBINE_FLOAT
+#undef COMBINE_INT
+#undef COMBINE_AS
+}
+
+static int scatter_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                       inferd_tensor_t *out, onnx_scratch_t *scratch, inferd_err_t *err)
+{
+    const scatter_params_t *p = node->params;
+    const inferd_tensor_t *x = in[0], *indices = in[1], *updates = in[2];
+    inferd_tensor_t *y = &out[0];
+    int axis, rc = normalize_axis(p->axis, x->ndim, &axis, err);
+    if (rc != 0)
+        return rc;
+    int64_t bytes = inferd_tensor_bytes(x);
+    if (bytes > 0)
+        memcpy(y->data, x->data, (size_t)bytes);
+    size_t elem = inferd_dtype_size(x->dtype);
+    if (p->reduction == REDUCE_NONE) {
+        char *dst = y->data;
+        const char *src = updates->data;
+        FOR_EACH_ELEMENT_INDEX(x, indices, axis, j, k,
+                               memcpy(dst + k * (int64_t)elem, src + j * (int64_t)elem, elem));
+    } else {
+        FOR_EACH_ELEMENT_INDEX(x, indices, axis, j, k, combine(y, k, updates, j, p->reduction));
+    }
+    return 0;
+}
+
+static const onnx_op_t onnx_op_scatter_elements = {
+    "ScatterElements", 3, 3, 1, 1, scatter_prepare, scatter_shape, scatter_run};
+/* Scatter (opsets 9-10) is ScatterElements under its old name. */
+static const onnx_op_t onnx_op_scatter = {"Scatter",     3,          3, 1, 1, scatter_prepare,
+                                          scatter_shape, scatter_run};
+
+/* ==== OneHot ==== */
+
+/* Element i of a numeric tensor as an integer (floats truncated); false when it is not a finite
+ * value inside int64. */
+static bool integer_at(const inferd_tensor_t *t, int64_t i, int64_t *value)
+{
+    if (!onnx_is_float(t->dtype)) {
+        *value = onnx_get_i64(t, i);
+        return true;
+    }
+    double v = onnx_get_f64(t, i);
+    if (!(v > -9.2e18 && v < 9.2e18))
+        return false;
+    *value = (int64_t)v;
+    return true;
+}
+
+/* The depth input as a positive integer, or INFERD_EINVAL. */
+static int onehot_depth(const inferd_tensor_t *t, int64_t *depth, inferd_err_t *err)
+{
+    if (inferd_tensor_count(t) != 1 || t->dtype == INFERD_DT_BOOL)
+        return inferd_fail(err, INFERD_EINVAL, "depth must be one number");
+    if (!integer_at(t, 0, depth) || *depth <= 0)
+        return inferd_fail(err, INFERD_EINVAL, "depth must be positive");
+    return 0;
+}
+
+static int onehot_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                        inferd_tensor_t *out, inferd_err_t *err)
+{
+    const axis_params_t *p = node->params;
+    int rc = require_inputs(node, in, 3, err);
+    if (rc != 0)
+        return rc;
+    const inferd_tensor_t *indices = in[0], *values = in[2];
+    int64_t depth;
+    if ((rc = onehot_depth(in[1], &depth, err)) != 0)
+        return rc;
+    if (indices->dtype == INFERD_DT_BOOL)
+        return onnx_fail_dtype(err, indices, "numeric types");
+    if (inferd_tensor_count(values) != 2)
+        return inferd_fail(err, INFERD_EINVAL, "values must hold two elements (off, on)");
+    int rank = indices->ndim + 1;
+    int axis = onnx_axis(p->axis, rank, 0);
+    if (rank > INFERD_MAX_DIMS || axis < 0)
+        return inferd_fail(err, INFERD_EINVAL, "axis %lld does not fit rank %d, or rank above %d",
+                           (long long)p->axis, rank, INFERD_MAX_DIMS);
+    int64_t shape[INFERD_MAX_DIMS];
+    for (int d = 0, from = 0; d < rank; d++)
+        shape[d] = d == axis ? depth : indices->shape[from++];
+    int64_t count = inferd_shape_count(shape, rank);
+    if (count < 0 || count > GATHER_MAX_OUTPUT_BYTES / (int64_t)inferd_dtype_size(values->dtype))
+        return inferd_fail(err, INFERD_EINVAL, "depth %lld makes the output too large",
+                           (long long)depth);
+    onnx_set_shape(&out[0], values->dtype, shape, rank);
+    return 0;
+}
+
+/* The output is [outer, depth, inner] around the axis: off everywhere, then on where the index
+ * (negative ones wrapped from opset 11) falls inside the depth. */
+static int onehot_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                      inferd_tensor_t *out, onnx_scratch_t *scratch, inferd_err_t *err)
+{
+    const axis_params_t *p = node->params;
+    const inferd_tensor_t *indices = in[0], *values = in[2];
+    inferd_tensor_t *y = &out[0];
+    int64_t depth;
+    int rc = onehot_depth(in[1], &depth, err);
+    if (rc != 0)
+        return rc;
+    int axis = onnx_axis(p->axis, y->ndim, 0);
+    int64_t outer = 1, inner = 1;
+    for (int d = 0; d < axis; d++)
+        outer *= y->shape[d];
+    for (int d = axis + 1; d < y->ndim; d++)
+        inner *= y->shape[d];
+    size_t elem = inferd_dtype_size(y->dtype);
+    const char *off = values->data, *on = (const char *)values->data + elem;
+    char *dst = y->data;
+    int64_t n = inferd_tensor_count(y);
+    for (int64_t i = 0; i < n; i++)
+        memcpy(dst + i * (int64_t)elem, off, elem);
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t j = 0; j < inner; j++) {
+            int64_t index;
+            if (!integer_at(indices, o * inner + j, &index))
+                continue;
+            if (index < 0 && node->opset >= 11)
+                index += depth;
+            if (index < 0 || index >= depth)
+                continue;
+            memcpy(dst + ((o * depth + index) * inner + j) * (int64_t)elem, on, elem);
+        }
+    return 0;
+}
+
+static int onehot_prepare(onnx_node_t *node, const Onnx__NodeProto *proto, inferd_err_t *err)
+{
+    axis_params_t *p = onnx_params_new(node, sizeof(*p));
+    if (p == NULL)
+        return INFERD_ENOMEM;
+    p->axis = onnx_attr_int(proto, "axis", -1);
+    return 0;
+}
+
+static const onnx_op_t onnx_op_onehot = {"OneHot",     3,         3, 1, 1, onehot_prepare,
+                                         onehot_shape, onehot_run};
+
+/* ==== CumSum ==== */
+
+typedef struct {
+    bool is_exclusive, is_reverse;
+} cumsum_params_t;
+
+static int cumsum_prepare(onnx_node_t *node, const Onnx__NodeProto *proto, inferd_err_t *err)
+{
+    cumsum_params_t *p = onnx_params_new(node, sizeof(*p));
+    if (p == NULL)
+        return INFERD_ENOMEM;
+    p->is_exclusive = onnx_attr_int(proto, "exclusive", 0) != 0;
+    p->is_reverse = onnx_attr_int(proto, "reverse", 0) != 0;
+    return 0;
+}
+
+/* The axis input (an INT32/INT64 scalar or one-element tensor) normalised against `rank`. */
+static int cumsum_axis(const inferd_tensor_t *t, int rank, int *axis, inferd_err_t *err)
+{
+    int64_t value;
+    *axis = 0;
+    if (onnx_read_ints(t, &value, 1, "axis", err) != 1)
+        return inferd_fail(err, INFERD_EINVAL, "axis must be one INT32 or INT64 value");
+    *axis = onnx_axis(value, rank, 0);
+    if (*axis < 0)
+        return inferd_fail(err, INFERD_EINVAL, "axis %lld is out of range for rank %d",
+                           (long long)value, rank);
+    return 0;
+}
+
+static int cumsum_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                        inferd_tensor_t *out, inferd_err_t *err)
+{
+    int axis, rc = require_inputs(node, in, 2, err);
+    if (rc != 0 || (rc = cumsum_axis(in[1], in[0]->ndim, &axis, err)) != 0)
+        return rc;
+    switch (in[0]->dtype) {
+    case INFERD_DT_FP16:
+    case INFERD_DT_FP32:
+    case INFERD_DT_FP64:
+    case INFERD_DT_INT32:
+    case INFERD_DT_INT64:
+    case INFERD_DT_UINT32:
+    case INFERD_DT_UINT64:
+        break;
+    default:
+        return onnx_fail_dtype(err, in[0], "FP16, FP32, FP64, INT32, INT64, UINT32, UINT64");
+    }
+    onnx_set_shape(&out[0], in[0]->dtype, in[0]->shape, in[0]->ndim);
+    return 0;
+}
+
+/* Walks each [outer, length, inner] line along the axis, forwards or backwards, keeping the sum
+ * in `acc_type` (unsigned 64-bit for integers, so that overflow wraps as defined). */
+#define CUMSUM_LINES(type, acc_type)                                                               \
+    do {                                                                                           \
+        const type *x = in[0]->data;                                                               \
+        type *y = out[0].data;                                                                     \
+        for (int64_t o = 0; o < outer; o++)                                                        \
+            for (int64_t i = 0; i < inner; i++) {                                                  \
+                acc_type sum = 0;                                                                  \
+                for (int64_t s = 0; s < length; s++) {                                             \
+                    int64_t at =                                                                   \
+                        o * length * inner + (p->is_reverse ? length - 1 - s : s) * inner + i;     \
+                    if (p->is_exclusive) {                                                         \
+                        y[at] = (type)sum;                                                         \
+                        sum += (acc_type)x[at];                                                    \
+                    } else {                                                                       \
+                        sum += (acc_type)x[at];                                                    \
+                        y[at] = (type)sum;                                                         \
+                    }                                                                              \
+                }                                                                                  \
+            }                                                                                      \
+    } while (0)
+
+static int cumsum_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                      inferd_tensor_t *out, onnx_scratch_t *scratch, inferd_err_t *err)
+{
+    const cumsum_params_t *p = node->params;
+    int axis, rc = cumsum_axis(in[1], in[0]->ndim, &axis, err);
+    if (rc != 0)
+        return rc;
+    int64_t outer = 1, length = in[0]->shape[axis], inner = 1;
+    for (int d = 0; d < axis; d++)
+        outer *= in[0]->shape[d];
+    for (int d = axis + 1; d < in[0]->ndim; d++)
+        inner *= in[0]->shape[d];
+    switch (in[0]->dtype) {
+    case INFERD_DT_FP32:
+        CUMSUM_LINES(float, float);
+        break;
+    case INFERD_DT_FP64:
+        CUMSUM_LINES(double, double);
+        break;
+    case INFERD_DT_INT32:
+        CUMSUM_LINES(int32_t, uint64_t);
+        break;
+    case INFERD_DT_INT64:
+        CUMSUM_LINES(int64_t, uint64_t);
+        break;
+    case INFERD_DT_UINT32:
+        CUMSUM_LINES(uint32_t, uint64_t);
+        break;
+    case INFERD_DT_UINT64:
+        CUMSUM_LINES(uint64_t, uint64_t);
+        break;
+    default: /* FP16: the sum in double, each output rounded */
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t i = 0; i < inner; i++) {
+                double sum = 0.0;
+                for (int64_t s = 0; s < length; s++) {
+                    int64_t at =
+                        o * length * inner + (p->is_reverse ? length - 1 - s : s) * inner + i;
+                    double v = onnx_get_f64(in[0], at);
+                    if (!p->is_exclusive)
+                        sum += v;
+                    onnx_set_f64(&out[0], at, sum);
+                    if (p->is_exclusive)
+                        sum += v;
+                }
+            }
+    }
+    return 0;
+}
+
+static const onnx_op_t onnx_op_cumsum = {"CumSum",     2,         2, 1, 1, cumsum_prepare,
+                                         cumsum_shape, cumsum_run};
+
+/* ==== NonZero ==== */
+
+/* Whether element i is not zero (-0.0 is zero, NaN is not). */
+static bool is_nonzero(const inferd_tensor_t *t, int64_t i)
+{
+    switch (t->dtype) {
+    case INFERD_DT_FP32:
+        return ((const float *)t->data)[i] != 0.0f;
+    case INFERD_DT_FP64:
+        return ((const double *)t->data)[i] != 0.0;
+    case INFERD_DT_FP16:
+        return (((const uint16_t *)t->data)[i] & 0x7FFF) != 0;
+    default:
+        return onnx_get_i64(t, i) != 0;
+    }
+}
+
+static int nonzero_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                         inferd_tensor_t *out, inferd_err_t *err)
+{
+    int rc = require_inputs(node, in, 1, err);
+    if (rc != 0)
+        return rc;
+    int64_t n = inferd_tensor_count(in[0]), count = 0;
+    for (int64_t i = 0; i < n; i++)
+        count += is_nonzero(in[0], i);
+    int64_t shape[2] = {in[0]->ndim > 0 ? in[0]->ndim : 1, count}; /* a scalar counts as [1] */
+    onnx_set_shape(&out[0], INFERD_DT_INT64, shape, 2);
+    return 0;
+}
+
+/* Column k of the output holds the coordinates of the k-th nonzero element, in row-major order. */
+static int nonzero_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                       inferd_tensor_t *out, onnx_scratch_t *scratch, inferd_err_t *err)
+{
+    const inferd_tensor_t *x = in[0];
+    int64_t *y = out[0].data, count = out[0].shape[1], n = inferd_tensor_count(x), k = 0;
+    int64_t index[INFERD_MAX_DIMS] = {0};
+    for (int64_t i = 0; i < n; i++) {
+        if (is_nonzero(x, i) && k < count) {
+            for (int d = 0; d < x->ndim; d++)
+                y[d * count + k] = index[d];
+            if (x->ndim == 0)
+                y[k] = 0;
+            k++;
+        }
+        for (int d = x->ndim - 1; d >= 0; d--) {
+            if (++index[d] < x->shape[d])
+                break;
+            index[d] = 0;
+        }
+    }
+    return 0;
+}
+
+static const onnx_op_t onnx_op_nonzero = {"NonZero", 1, 1, 1, 1, NULL, nonzero_shape, nonzero_run};
+
+const onnx_op_t *const onnx_ops_gather[] = {
+    &onnx_op_gather, &onnx_op_gather_elements, &onnx_op_scatter_elements, &onnx_op_scatter,
+    &onnx_op_onehot, &onnx_op_cumsum,          &onnx_op_nonzero,          NULL,
+};

@@ -1,0 +1,80 @@
+/* Private to the conv and pool families: the sliding-window geometry they share (kernel, strides,
+ * dilations, pads, auto_pad and the output size they give) and the entry points of conv's split
+ * files. Spatial dimensions are kept promoted to three (depth, height, width): a 1-D or 2-D
+ * window has leading dimensions of size 1, kernel 1, stride 1 and no padding. */
+#ifndef INFERD_ONNX_OPS_CONV_H
+#define INFERD_ONNX_OPS_CONV_H
+
+#include "ops.h"
+
+/* The most spatial dimensions a convolution or pooling window has here (3-D volumes). */
+#define ONNX_WINDOW_MAX_SPATIAL 3
+
+typedef enum {
+    ONNX_AUTO_PAD_NOTSET,
+    ONNX_AUTO_PAD_SAME_UPPER,
+    ONNX_AUTO_PAD_SAME_LOWER,
+    ONNX_AUTO_PAD_VALID,
+} onnx_auto_pad_t;
+
+/* The window attributes as the node gives them. A count is -1 when the attribute is absent. */
+typedef struct {
+    int n_kernel, n_strides, n_dilations, n_pads;
+    int64_t kernel[ONNX_WINDOW_MAX_SPATIAL];
+    int64_t strides[ONNX_WINDOW_MAX_SPATIAL];
+    int64_t dilations[ONNX_WINDOW_MAX_SPATIAL];
+    int64_t pads[2 * ONNX_WINDOW_MAX_SPATIAL]; /* begins, then ends */
+    onnx_auto_pad_t auto_pad;
+} onnx_window_attrs_t;
+
+/* One window resolved against an input shape, promoted to 3 spatial dimensions. Pads may be
+ * negative only in ConvTranspose (an output_shape larger than the natural one). */
+typedef struct {
+    int n_spatial; /* 1, 2 or 3: how many of the trailing dimensions are real */
+    int64_t in[ONNX_WINDOW_MAX_SPATIAL], out[ONNX_WINDOW_MAX_SPATIAL];
+    int64_t kernel[ONNX_WINDOW_MAX_SPATIAL], stride[ONNX_WINDOW_MAX_SPATIAL];
+    int64_t dilation[ONNX_WINDOW_MAX_SPATIAL];
+    int64_t pad_begin[ONNX_WINDOW_MAX_SPATIAL], pad_end[ONNX_WINDOW_MAX_SPATIAL];
+} onnx_window_t;
+
+/* Reads kernel_shape, strides, dilations, pads and auto_pad of `proto` into `attrs`. Returns 0 or
+ * INFERD_EMODEL naming `op` when a list is too long or a value out of range (kernel, strides and
+ * dilations at least 1, pads at least 0, all below 2^31). */
+int onnx_window_parse(const Onnx__NodeProto *proto, const char *op, onnx_window_attrs_t *attrs,
+                      inferd_err_t *err);
+
+/* Resolves `attrs` for an input whose `n_spatial` spatial sizes are `in_dims`. `kernel` gives the
+ * kernel (Conv takes it from W) or is NULL to use kernel_shape. With `is_ceil_mode` the output
+ * size rounds up, but a window never starts in the right padding. Fills `window`; returns 0 or
+ * INFERD_EINVAL naming `op` (attribute counts that do not match the input, a window larger than
+ * the padded input). */
+int onnx_window_resolve(const onnx_window_attrs_t *attrs, int n_spatial, const int64_t *in_dims,
+                        const int64_t *kernel, bool is_ceil_mode, const char *op,
+                        onnx_window_t *window, inferd_err_t *err);
+
+/* The effective extent of the window along promoted axis `a`: (kernel - 1) * dilation + 1. */
+static inline int64_t onnx_window_extent(const onnx_window_t *w, int a)
+{
+    return (w->kernel[a] - 1) * w->dilation[a] + 1;
+}
+
+/* Product of the three promoted sizes (no overflow: they come from tensor shapes and bounded
+ * attributes, each product checked by the callers). */
+static inline int64_t onnx_window_volume(const int64_t *sizes)
+{
+    return sizes[0] * sizes[1] * sizes[2];
+}
+
+/* ---- ConvTranspose (conv_transpose.c), listed in conv.c's table ---- */
+extern const onnx_op_t onnx_op_conv_transpose;
+
+/* Multiplies with oneDNN's sgemm (row-major) as Gemm does, handling the empty cases: y = alpha *
+ * op(a) * op(b) + beta * y. Returns 0 or INFERD_EINTERNAL. */
+int onnx_conv_sgemm(bool trans_a, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                    const float *b, int64_t ldb, float beta, float *y, int64_t ldy,
+                    inferd_err_t *err);
+
+/* a * b * c, or -1 when any is negative or the product exceeds 2^62. */
+int64_t onnx_conv_mul3(int64_t a, int64_t b, int64_t c);
+
+#endif
