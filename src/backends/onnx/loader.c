@@ -441,9 +441,9 @@ static int read_graph(const Onnx__ModelProto *model, onnx_graph_t *g, inferd_err
             g->opset = (int)model->opset_import[i]->version;
     if (g->opset == 0)
         g->opset = 1;
-    if (g->opset < 7 || g->opset > 18)
+    if (g->opset < 6 || g->opset > 18)
         return inferd_fail(err, INFERD_EMODEL,
-                           "the model uses ONNX opset %d; inferd runs opsets 7 to 18 (re-export "
+                           "the model uses ONNX opset %d; inferd runs opsets 6 to 18 (re-export "
                            "with opset_version between them)",
                            g->opset);
 

@@ -44,8 +44,8 @@ static int gemm_prepare(onnx_node_t *node, const Onnx__NodeProto *proto, inferd_
     p->beta = onnx_attr_float(proto, "beta", 1.0f);
     p->trans_a = onnx_attr_int(proto, "transA", 0) != 0;
     p->trans_b = onnx_attr_int(proto, "transB", 0) != 0;
-    if (node->opset < 7 && onnx_attr_int(proto, "broadcast", 0) != 0)
-        return inferd_fail(err, INFERD_EMODEL, "legacy broadcast attribute is unsupported");
+    /* Before opset 7, "broadcast": 1 allowed C to broadcast to [M, N]; Gemm here always lets
+     * C broadcast that way (and checks the shapes), so the attribute needs nothing more. */
     return 0;
 }
 
