@@ -2,6 +2,7 @@
 #   make run          install missing packages, build, serve examples/models on :8000
 #   make test         every test tier that needs no special hardware
 #   make check-asan   the unit and integration tests under ASan + UBSan
+#   make check-tsan   the integration tests under ThreadSanitizer
 #   make bench        load benchmark against nginx (and later references)
 #   make conformance  the ONNX backend test suite, test by test
 #   make fuzz         run each libFuzzer harness for FUZZ_SECONDS (clang)
@@ -9,13 +10,14 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 PORT       ?= 8000
 JOBS       ?= $(shell nproc)
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 PYTHON     := /usr/bin/python3
 
-.PHONY: all deps build run test unit integration check-asan bench conformance conformance-update fuzz models format clean
+.PHONY: all deps build run test unit integration check-asan check-tsan bench bench-onnx conformance conformance-update fuzz models format clean
 
 all: build
 
@@ -48,9 +50,21 @@ check-asan: deps $(ASAN_BUILD)/Makefile
 	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) INFERD_BIN=$(abspath $(ASAN_BUILD)/inferd) \
 	  INFERD_SANITIZED=1 $(PYTHON) -m pytest -q tests/integration
 
+# The server under ThreadSanitizer: a race makes the process exit with status 66, which the
+# integration tests' teardown reports.
+check-tsan: deps
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DINFERD_TSAN=ON
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target inferd
+	TSAN_OPTIONS="exitcode=66 halt_on_error=0" INFERD_BIN=$(abspath $(TSAN_BUILD)/inferd) \
+	  INFERD_SANITIZED=1 $(PYTHON) -m pytest -q tests/integration
+
 bench: build
 	@scripts/install-deps.sh bench
 	bench/run.sh $(abspath $(BUILD)/inferd)
+
+bench-onnx: build
+	@scripts/install-deps.sh bench tools
+	BUILD=$(BUILD) bench/onnx/run.sh
 
 conformance: build
 	$(BUILD)/onnx_conformance
@@ -83,4 +97,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
