@@ -305,6 +305,10 @@ static int add_node(onnx_graph_t *g, value_table_t *table, const Onnx__NodeProto
     node->n_inputs = (int)proto->n_input;
     node->n_outputs = (int)proto->n_output;
     for (size_t i = 0; i < proto->n_input; i++) {
+        if (proto->input[i][0] == '\0' && (int)i < op->min_inputs)
+            return inferd_fail(err, INFERD_EMODEL,
+                               "node '%s' (%s) leaves its required input %zu empty", node_name,
+                               op_type, i);
         node->inputs[i] = proto->input[i][0] ? value_intern(table, proto->input[i]) : -1;
         if (proto->input[i][0] && node->inputs[i] < 0)
             return INFERD_ENOMEM;
@@ -441,9 +445,9 @@ static int read_graph(const Onnx__ModelProto *model, onnx_graph_t *g, inferd_err
             g->opset = (int)model->opset_import[i]->version;
     if (g->opset == 0)
         g->opset = 1;
-    if (g->opset < 6 || g->opset > 18)
+    if (g->opset < 1 || g->opset > 18)
         return inferd_fail(err, INFERD_EMODEL,
-                           "the model uses ONNX opset %d; inferd runs opsets 6 to 18 (re-export "
+                           "the model uses ONNX opset %d; inferd runs opsets 1 to 18 (re-export "
                            "with opset_version between them)",
                            g->opset);
 

@@ -251,3 +251,12 @@ int onnx_fail_dtype(inferd_err_t *err, const inferd_tensor_t *t, const char *sup
     return inferd_fail(err, INFERD_EINVAL, "datatype %s is not supported (%s are)",
                        inferd_dtype_name(t->dtype), supported);
 }
+
+int onnx_require_inputs(const onnx_node_t *node, const inferd_tensor_t *const *in, int n_required,
+                        inferd_err_t *err)
+{
+    for (int k = 0; k < n_required; k++)
+        if (k >= node->n_inputs || in[k] == NULL)
+            return inferd_fail(err, INFERD_EINVAL, "input %d is required but missing", k);
+    return 0;
+}

@@ -37,8 +37,14 @@ void onnx_set_f64(inferd_tensor_t *t, int64_t i, double value);
 /* Element `i` of an integer or BOOL tensor as int64 (exact; UINT64 above INT64_MAX wraps). */
 int64_t onnx_get_i64(const inferd_tensor_t *t, int64_t i);
 
-bool onnx_is_float(inferd_dtype_t dtype);    /* FP16, FP32, FP64 */
-bool onnx_is_integer(inferd_dtype_t dtype);  /* INT8..INT64, UINT8..UINT64 */
+bool onnx_is_float(inferd_dtype_t dtype);   /* FP16, FP32, FP64 */
+bool onnx_is_integer(inferd_dtype_t dtype); /* INT8..INT64, UINT8..UINT64 */
+
+/* Returns 0 when in[0..n_required-1] are all present, else INFERD_EINVAL. (The loader already
+ * refuses a model that leaves a required input empty; this guards ops whose required count
+ * depends on their attributes.) */
+int onnx_require_inputs(const onnx_node_t *node, const inferd_tensor_t *const *in, int n_required,
+                        inferd_err_t *err);
 
 /* A message for an unsupported input datatype; returns INFERD_EINVAL. */
 int onnx_fail_dtype(inferd_err_t *err, const inferd_tensor_t *t, const char *supported);

@@ -1,262 +1,256 @@
-/* Elementwise operators: Add, Sub, Mul, Div with numpy-style (multidirectional) broadcasting
- * over FP32, FP64, INT32 and INT64; Relu, Sigmoid and Tanh over FP32 and FP64. */
-#include "ops.h"
+/* Binary and variadic arithmetic with numpy-style (multidirectional) broadcasting: Add, Sub, Mul,
+ * Div, and Sum, Mean, Min, Max over any number of inputs, on every numeric datatype (FP16
+ * through double); before opset 7, Add/Sub/Mul/Div also take the legacy `broadcast`/`axis`
+ * attributes. Integer arithmetic wraps; integer division by zero is refused before anything is
+ * computed. Pow, Mod, PRelu and BitShift live in elementwise_special.c; this file holds the
+ * family's table. */
+#include "elementwise.h"
 
 #include <math.h>
-#include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 
-/* ==== broadcasting ==== */
+/* ==== kernels ==== */
 
-/* Output shape of broadcasting a with b, or -1 when they are incompatible. */
-static int broadcast_shape(const inferd_tensor_t *a, const inferd_tensor_t *b, int64_t *shape,
-                           int *ndim)
+typedef enum {
+    ARITH_ADD,
+    ARITH_SUB,
+    ARITH_MUL,
+    ARITH_DIV,
+    ARITH_MIN,
+    ARITH_MAX,
+    ARITH_COUNT
+} arith_t;
+
+/* Min and Max propagate NaN as numpy's minimum/maximum do: a NaN on either side wins. */
+#define FLOAT_KERNELS(DT, name, T, U)                                                              \
+    ONNX_EW_BINARY_ROW(add_##name, T, T, x + z)                                                    \
+    ONNX_EW_BINARY_ROW(sub_##name, T, T, x - z)                                                    \
+    ONNX_EW_BINARY_ROW(mul_##name, T, T, x *z)                                                     \
+    ONNX_EW_BINARY_ROW(div_##name, T, T, x / z)                                                    \
+    ONNX_EW_BINARY_ROW(min_##name, T, T, (x != x || x < z) ? x : z)                                \
+    ONNX_EW_BINARY_ROW(max_##name, T, T, (x != x || x > z) ? x : z)
+/* Division: the caller has refused zero divisors; MIN / -1 wraps instead of trapping. */
+#define SIGNED_KERNELS(DT, name, T, U)                                                             \
+    ONNX_EW_BINARY_ROW(add_##name, T, T, (T)((U)x + (U)z))                                         \
+    ONNX_EW_BINARY_ROW(sub_##name, T, T, (T)((U)x - (U)z))                                         \
+    ONNX_EW_BINARY_ROW(mul_##name, T, T, (T)((U)x * (U)z))                                         \
+    ONNX_EW_BINARY_ROW(div_##name, T, T, z == -1 ? (T)((U)0 - (U)x) : (T)(x / z))                  \
+    ONNX_EW_BINARY_ROW(min_##name, T, T, x < z ? x : z)                                            \
+    ONNX_EW_BINARY_ROW(max_##name, T, T, x > z ? x : z)
+#define UNSIGNED_KERNELS(DT, name, T, U)                                                           \
+    ONNX_EW_BINARY_ROW(add_##name, T, T, (T)((U)x + (U)z))                                         \
+    ONNX_EW_BINARY_ROW(sub_##name, T, T, (T)((U)x - (U)z))                                         \
+    ONNX_EW_BINARY_ROW(mul_##name, T, T, (T)((U)x * (U)z))                                         \
+    ONNX_EW_BINARY_ROW(div_##name, T, T, (T)(x / z))                                               \
+    ONNX_EW_BINARY_ROW(min_##name, T, T, x < z ? x : z)                                            \
+    ONNX_EW_BINARY_ROW(max_##name, T, T, x > z ? x : z)
+ONNX_EW_FLOAT_TYPES(FLOAT_KERNELS)
+ONNX_EW_SIGNED_TYPES(SIGNED_KERNELS)
+ONNX_EW_UNSIGNED_TYPES(UNSIGNED_KERNELS)
+ONNX_EW_BINARY_ROW_HALF(add_f16, half, x + z)
+ONNX_EW_BINARY_ROW_HALF(sub_f16, half, x - z)
+ONNX_EW_BINARY_ROW_HALF(mul_f16, half, x *z)
+ONNX_EW_BINARY_ROW_HALF(div_f16, half, x / z)
+ONNX_EW_BINARY_ROW_HALF(min_f16, half, (x != x || x < z) ? x : z)
+ONNX_EW_BINARY_ROW_HALF(max_f16, half, (x != x || x > z) ? x : z)
+
+#define KERNEL_ROW(DT, name, T, U)                                                                 \
+    [INFERD_DT_##DT] = {add_##name, sub_##name, mul_##name, div_##name, min_##name, max_##name},
+/* kernels[dtype][op]; NULL for a datatype the arithmetic does not take. */
+static const onnx_ew_row_t kernels[INFERD_DT_COUNT][ARITH_COUNT] = {
+    ONNX_EW_FLOAT_TYPES(KERNEL_ROW) ONNX_EW_SIGNED_TYPES(KERNEL_ROW)
+        ONNX_EW_UNSIGNED_TYPES(KERNEL_ROW) KERNEL_ROW(FP16, f16, half, half)};
+#undef KERNEL_ROW
+
+static const char numeric_types[] =
+    "FP16, FP32, FP64, INT8, INT16, INT32, INT64, UINT8, UINT16, UINT32, UINT64";
+
+/* ==== Add, Sub, Mul, Div ==== */
+
+typedef struct {
+    arith_t kind;
+    bool is_legacy_broadcast; /* opset < 7 with broadcast=1: B is placed at A's `axis` */
+    bool has_axis;
+    int64_t axis;
+} arith_params_t;
+
+static int binary_prepare(onnx_node_t *node, const Onnx__NodeProto *proto, arith_t kind,
+                          inferd_err_t *err)
 {
-    int rank = a->ndim > b->ndim ? a->ndim : b->ndim;
-    for (int d = 0; d < rank; d++) {
-        int da = d - (rank - a->ndim), db = d - (rank - b->ndim);
-        int64_t sa = da >= 0 ? a->shape[da] : 1, sb = db >= 0 ? b->shape[db] : 1;
-        if (sa != sb && sa != 1 && sb != 1)
-            return -1;
-        shape[d] = sa == 1 ? sb : sa;
-    }
-    *ndim = rank;
+    arith_params_t *p = onnx_params_new(node, sizeof(*p));
+    if (p == NULL)
+        return INFERD_ENOMEM;
+    p->kind = kind;
+    p->is_legacy_broadcast = node->opset < 7 && onnx_attr_int(proto, "broadcast", 0) != 0;
+    p->has_axis = onnx_attr(proto, "axis") != NULL;
+    p->axis = onnx_attr_int(proto, "axis", 0);
     return 0;
 }
 
-/* Element strides of `t` seen through the output shape: 0 along broadcast dimensions. */
-static void broadcast_strides(const inferd_tensor_t *t, int rank, const int64_t *out_shape,
-                              int64_t *strides)
+/* The second operand as the walk sees it (a header over b's data): b itself, or under the legacy
+ * broadcast (before opset 7) b's dimensions placed at A's `axis` (by default against A's last
+ * ones) with 1s after them; a one-element b is a scalar. Returns 0, or INFERD_EINVAL when b's
+ * dimensions are neither A's there nor 1 (the result must keep A's shape). */
+static int second_operand(const arith_params_t *p, const inferd_tensor_t *a,
+                          const inferd_tensor_t *b, inferd_tensor_t *view, inferd_err_t *err)
 {
-    int64_t stride = 1;
-    for (int d = rank - 1; d >= 0; d--) {
-        int dt = d - (rank - t->ndim);
-        int64_t size = dt >= 0 ? t->shape[dt] : 1;
-        strides[d] = (size == 1 && out_shape[d] != 1) ? 0 : stride;
-        if (dt >= 0)
-            stride *= size;
+    *view = *b;
+    if (!p->is_legacy_broadcast)
+        return 0;
+    if (inferd_tensor_count(b) == 1) {
+        view->ndim = 0;
+        return 0;
     }
-}
-
-typedef enum { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV } binary_kind_t;
-
-typedef struct {
-    binary_kind_t kind;
-} binary_params_t;
-
-/* The inner loop of one op and type: n elements, a and b advancing by 0 or 1. */
-#define DEFINE_BINARY_LOOP(fn, type, expr)                                                         \
-    static void fn(const void *va, int64_t sa, const void *vb, int64_t sb, void *vy, int64_t n)    \
-    {                                                                                              \
-        const type *a = va, *b = vb;                                                               \
-        type *y = vy;                                                                              \
-        for (int64_t i = 0; i < n; i++) {                                                          \
-            type x = a[i * sa], z = b[i * sb];                                                     \
-            y[i] = (expr);                                                                         \
-        }                                                                                          \
+    int64_t axis = p->has_axis ? p->axis : a->ndim - b->ndim;
+    if (axis < 0)
+        axis += a->ndim;
+    bool fits = b->ndim <= a->ndim && axis >= 0 && axis + b->ndim <= a->ndim;
+    for (int d = 0; d < b->ndim && fits; d++)
+        fits = b->shape[d] == a->shape[axis + d] || b->shape[d] == 1;
+    if (!fits) {
+        char as[128], bs[128];
+        return inferd_fail(err, INFERD_EINVAL,
+                           "B's shape %s does not match A's shape %s at axis %lld",
+                           inferd_shape_str(b->shape, b->ndim, bs, sizeof(bs)),
+                           inferd_shape_str(a->shape, a->ndim, as, sizeof(as)), (long long)axis);
     }
-
-#define DEFINE_BINARY_TYPE(suffix, type)                                                           \
-    DEFINE_BINARY_LOOP(add_##suffix, type, x + z)                                                  \
-    DEFINE_BINARY_LOOP(sub_##suffix, type, x - z)                                                  \
-    DEFINE_BINARY_LOOP(mul_##suffix, type, x *z)                                                   \
-    DEFINE_BINARY_LOOP(div_##suffix, type, x / z)
-
-DEFINE_BINARY_TYPE(f32, float)
-DEFINE_BINARY_TYPE(f64, double)
-DEFINE_BINARY_TYPE(i32, int32_t)
-DEFINE_BINARY_TYPE(i64, int64_t)
-
-typedef void (*binary_loop_t)(const void *, int64_t, const void *, int64_t, void *, int64_t);
-
-static binary_loop_t binary_loop(binary_kind_t kind, inferd_dtype_t dtype)
-{
-    static const binary_loop_t table[4][4] = {
-        {add_f32, add_f64, add_i32, add_i64},
-        {sub_f32, sub_f64, sub_i32, sub_i64},
-        {mul_f32, mul_f64, mul_i32, mul_i64},
-        {div_f32, div_f64, div_i32, div_i64},
-    };
-    int column;
-    switch (dtype) {
-    case INFERD_DT_FP32:
-        column = 0;
-        break;
-    case INFERD_DT_FP64:
-        column = 1;
-        break;
-    case INFERD_DT_INT32:
-        column = 2;
-        break;
-    case INFERD_DT_INT64:
-        column = 3;
-        break;
-    default:
-        return NULL;
-    }
-    return table[kind][column];
+    view->ndim = a->ndim - (int)axis;
+    for (int d = b->ndim; d < view->ndim; d++)
+        view->shape[d] = 1;
+    return 0;
 }
 
 static int binary_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
                         inferd_tensor_t *out, inferd_err_t *err)
 {
-    const binary_params_t *p = node->params;
-    char sa[128], sb[128];
-    if (in[0]->dtype != in[1]->dtype)
-        return inferd_fail(err, INFERD_EINVAL, "inputs have different datatypes (%s and %s)",
-                           inferd_dtype_name(in[0]->dtype), inferd_dtype_name(in[1]->dtype));
-    if (binary_loop(p->kind, in[0]->dtype) == NULL)
-        return inferd_fail(err, INFERD_EINVAL,
-                           "datatype %s is not supported (FP32, FP64, INT32, "
-                           "INT64 are)",
-                           inferd_dtype_name(in[0]->dtype));
-    int64_t shape[INFERD_MAX_DIMS];
-    int ndim;
-    if (broadcast_shape(in[0], in[1], shape, &ndim) != 0)
-        return inferd_fail(err, INFERD_EINVAL, "shapes %s and %s do not broadcast",
-                           inferd_shape_str(in[0]->shape, in[0]->ndim, sa, sizeof(sa)),
-                           inferd_shape_str(in[1]->shape, in[1]->ndim, sb, sizeof(sb)));
-    onnx_set_shape(&out[0], in[0]->dtype, shape, ndim);
+    const arith_params_t *p = node->params;
+    int rc = onnx_ew_check_same_dtype(in, 2, err);
+    if (rc != 0)
+        return rc;
+    if (kernels[in[0]->dtype][p->kind] == NULL)
+        return onnx_fail_dtype(err, in[0], numeric_types);
+    inferd_tensor_t b;
+    rc = second_operand(p, in[0], in[1], &b, err);
+    if (rc != 0)
+        return rc;
+    const inferd_tensor_t *operands[2] = {in[0], &b};
+    rc = onnx_ew_shape_broadcast(operands, 2, in[0]->dtype, out, err);
+    if (rc != 0)
+        return rc;
+    /* Every divisor element is used when the output is not empty: refuse before computing. */
+    if (p->kind == ARITH_DIV && onnx_is_integer(in[1]->dtype) && inferd_tensor_count(out) > 0 &&
+        onnx_ew_has_zero(in[1]))
+        return inferd_fail(err, INFERD_EINVAL, "integer division by zero");
     return 0;
-}
-
-static bool has_integer_zero(const inferd_tensor_t *t)
-{
-    int64_t n = inferd_tensor_count(t);
-    for (int64_t i = 0; i < n; i++)
-        if (t->dtype == INFERD_DT_INT32 ? ((const int32_t *)t->data)[i] == 0
-                                        : ((const int64_t *)t->data)[i] == 0)
-            return true;
-    return false;
 }
 
 static int binary_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
                       inferd_tensor_t *out, onnx_scratch_t *scratch, inferd_err_t *err)
 {
-    const binary_params_t *p = node->params;
-    const inferd_tensor_t *a = in[0], *b = in[1];
-    inferd_tensor_t *y = &out[0];
-    bool is_integer = a->dtype == INFERD_DT_INT32 || a->dtype == INFERD_DT_INT64;
-    if (p->kind == BIN_DIV && is_integer && has_integer_zero(b))
-        return inferd_fail(err, INFERD_EINVAL, "integer division by zero");
-    binary_loop_t loop = binary_loop(p->kind, a->dtype);
-    size_t elem = inferd_dtype_size(a->dtype);
-    int64_t total = inferd_tensor_count(y);
-    if (total == 0)
-        return 0;
-    int rank = y->ndim;
-    if (rank == 0) {
-        loop(a->data, 0, b->data, 0, y->data, 1);
-        return 0;
-    }
-    int64_t stride_a[INFERD_MAX_DIMS], stride_b[INFERD_MAX_DIMS];
-    broadcast_strides(a, rank, y->shape, stride_a);
-    broadcast_strides(b, rank, y->shape, stride_b);
-    /* Walk every row of the output's last dimension; an odometer keeps the row's offsets. */
-    int64_t inner = y->shape[rank - 1], rows = total / inner;
-    int64_t index[INFERD_MAX_DIMS] = {0};
-    int64_t offset_a = 0, offset_b = 0;
-    const char *pa = a->data, *pb = b->data;
-    char *py = y->data;
-    for (int64_t row = 0; row < rows; row++) {
-        loop(pa + offset_a * (int64_t)elem, stride_a[rank - 1], pb + offset_b * (int64_t)elem,
-             stride_b[rank - 1], py + row * inner * (int64_t)elem, inner);
-        for (int d = rank - 2; d >= 0; d--) {
-            index[d]++;
-            offset_a += stride_a[d];
-            offset_b += stride_b[d];
-            if (index[d] < y->shape[d])
-                break;
-            offset_a -= stride_a[d] * index[d];
-            offset_b -= stride_b[d] * index[d];
-            index[d] = 0;
-        }
-    }
+    const arith_params_t *p = node->params;
+    inferd_tensor_t b;
+    int rc = second_operand(p, in[0], in[1], &b, err);
+    if (rc != 0)
+        return rc;
+    const inferd_tensor_t *operands[2] = {in[0], &b};
+    onnx_ew_walk(operands, 2, &out[0], kernels[in[0]->dtype][p->kind], NULL);
     return 0;
 }
 
-#define DEFINE_BINARY_OP(var, name, kind_value)                                                    \
+#define DEFINE_BINARY_OP(var, name, kind)                                                          \
     static int prepare_##var(onnx_node_t *node, const Onnx__NodeProto *proto, inferd_err_t *err)   \
     {                                                                                              \
-        binary_params_t *p = calloc(1, sizeof(*p));                                                \
-        if (p == NULL)                                                                             \
-            return INFERD_ENOMEM;                                                                  \
-        p->kind = kind_value;                                                                      \
-        node->params = p;                                                                          \
-        if (node->opset < 7 && onnx_attr_int(proto, "broadcast", 0) != 0)                          \
-            return inferd_fail(err, INFERD_EMODEL, "legacy broadcast attribute is unsupported");   \
-        return 0;                                                                                  \
+        return binary_prepare(node, proto, kind, err);                                             \
     }                                                                                              \
     static const onnx_op_t onnx_op_##var = {name,         2,         2, 1, 1, prepare_##var,       \
                                             binary_shape, binary_run};
 
-DEFINE_BINARY_OP(add, "Add", BIN_ADD)
-DEFINE_BINARY_OP(sub, "Sub", BIN_SUB)
-DEFINE_BINARY_OP(mul, "Mul", BIN_MUL)
-DEFINE_BINARY_OP(div, "Div", BIN_DIV)
+DEFINE_BINARY_OP(add, "Add", ARITH_ADD)
+DEFINE_BINARY_OP(sub, "Sub", ARITH_SUB)
+DEFINE_BINARY_OP(mul, "Mul", ARITH_MUL)
+DEFINE_BINARY_OP(div, "Div", ARITH_DIV)
 
-/* ==== unary activations ==== */
+/* ==== Sum, Mean, Min, Max: 1 to N inputs ==== */
 
-static int float_unary_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
-                             inferd_tensor_t *out, inferd_err_t *err)
+typedef struct {
+    arith_t kind;  /* ARITH_ADD for Sum and Mean */
+    bool is_mean;  /* divide the sum by the input count */
+    bool is_float; /* only float datatypes (Mean) */
+} variadic_params_t;
+
+static int variadic_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                          inferd_tensor_t *out, inferd_err_t *err)
 {
-    if (in[0]->dtype != INFERD_DT_FP32 && in[0]->dtype != INFERD_DT_FP64)
-        return inferd_fail(err, INFERD_EINVAL, "datatype %s is not supported (FP32, FP64 are)",
-                           inferd_dtype_name(in[0]->dtype));
-    onnx_set_shape(&out[0], in[0]->dtype, in[0]->shape, in[0]->ndim);
+    const variadic_params_t *p = node->params;
+    int rc = onnx_ew_check_same_dtype(in, node->n_inputs, err);
+    if (rc != 0)
+        return rc;
+    if (p->is_float ? !onnx_is_float(in[0]->dtype) : kernels[in[0]->dtype][p->kind] == NULL)
+        return onnx_fail_dtype(err, in[0], p->is_float ? "FP16, FP32, FP64" : numeric_types);
+    return onnx_ew_shape_broadcast(in, node->n_inputs, in[0]->dtype, out, err);
+}
+
+/* y /= count over all of y (a float tensor). */
+static void divide_by(inferd_tensor_t *y, int count)
+{
+    int64_t n = inferd_tensor_count(y);
+    if (y->dtype == INFERD_DT_FP32) {
+        float *v = y->data;
+        for (int64_t i = 0; i < n; i++)
+            v[i] /= (float)count;
+    } else if (y->dtype == INFERD_DT_FP64) {
+        double *v = y->data;
+        for (int64_t i = 0; i < n; i++)
+            v[i] /= count;
+    } else {
+        for (int64_t i = 0; i < n; i++)
+            onnx_ew_half_store(y->data, i, onnx_ew_half_load(y->data, i) / count);
+    }
+}
+
+/* Folds the inputs left to right into y: y = in0 op in1, then y = y op in_k. The first step
+ * broadcasts both to y's (final) shape, later ones accumulate in place. */
+static int variadic_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                        inferd_tensor_t *out, onnx_scratch_t *scratch, inferd_err_t *err)
+{
+    const variadic_params_t *p = node->params;
+    inferd_tensor_t *y = &out[0];
+    onnx_ew_row_t kernel = kernels[y->dtype][p->kind];
+    if (node->n_inputs == 1) {
+        int64_t bytes = inferd_tensor_bytes(y);
+        if (bytes > 0)
+            memcpy(y->data, in[0]->data, (size_t)bytes);
+        return 0;
+    }
+    onnx_ew_walk(in, 2, y, kernel, NULL);
+    for (int k = 2; k < node->n_inputs; k++) {
+        const inferd_tensor_t *operands[2] = {y, in[k]};
+        onnx_ew_walk(operands, 2, y, kernel, NULL);
+    }
+    if (p->is_mean)
+        divide_by(y, node->n_inputs);
     return 0;
 }
 
-static float relu_f(float x)
-{
-    return x > 0.0f ? x : 0.0f;
-}
-static double relu_d(double x)
-{
-    return x > 0.0 ? x : 0.0;
-}
-/* Sigmoid written so that exp() never overflows. */
-static float sigmoid_f(float x)
-{
-    if (x >= 0.0f)
-        return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
-}
-static double sigmoid_d(double x)
-{
-    if (x >= 0.0)
-        return 1.0 / (1.0 + exp(-x));
-    double e = exp(x);
-    return e / (1.0 + e);
-}
-
-#define DEFINE_UNARY_OP(var, name, f32_fn, f64_fn)                                                 \
-    static int run_##var(const onnx_node_t *node, const inferd_tensor_t *const *in,                \
-                         inferd_tensor_t *out, onnx_scratch_t *scratch, inferd_err_t *err)         \
+#define DEFINE_VARIADIC_OP(var, name, kind_value, mean, floats_only)                               \
+    static int prepare_##var(onnx_node_t *node, const Onnx__NodeProto *proto, inferd_err_t *err)   \
     {                                                                                              \
-        int64_t n = inferd_tensor_count(in[0]);                                                    \
-        if (in[0]->dtype == INFERD_DT_FP32) {                                                      \
-            const float *x = in[0]->data;                                                          \
-            float *y = out[0].data;                                                                \
-            for (int64_t i = 0; i < n; i++)                                                        \
-                y[i] = f32_fn(x[i]);                                                               \
-        } else {                                                                                   \
-            const double *x = in[0]->data;                                                         \
-            double *y = out[0].data;                                                               \
-            for (int64_t i = 0; i < n; i++)                                                        \
-                y[i] = f64_fn(x[i]);                                                               \
-        }                                                                                          \
+        variadic_params_t *p = onnx_params_new(node, sizeof(*p));                                  \
+        if (p == NULL)                                                                             \
+            return INFERD_ENOMEM;                                                                  \
+        *p = (variadic_params_t){.kind = kind_value, .is_mean = mean, .is_float = floats_only};    \
         return 0;                                                                                  \
     }                                                                                              \
-    static const onnx_op_t onnx_op_##var = {name, 1, 1, 1, 1, NULL, float_unary_shape, run_##var};
+    static const onnx_op_t onnx_op_##var = {                                                       \
+        name, 1, ONNX_MAX_NODE_INPUTS, 1, 1, prepare_##var, variadic_shape, variadic_run};
 
-DEFINE_UNARY_OP(relu, "Relu", relu_f, relu_d)
-DEFINE_UNARY_OP(sigmoid, "Sigmoid", sigmoid_f, sigmoid_d)
-DEFINE_UNARY_OP(tanh, "Tanh", tanhf, tanh)
+DEFINE_VARIADIC_OP(sum, "Sum", ARITH_ADD, false, false)
+DEFINE_VARIADIC_OP(mean, "Mean", ARITH_ADD, true, true)
+DEFINE_VARIADIC_OP(min, "Min", ARITH_MIN, false, false)
+DEFINE_VARIADIC_OP(max, "Max", ARITH_MAX, false, false)
 
 const onnx_op_t *const onnx_ops_elementwise[] = {
-    &onnx_op_add,  &onnx_op_sub,     &onnx_op_mul,  &onnx_op_div,
-    &onnx_op_relu, &onnx_op_sigmoid, &onnx_op_tanh, NULL,
+    &onnx_op_add,   &onnx_op_sub,      &onnx_op_mul,  &onnx_op_div, &onnx_op_pow,
+    &onnx_op_mod,   &onnx_op_sum,      &onnx_op_mean, &onnx_op_min, &onnx_op_max,
+    &onnx_op_prelu, &onnx_op_bitshift, NULL,
 };

@@ -11,17 +11,6 @@
 /* The most bytes OneHot may produce: its size comes from the depth input. */
 #define GATHER_MAX_OUTPUT_BYTES ((int64_t)1 << 32)
 
-/* Returns 0 when in[0..n_required-1] are present, else INFERD_EINVAL (a model may pass "" for any
- * input). */
-static int require_inputs(const onnx_node_t *node, const inferd_tensor_t *const *in, int n_required,
-                          inferd_err_t *err)
-{
-    for (int k = 0; k < n_required; k++)
-        if (k >= node->n_inputs || in[k] == NULL)
-            return inferd_fail(err, INFERD_EINVAL, "input %d is required but missing", k);
-    return 0;
-}
-
 /* Index i of an INT32 or INT64 tensor. */
 static int64_t index_at(const inferd_tensor_t *t, int64_t i)
 {
@@ -81,7 +70,7 @@ static int node_axis(const onnx_node_t *node, int rank, int *axis, inferd_err_t 
 static int gather_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
                         inferd_tensor_t *out, inferd_err_t *err)
 {
-    int axis, rc = require_inputs(node, in, 2, err);
+    int axis, rc = onnx_require_inputs(node, in, 2, err);
     if (rc != 0 || (rc = node_axis(node, in[0]->ndim, &axis, err)) != 0)
         return rc;
     const inferd_tensor_t *x = in[0], *indices = in[1];
@@ -180,7 +169,7 @@ static int check_element_indices(const inferd_tensor_t *data, const inferd_tenso
 static int gather_elements_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
                                  inferd_tensor_t *out, inferd_err_t *err)
 {
-    int axis, rc = require_inputs(node, in, 2, err);
+    int axis, rc = onnx_require_inputs(node, in, 2, err);
     if (rc != 0 || (rc = node_axis(node, in[0]->ndim, &axis, err)) != 0 ||
         (rc = check_element_indices(in[0], in[1], axis, err)) != 0)
         return rc;
@@ -234,7 +223,7 @@ static int scatter_shape(const onnx_node_t *node, const inferd_tensor_t *const *
                          inferd_tensor_t *out, inferd_err_t *err)
 {
     const scatter_params_t *p = node->params;
-    int axis, rc = require_inputs(node, in, 3, err);
+    int axis, rc = onnx_require_inputs(node, in, 3, err);
     if (rc != 0 || (rc = normalize_axis(p->axis, in[0]->ndim, &axis, err)) != 0)
         return rc;
     const inferd_tensor_t *x = in[0], *indices = in[1], *updates = in[2];
@@ -389,7 +378,7 @@ static int onehot_shape(const onnx_node_t *node, const inferd_tensor_t *const *i
                         inferd_tensor_t *out, inferd_err_t *err)
 {
     const axis_params_t *p = node->params;
-    int rc = require_inputs(node, in, 3, err);
+    int rc = onnx_require_inputs(node, in, 3, err);
     if (rc != 0)
         return rc;
     const inferd_tensor_t *indices = in[0], *values = in[2];
@@ -499,7 +488,7 @@ static int cumsum_axis(const inferd_tensor_t *t, int rank, int *axis, inferd_err
 static int cumsum_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
                         inferd_tensor_t *out, inferd_err_t *err)
 {
-    int axis, rc = require_inputs(node, in, 2, err);
+    int axis, rc = onnx_require_inputs(node, in, 2, err);
     if (rc != 0 || (rc = cumsum_axis(in[1], in[0]->ndim, &axis, err)) != 0)
         return rc;
     switch (in[0]->dtype) {
@@ -614,7 +603,7 @@ static bool is_nonzero(const inferd_tensor_t *t, int64_t i)
 static int nonzero_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
                          inferd_tensor_t *out, inferd_err_t *err)
 {
-    int rc = require_inputs(node, in, 1, err);
+    int rc = onnx_require_inputs(node, in, 1, err);
     if (rc != 0)
         return rc;
     int64_t n = inferd_tensor_count(in[0]), count = 0;

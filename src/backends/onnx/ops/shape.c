@@ -12,17 +12,6 @@
  * which a client may control. */
 #define SHAPE_MAX_OUTPUT_BYTES ((int64_t)1 << 32)
 
-/* Returns 0 when in[0..n_required-1] are present, else INFERD_EINVAL (a model may pass "" for any
- * input). */
-static int require_inputs(const onnx_node_t *node, const inferd_tensor_t *const *in, int n_required,
-                          inferd_err_t *err)
-{
-    for (int k = 0; k < n_required; k++)
-        if (k >= node->n_inputs || in[k] == NULL)
-            return inferd_fail(err, INFERD_EINVAL, "input %d is required but missing", k);
-    return 0;
-}
-
 /* Copies input 0 into output 0 unchanged. */
 static int copy_run(const onnx_node_t *node, const inferd_tensor_t *const *in, inferd_tensor_t *out,
                     onnx_scratch_t *scratch, inferd_err_t *err)
@@ -36,7 +25,7 @@ static int copy_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
 static int identity_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
                           inferd_tensor_t *out, inferd_err_t *err)
 {
-    int rc = require_inputs(node, in, 1, err);
+    int rc = onnx_require_inputs(node, in, 1, err);
     if (rc != 0)
         return rc;
     onnx_set_shape(&out[0], in[0]->dtype, in[0]->shape, in[0]->ndim);
@@ -64,7 +53,7 @@ static int flatten_shape(const onnx_node_t *node, const inferd_tensor_t *const *
                          inferd_tensor_t *out, inferd_err_t *err)
 {
     const flatten_params_t *p = node->params;
-    int rc = require_inputs(node, in, 1, err);
+    int rc = onnx_require_inputs(node, in, 1, err);
     if (rc != 0)
         return rc;
     const inferd_tensor_t *x = in[0];
@@ -103,7 +92,7 @@ static int reshape_shape(const onnx_node_t *node, const inferd_tensor_t *const *
                          inferd_tensor_t *out, inferd_err_t *err)
 {
     const reshape_params_t *p = node->params;
-    int rc = require_inputs(node, in, 2, err);
+    int rc = onnx_require_inputs(node, in, 2, err);
     if (rc != 0)
         return rc;
     const inferd_tensor_t *x = in[0], *target = in[1];
@@ -186,7 +175,7 @@ static void shape_range(const shape_params_t *p, int rank, int *start, int *end)
 static int shape_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
                        inferd_tensor_t *out, inferd_err_t *err)
 {
-    int start, end, rc = require_inputs(node, in, 1, err);
+    int start, end, rc = onnx_require_inputs(node, in, 1, err);
     if (rc != 0)
         return rc;
     shape_range(node->params, in[0]->ndim, &start, &end);
@@ -211,7 +200,7 @@ static const onnx_op_t onnx_op_shape = {"Shape", 1, 1, 1, 1, shape_prepare, shap
 static int size_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
                       inferd_tensor_t *out, inferd_err_t *err)
 {
-    int rc = require_inputs(node, in, 1, err);
+    int rc = onnx_require_inputs(node, in, 1, err);
     if (rc != 0)
         return rc;
     int64_t no_dims[1] = {0};
@@ -264,7 +253,7 @@ static int constant_shape(const onnx_node_t *node, const inferd_tensor_t *const 
                           inferd_tensor_t *out, inferd_err_t *err)
 {
     const constant_params_t *p = node->params;
-    int rc = require_inputs(node, in, 1, err);
+    int rc = onnx_require_inputs(node, in, 1, err);
     if (rc != 0)
         return rc;
     if (in[0]->ndim != 1)
@@ -354,7 +343,7 @@ static int range_shape(const onnx_node_t *node, const inferd_tensor_t *const *in
                        inferd_tensor_t *out, inferd_err_t *err)
 {
     int64_t count;
-    int rc = require_inputs(node, in, 3, err);
+    int rc = onnx_require_inputs(node, in, 3, err);
     if (rc != 0 || (rc = range_count(in, &count, err)) != 0)
         return rc;
     onnx_set_shape(&out[0], in[0]->dtype, &count, 1);
@@ -394,7 +383,7 @@ static const onnx_op_t onnx_op_range = {"Range", 3, 3, 1, 1, NULL, range_shape, 
 static int dropout_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
                          inferd_tensor_t *out, inferd_err_t *err)
 {
-    int rc = require_inputs(node, in, 1, err);
+    int rc = onnx_require_inputs(node, in, 1, err);
     if (rc != 0)
         return rc;
     const inferd_tensor_t *x = in[0], *ratio = node->n_inputs > 1 ? in[1] : NULL,

@@ -9,15 +9,6 @@
 
 /* ==== shared helpers ==== */
 
-int transform_require_inputs(const onnx_node_t *node, const inferd_tensor_t *const *in,
-                             int n_required, inferd_err_t *err)
-{
-    for (int k = 0; k < n_required; k++)
-        if (k >= node->n_inputs || in[k] == NULL)
-            return inferd_fail(err, INFERD_EINVAL, "input %d is required but missing", k);
-    return 0;
-}
-
 int transform_check_output(const int64_t *shape, int ndim, inferd_dtype_t dtype, const char *op,
                            inferd_err_t *err)
 {
@@ -197,7 +188,7 @@ static int normalize_axes(int64_t *axes, int n, int rank, inferd_err_t *err)
 static int squeeze_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
                          inferd_tensor_t *out, inferd_err_t *err)
 {
-    int rc = transform_require_inputs(node, in, 1, err);
+    int rc = onnx_require_inputs(node, in, 1, err);
     if (rc != 0)
         return rc;
     const inferd_tensor_t *x = in[0];
@@ -235,7 +226,7 @@ static const onnx_op_t onnx_op_squeeze = {"Squeeze",     1,       2, 1, 1, axes_
 static int unsqueeze_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
                            inferd_tensor_t *out, inferd_err_t *err)
 {
-    int rc = transform_require_inputs(node, in, 1, err);
+    int rc = onnx_require_inputs(node, in, 1, err);
     if (rc != 0)
         return rc;
     const inferd_tensor_t *x = in[0];
@@ -309,7 +300,7 @@ static int transpose_perm(const onnx_node_t *node, int rank, int *perm, inferd_e
 static int transpose_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
                            inferd_tensor_t *out, inferd_err_t *err)
 {
-    int rc = transform_require_inputs(node, in, 1, err);
+    int rc = onnx_require_inputs(node, in, 1, err);
     int perm[INFERD_MAX_DIMS];
     if (rc != 0 || (rc = transpose_perm(node, in[0]->ndim, perm, err)) != 0)
         return rc;
@@ -362,7 +353,7 @@ static int concat_shape(const onnx_node_t *node, const inferd_tensor_t *const *i
                         inferd_tensor_t *out, inferd_err_t *err)
 {
     const axis_params_t *p = node->params;
-    int rc = transform_require_inputs(node, in, node->n_inputs, err);
+    int rc = onnx_require_inputs(node, in, node->n_inputs, err);
     if (rc != 0)
         return rc;
     const inferd_tensor_t *first = in[0];
@@ -504,7 +495,7 @@ static int split_shape(const onnx_node_t *node, const inferd_tensor_t *const *in
 {
     int64_t sizes[ONNX_MAX_NODE_OUTPUTS];
     int axis = 0;
-    int rc = transform_require_inputs(node, in, 1, err);
+    int rc = onnx_require_inputs(node, in, 1, err);
     if (rc != 0 || (rc = split_sizes(node, in, sizes, &axis, err)) != 0)
         return rc;
     for (int k = 0; k < node->n_outputs; k++) {
@@ -570,7 +561,7 @@ static int depth_to_space_shape(const onnx_node_t *node, const inferd_tensor_t *
                                 inferd_tensor_t *out, inferd_err_t *err)
 {
     const block_params_t *p = node->params;
-    int rc = transform_require_inputs(node, in, 1, err);
+    int rc = onnx_require_inputs(node, in, 1, err);
     if (rc != 0)
         return rc;
     const inferd_tensor_t *x = in[0];
@@ -628,7 +619,7 @@ static int space_to_depth_shape(const onnx_node_t *node, const inferd_tensor_t *
                                 inferd_tensor_t *out, inferd_err_t *err)
 {
     const block_params_t *p = node->params;
-    int rc = transform_require_inputs(node, in, 1, err);
+    int rc = onnx_require_inputs(node, in, 1, err);
     if (rc != 0)
         return rc;
     const inferd_tensor_t *x = in[0];

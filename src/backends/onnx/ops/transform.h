@@ -25,11 +25,6 @@ void transform_copy_view(void *dst, const int64_t *dst_strides, const void *src,
 void transform_copy_to_dense(void *dst, const void *src, const int64_t *src_strides,
                              const int64_t *shape, int rank, size_t elem_bytes);
 
-/* Returns 0 when in[0..n_required-1] are all present, else INFERD_EINVAL naming the first
- * missing one (a model may pass "" for any input). */
-int transform_require_inputs(const onnx_node_t *node, const inferd_tensor_t *const *in,
-                             int n_required, inferd_err_t *err);
-
 /* Refuses (INFERD_EINVAL) an output shape whose size overflows or exceeds
  * TRANSFORM_MAX_OUTPUT_BYTES. */
 int transform_check_output(const int64_t *shape, int ndim, inferd_dtype_t dtype, const char *op,

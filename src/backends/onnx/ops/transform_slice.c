@@ -128,7 +128,7 @@ static int slice_shape(const onnx_node_t *node, const inferd_tensor_t *const *in
                        inferd_tensor_t *out, inferd_err_t *err)
 {
     slice_plan_t plan;
-    int rc = transform_require_inputs(node, in, 1, err);
+    int rc = onnx_require_inputs(node, in, 1, err);
     if (rc != 0 || (rc = slice_plan(node, in, &plan, err)) != 0)
         return rc;
     onnx_set_shape(&out[0], in[0]->dtype, plan.count, in[0]->ndim);
@@ -191,7 +191,7 @@ static int expand_shape(const onnx_node_t *node, const inferd_tensor_t *const *i
 {
     int64_t shape[INFERD_MAX_DIMS];
     int ndim = 0;
-    int rc = transform_require_inputs(node, in, 2, err);
+    int rc = onnx_require_inputs(node, in, 2, err);
     if (rc != 0 || (rc = expand_plan(in, shape, &ndim, err)) != 0)
         return rc;
     onnx_set_shape(&out[0], in[0]->dtype, shape, ndim);
@@ -216,7 +216,7 @@ const onnx_op_t onnx_op_expand = {"Expand", 2, 2, 1, 1, NULL, expand_shape, expa
 static int tile_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
                       inferd_tensor_t *out, inferd_err_t *err)
 {
-    int rc = transform_require_inputs(node, in, 2, err);
+    int rc = onnx_require_inputs(node, in, 2, err);
     if (rc != 0)
         return rc;
     const inferd_tensor_t *x = in[0];
@@ -374,7 +374,7 @@ static int pad_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
 {
     pad_plan_t plan;
     int64_t shape[INFERD_MAX_DIMS];
-    int rc = transform_require_inputs(node, in, node->opset >= 11 ? 2 : 1, err);
+    int rc = onnx_require_inputs(node, in, node->opset >= 11 ? 2 : 1, err);
     if (rc != 0 || (rc = pad_plan(node, in, &plan, shape, err)) != 0)
         return rc;
     onnx_set_shape(&out[0], in[0]->dtype, shape, in[0]->ndim);
