@@ -1,6 +1,7 @@
 /* Helpers shared by the operator families (see common.h). */
 #include "common.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -165,6 +166,28 @@ double onnx_get_f64(const inferd_tensor_t *t, int64_t i)
     }
 }
 
+/* Float to integer without undefined behaviour: NaN becomes 0, values out of range saturate,
+ * the rest truncate toward zero as C does. */
+static int64_t saturate_i64(double v, int64_t lo, int64_t hi)
+{
+    if (isnan(v))
+        return 0;
+    if (v <= (double)lo)
+        return lo;
+    if (v >= (double)hi) /* (double)INT64_MAX is 2^63: every double below it converts */
+        return hi;
+    return (int64_t)v;
+}
+
+static uint64_t saturate_u64(double v)
+{
+    if (isnan(v) || v <= 0.0)
+        return 0;
+    if (v >= 18446744073709551615.0)
+        return UINT64_MAX;
+    return (uint64_t)v;
+}
+
 void onnx_set_f64(inferd_tensor_t *t, int64_t i, double value)
 {
     void *d = t->data;
@@ -173,28 +196,28 @@ void onnx_set_f64(inferd_tensor_t *t, int64_t i, double value)
         ((uint8_t *)d)[i] = value != 0.0;
         break;
     case INFERD_DT_UINT8:
-        ((uint8_t *)d)[i] = (uint8_t)(int64_t)value;
+        ((uint8_t *)d)[i] = (uint8_t)saturate_i64(value, 0, UINT8_MAX);
         break;
     case INFERD_DT_UINT16:
-        ((uint16_t *)d)[i] = (uint16_t)(int64_t)value;
+        ((uint16_t *)d)[i] = (uint16_t)saturate_i64(value, 0, UINT16_MAX);
         break;
     case INFERD_DT_UINT32:
-        ((uint32_t *)d)[i] = (uint32_t)(int64_t)value;
+        ((uint32_t *)d)[i] = (uint32_t)saturate_i64(value, 0, UINT32_MAX);
         break;
     case INFERD_DT_UINT64:
-        ((uint64_t *)d)[i] = (uint64_t)value;
+        ((uint64_t *)d)[i] = saturate_u64(value);
         break;
     case INFERD_DT_INT8:
-        ((int8_t *)d)[i] = (int8_t)(int64_t)value;
+        ((int8_t *)d)[i] = (int8_t)saturate_i64(value, INT8_MIN, INT8_MAX);
         break;
     case INFERD_DT_INT16:
-        ((int16_t *)d)[i] = (int16_t)(int64_t)value;
+        ((int16_t *)d)[i] = (int16_t)saturate_i64(value, INT16_MIN, INT16_MAX);
         break;
     case INFERD_DT_INT32:
-        ((int32_t *)d)[i] = (int32_t)(int64_t)value;
+        ((int32_t *)d)[i] = (int32_t)saturate_i64(value, INT32_MIN, INT32_MAX);
         break;
     case INFERD_DT_INT64:
-        ((int64_t *)d)[i] = (int64_t)value;
+        ((int64_t *)d)[i] = saturate_i64(value, INT64_MIN, INT64_MAX);
         break;
     case INFERD_DT_FP16:
         ((uint16_t *)d)[i] = float_to_half((float)value);
@@ -232,7 +255,7 @@ int64_t onnx_get_i64(const inferd_tensor_t *t, int64_t i)
     case INFERD_DT_INT64:
         return ((const int64_t *)d)[i];
     default:
-        return (int64_t)onnx_get_f64(t, i);
+        return saturate_i64(onnx_get_f64(t, i), INT64_MIN, INT64_MAX);
     }
 }
 
