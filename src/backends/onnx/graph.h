@@ -57,6 +57,7 @@ typedef struct onnx_node {
     int n_outputs;
     void *params; /* what the op's prepare() parsed from the attributes; freed with free() */
     const Onnx__NodeProto *proto; /* the node in the file: valid only while loading */
+    uint64_t constant_inputs;     /* bit k: input k is a constant of the model (first 64) */
 } onnx_node_t;
 
 typedef struct onnx_graph {

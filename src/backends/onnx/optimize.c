@@ -262,7 +262,14 @@ int onnx_graph_optimize(onnx_graph_t *g, inferd_err_t *err)
     free(is_read);
     free(is_dead);
 
-    /* Which node reads each value last: the executor recycles its buffer after that node. */
+    /* Which inputs are constants (ops may cache work derived from them), and which node reads
+     * each value last (the executor recycles its buffer after that node). */
+    for (int n = 0; n < g->n_nodes; n++) {
+        g->nodes[n].constant_inputs = 0;
+        for (int k = 0; k < g->nodes[n].n_inputs && k < 64; k++)
+            if (g->nodes[n].inputs[k] >= 0 && g->values[g->nodes[n].inputs[k]].is_constant)
+                g->nodes[n].constant_inputs |= (uint64_t)1 << k;
+    }
     for (int v = 0; v < g->n_values; v++)
         g->values[v].last_reader = -1;
     for (int n = 0; n < g->n_nodes; n++)

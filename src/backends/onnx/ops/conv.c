@@ -226,6 +226,30 @@ static int conv_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
                                (long long)count);
     }
     const inferd_tensor_t *b = node->n_inputs > 2 ? in[2] : NULL;
+    if (scratch->node_state != NULL) {
+        onnx_conv_desc_t d;
+        memset(&d, 0, sizeof(d)); /* compared byte for byte, padding included */
+        d.n_spatial = in[0]->ndim - 2;
+        d.has_bias = b != NULL;
+        d.batch = plan.batch;
+        d.channels = plan.in_channels * plan.group;
+        d.filters = plan.out_channels * plan.group;
+        d.group = plan.group;
+        for (int a = 0; a < ONNX_WINDOW_MAX_SPATIAL; a++) {
+            d.in[a] = plan.window.in[a];
+            d.out[a] = plan.window.out[a];
+            d.kernel[a] = plan.window.kernel[a];
+            d.stride[a] = plan.window.stride[a];
+            d.dilation[a] = plan.window.dilation[a];
+            d.pad_begin[a] = plan.window.pad_begin[a];
+            d.pad_end[a] = plan.window.pad_end[a];
+        }
+        bool is_constant = (node->constant_inputs & 2u) != 0;
+        rc = onnx_conv_dnnl(scratch->node_state, &d, in[0]->data, in[1]->data,
+                            b != NULL ? b->data : NULL, out[0].data, is_constant, err);
+        if (rc != INFERD_EUNSUPPORTED)
+            return rc;
+    }
     return conv_compute(&plan, in[0]->data, in[1]->data, b != NULL ? b->data : NULL, out[0].data,
                         col, err);
 }

@@ -65,6 +65,28 @@ static inline int64_t onnx_window_volume(const int64_t *sizes)
     return sizes[0] * sizes[1] * sizes[2];
 }
 
+/* ---- Conv through oneDNN (conv_dnnl.c) ---- */
+
+/* Everything that decides a oneDNN convolution primitive; compared byte for byte to reuse one,
+ * so it is zeroed before being filled. Spatial arrays are promoted like onnx_window_t. */
+typedef struct {
+    int n_spatial;
+    bool has_bias;
+    int64_t batch, channels, filters, group; /* channels and filters in total, not per group */
+    int64_t in[ONNX_WINDOW_MAX_SPATIAL], out[ONNX_WINDOW_MAX_SPATIAL];
+    int64_t kernel[ONNX_WINDOW_MAX_SPATIAL], stride[ONNX_WINDOW_MAX_SPATIAL];
+    int64_t dilation[ONNX_WINDOW_MAX_SPATIAL];
+    int64_t pad_begin[ONNX_WINDOW_MAX_SPATIAL], pad_end[ONNX_WINDOW_MAX_SPATIAL];
+} onnx_conv_desc_t;
+
+/* y = conv(x, w) + bias (NCHW-family plain layouts) with a primitive cached in `node_state`
+ * (rebuilt when `d` changes). `is_weights_constant`: w is a constant of the model, so its
+ * reordered copy is kept. Returns 0, INFERD_EUNSUPPORTED when oneDNN declines (the caller then
+ * computes it another way), or INFERD_EINTERNAL. */
+int onnx_conv_dnnl(onnx_node_state_t *node_state, const onnx_conv_desc_t *d, const float *x,
+                   const float *w, const float *bias, float *y, bool is_weights_constant,
+                   inferd_err_t *err);
+
 /* ---- ConvTranspose (conv_transpose.c), listed in conv.c's table ---- */
 extern const onnx_op_t onnx_op_conv_transpose;
 
