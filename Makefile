@@ -63,7 +63,7 @@ bench: build
 	bench/run.sh $(abspath $(BUILD)/inferd)
 
 bench-onnx: build
-	@scripts/install-deps.sh bench tools
+	@scripts/install-deps.sh tools ort
 	BUILD=$(BUILD) bench/onnx/run.sh
 
 conformance: build

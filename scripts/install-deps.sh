@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages inferd needs, and only those that are missing.
-# Usage: scripts/install-deps.sh [build|test|bench|tools|fuzz|all]...   (default: build test)
+# Usage: scripts/install-deps.sh [build|test|bench|tools|fuzz|ort|all]...   (default: build test)
 # Idempotent: when nothing is missing it asks dpkg once and returns.
 set -euo pipefail
 
@@ -20,6 +20,7 @@ test_pkgs=(
 )
 bench_pkgs=(wrk nginx-light)
 fuzz_pkgs=(clang libclang-rt-14-dev)    # libFuzzer and the sanitizer runtimes
+ort_pkgs=(nodejs npm)                   # ONNX Runtime (npm onnxruntime-node) for make bench-onnx
 tools_pkgs=(python3-torch python3-onnx python3-sklearn python3-numpy)
 
 groups=("$@")
@@ -32,8 +33,9 @@ for g in "${groups[@]}"; do
     bench) wanted+=("${bench_pkgs[@]}") ;;
     tools) wanted+=("${tools_pkgs[@]}") ;;
     fuzz) wanted+=("${fuzz_pkgs[@]}") ;;
-    all) wanted+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}" "${tools_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
-    *) echo "install-deps.sh: unknown group '$g' (build|test|bench|tools|fuzz|all)" >&2; exit 2 ;;
+    ort) wanted+=("${ort_pkgs[@]}") ;;
+    all) wanted+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}" "${tools_pkgs[@]}" "${fuzz_pkgs[@]}" "${ort_pkgs[@]}") ;;
+    *) echo "install-deps.sh: unknown group '$g' (build|test|bench|tools|fuzz|ort|all)" >&2; exit 2 ;;
   esac
 done
 
