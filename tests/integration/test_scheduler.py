@@ -169,7 +169,7 @@ def test_full_queue_answers_503(sched_server):
     refused = next(resp for resp, _ in results.values() if resp.status_code == 503)
     assert refused.headers.get("Retry-After") == "1"
     assert_error(refused, 503, "overloaded")
-    assert results["big0"][0].status_code == 200, results["big0"][0].text
+    assert any(results[f"big{i}"][0].status_code == 200 for i in range(3)), "nothing ran"
 
 
 @timing_sensitive
@@ -189,7 +189,7 @@ def test_request_past_its_timeout_answers_504(sched_server):
 @timing_sensitive
 def test_higher_priority_is_served_first(sched_server):
     results = {}
-    threads = occupy(sched_server, results)  # one runs, one waits at the default level
+    threads = occupy(sched_server, results, count=3)  # one runs, two wait at the default level
     low = threading.Thread(target=post_slow,
                            args=(sched_server, slow_body(64, priority=2), results, "low"))
     low.start()
@@ -209,18 +209,30 @@ def test_priority_outside_levels_is_refused(sched_server):
     assert_error(resp, 400, "priority")
 
 
+def requests_seen(server, model, version="1"):
+    """inferd_requests_total of `model` summed over every outcome."""
+    total = 0.0
+    for line in server.get("/metrics").text.splitlines():
+        if line.startswith("inferd_requests_total{") and f'model="{model}"' in line \
+                and f'version="{version}"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
 def test_clients_that_leave_before_their_answer(sched_server):
     """Requests whose clients hang up while queued or running: their results are dropped, the
     server keeps answering everybody else."""
     from conftest import assert_serves_mnist, connect, http_request_bytes
     big = slow_body(256).encode()
     small = slow_body(1).encode()
-    for i in range(scaled(40)):
+    before = requests_seen(sched_server, "slow")
+    sent = scaled(40)
+    for i in range(sent):
         with connect(sched_server) as sock:
             sock.sendall(http_request_bytes("POST", infer_path("slow"), big if i % 4 == 0 else small))
-    deadline = time.monotonic() + 30  # the abandoned jobs still run; wait for the queue to empty
-    while metric(sched_server, "inferd_pending_requests", "slow", version="1") > 0:
-        assert time.monotonic() < deadline, "the queue never emptied"
+    deadline = time.monotonic() + 60  # the abandoned requests still get answers; wait for them
+    while requests_seen(sched_server, "slow") < before + sent:
+        assert time.monotonic() < deadline, "abandoned requests were never answered"
         time.sleep(0.05)
     assert_serves_mnist(sched_server)
     resp = requests.post(sched_server.url + infer_path("slow"), data=small,
