@@ -216,9 +216,38 @@ static void pools_refuse_bad_shapes_and_attributes(void **state)
     assert_non_null(strstr(err.msg, "at most 3"));
 }
 
+/* MaxPool 2x2 stride 2 (the CNN case with its own fast path): every 2x2 block's maximum, the odd
+ * last row and column dropped. */
+static void max_pool_2x2_stride_2(void **state)
+{
+    float x[2 * 5 * 5];
+    for (int i = 0; i < 50; i++)
+        x[i] = (float)((i * 37) % 50) - 25.0f;
+    inferd_tensor_t in[1] = {
+        tensor(INFERD_DT_FP32, x, 4, (int64_t)1, (int64_t)2, (int64_t)5, (int64_t)5)};
+    inferd_tensor_t out;
+    inferd_err_t err;
+    op_case_t c = {.op_type = "MaxPool"};
+    int64_t kernel[2] = {2, 2}, strides[2] = {2, 2};
+    add_ints_attr(&c, "kernel_shape", kernel, 2);
+    add_ints_attr(&c, "strides", strides, 2);
+    assert_int_equal(run_op(&c, in, 1, &out, &err), 0);
+    assert_shape(&out, 4, (int64_t[]){1, 2, 2, 2});
+    const float *y = out.data;
+    for (int plane = 0; plane < 2; plane++)
+        for (int oh = 0; oh < 2; oh++)
+            for (int ow = 0; ow < 2; ow++) {
+                const float *p = x + plane * 25 + (2 * oh) * 5 + 2 * ow;
+                float want = fmaxf(fmaxf(p[0], p[1]), fmaxf(p[5], p[6]));
+                assert_true(y[(plane * 2 + oh) * 2 + ow] == want);
+            }
+    free(out.data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(max_pool_2x2_stride_2),
         cmocka_unit_test(max_pool_values_and_indices),
         cmocka_unit_test(ceil_mode_and_right_padding),
         cmocka_unit_test(average_pool_padding_counts),

@@ -228,6 +228,37 @@ static int64_t spatial_index(const onnx_window_t *w, int64_t offset, bool is_col
 }
 
 DEFINE_POOL_KERNEL(pool_f32, float)
+
+/* The common CNN case, MaxPool 2x2 with stride 2 on 2-D planes, no padding or dilation and no
+ * Indices output: two input rows per output row, no per-window bookkeeping (in LeNet at batch 64
+ * the generic kernel took a third of the run). Returns false when the plan is not that case. */
+static bool max_pool_2x2_f32(const pool_params_t *p, const pool_plan_t *plan, const float *x,
+                             float *y, const int64_t *indices)
+{
+    const onnx_window_t *w = &plan->window;
+    if (p->kind != POOL_MAX || indices != NULL || w->in[0] != 1 || w->out[0] != 1)
+        return false;
+    for (int a = 1; a < ONNX_WINDOW_MAX_SPATIAL; a++)
+        if (w->kernel[a] != 2 || w->stride[a] != 2 || w->dilation[a] != 1 || w->pad_begin[a] != 0 ||
+            w->pad_end[a] != 0 || w->out[a] * 2 > w->in[a])
+            return false;
+    const int64_t in_h = w->in[1], in_w = w->in[2], out_h = w->out[1], out_w = w->out[2];
+    for (int64_t plane = 0; plane < plan->planes; plane++) {
+        const float *xp = x + plane * plan->in_size;
+        float *yp = y + plane * plan->out_size;
+        for (int64_t oh = 0; oh < out_h; oh++) {
+            const float *r0 = xp + 2 * oh * in_w, *r1 = r0 + in_w;
+            float *yr = yp + oh * out_w;
+            for (int64_t ow = 0; ow < out_w; ow++) {
+                float a = r0[2 * ow] > r0[2 * ow + 1] ? r0[2 * ow] : r0[2 * ow + 1];
+                float b = r1[2 * ow] > r1[2 * ow + 1] ? r1[2 * ow] : r1[2 * ow + 1];
+                yr[ow] = a > b ? a : b;
+            }
+        }
+        (void)in_h;
+    }
+    return true;
+}
 DEFINE_POOL_KERNEL(pool_f64, double)
 
 static int pool_run(const onnx_node_t *node, const inferd_tensor_t *const *in, inferd_tensor_t *out,
@@ -263,6 +294,8 @@ static int pool_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
         next += w->out[a];
     }
     int64_t *indices = node->n_outputs > 1 ? out[1].data : NULL;
+    if (x->dtype == INFERD_DT_FP32 && max_pool_2x2_f32(p, &plan, x->data, out[0].data, indices))
+        return 0;
     if (x->dtype == INFERD_DT_FP32) {
         pool_f32(p, &plan, spans, x->data, out[0].data, indices);
     } else if (x->dtype == INFERD_DT_FP64) {
