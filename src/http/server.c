@@ -131,16 +131,9 @@ static __thread loop_thread_t *this_thread;
 static int on_request(h2o_handler_t *self, h2o_req_t *req)
 {
     loop_thread_t *t = this_thread;
-    http_call_t call = {.req = req,
-                        .repo = server.repo,
-                        .arena = &t->arena,
-                        .out = &t->out,
-                        .is_draining = t->is_draining,
-                        .jobs = &t->jobs,
-                        .jobs_in_flight = &t->jobs_in_flight};
+    http_call_t call = http_loop_call(req);
     inferd_err_t err;
     char *segments[MAX_PATH_SEGMENTS];
-    inferd_jsonw_reset(&t->out);
     if (t->is_draining)
         req->http1_is_persistent = 0; /* tell keep-alive clients to go elsewhere */
 

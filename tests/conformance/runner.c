@@ -15,12 +15,13 @@
 
 #include "backends/onnx/exec.h"
 #include "backends/onnx/graph.h"
+#include "backends/onnx/ops/common.h"
 #include "inferd/log.h"
 
-#define DEFAULT_DATA_DIR "/usr/share/libonnx-testdata/data"
+#define DEFAULT_DATA_DIR     "/usr/share/libonnx-testdata/data"
 #define TEST_TIMEOUT_SECONDS 20
-#define RTOL 1e-3
-#define ATOL 1e-7
+#define RTOL                 1e-3
+#define ATOL                 1e-7
 
 typedef enum { RESULT_PASS, RESULT_FAIL, RESULT_UNSUPPORTED } result_t;
 
@@ -94,8 +95,8 @@ static uint8_t *read_file(const char *path, size_t *len)
 
 /* Reads DIR/<kind>_<i>.pb as a tensor. Returns 1 when loaded, 0 when the file does not exist,
  * -1 when it is not a tensor inferd can hold (sequences, strings...). */
-static int read_tensor_file(const char *dir, const char *kind, int i, inferd_tensor_t *t,
-                            char *why, size_t why_len)
+static int read_tensor_file(const char *dir, const char *kind, int i, inferd_tensor_t *t, char *why,
+                            size_t why_len)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s_%d.pb", dir, kind, i);
@@ -124,37 +125,6 @@ static bool is_float_type(inferd_dtype_t dtype)
     return dtype == INFERD_DT_FP32 || dtype == INFERD_DT_FP64 || dtype == INFERD_DT_FP16;
 }
 
-/* Element i as a double (every dtype the loader produces). */
-static double element(const inferd_tensor_t *t, int64_t i)
-{
-    const void *d = t->data;
-    switch (t->dtype) {
-    case INFERD_DT_BOOL:
-    case INFERD_DT_UINT8:
-        return ((const uint8_t *)d)[i];
-    case INFERD_DT_UINT16:
-        return ((const uint16_t *)d)[i];
-    case INFERD_DT_UINT32:
-        return ((const uint32_t *)d)[i];
-    case INFERD_DT_UINT64:
-        return (double)((const uint64_t *)d)[i];
-    case INFERD_DT_INT8:
-        return ((const int8_t *)d)[i];
-    case INFERD_DT_INT16:
-        return ((const int16_t *)d)[i];
-    case INFERD_DT_INT32:
-        return ((const int32_t *)d)[i];
-    case INFERD_DT_INT64:
-        return (double)((const int64_t *)d)[i];
-    case INFERD_DT_FP32:
-        return ((const float *)d)[i];
-    case INFERD_DT_FP64:
-        return ((const double *)d)[i];
-    default:
-        return NAN;
-    }
-}
-
 /* Compares one output; on a mismatch writes why and returns false. */
 static bool outputs_match(const inferd_tensor_t *got, const inferd_tensor_t *want, int index,
                           char *why, size_t why_len)
@@ -175,13 +145,12 @@ static bool outputs_match(const inferd_tensor_t *got, const inferd_tensor_t *wan
         return false;
     }
     int64_t n = inferd_tensor_count(want);
-    if (want->dtype == INFERD_DT_FP16)
-        return true; /* compared through FP32 by the ops that produce it; not here */
     for (int64_t i = 0; i < n; i++) {
-        double g = element(got, i), w = element(want, i);
+        double g = onnx_get_f64(got, i), w = onnx_get_f64(want, i);
         bool ok;
         if (is_float_type(want->dtype))
-            ok = (isnan(g) && isnan(w)) || (isinf(w) && g == w) || fabs(g - w) <= ATOL + RTOL * fabs(w);
+            ok = (isnan(g) && isnan(w)) || (isinf(w) && g == w) ||
+                 fabs(g - w) <= ATOL + RTOL * fabs(w);
         else
             ok = memcmp((const char *)got->data + i * (int64_t)inferd_dtype_size(got->dtype),
                         (const char *)want->data + i * (int64_t)inferd_dtype_size(want->dtype),
@@ -229,8 +198,8 @@ static result_t run_test(const char *test_dir, char *why, size_t why_len)
             result = RESULT_UNSUPPORTED;
         } else {
             while (n_expected < ONNX_MAX_NODE_OUTPUTS &&
-                   (rc = read_tensor_file(set_dir, "output", n_expected, &expected[n_expected],
-                                          why, why_len)) == 1)
+                   (rc = read_tensor_file(set_dir, "output", n_expected, &expected[n_expected], why,
+                                          why_len)) == 1)
                 n_expected++;
             if (rc < 0)
                 result = RESULT_UNSUPPORTED;
