@@ -21,6 +21,8 @@ def test_server_metadata(server):
     assert SEMVER.match(body["version"]), body["version"]
     assert isinstance(body["extensions"], list)
     assert all(isinstance(ext, str) for ext in body["extensions"])
+    # the extensions inferd implements: /stats, and priority/timeout request parameters
+    assert {"statistics", "schedule_policy"} <= set(body["extensions"])
 
 
 def test_server_metadata_version_matches_cli(server):
