@@ -15,8 +15,8 @@
 
 void v2_server_metadata(http_call_t *call)
 {
-    inferd_jsonw_lit(call->out,
-                     "{\"name\":\"inferd\",\"version\":\"" INFERD_VERSION "\",\"extensions\":[\"statistics\",\"schedule_policy\"]}");
+    inferd_jsonw_lit(call->out, "{\"name\":\"inferd\",\"version\":\"" INFERD_VERSION
+                                "\",\"extensions\":[\"statistics\",\"schedule_policy\"]}");
     http_reply_json(call, 200);
 }
 
