@@ -17,6 +17,7 @@ test_pkgs=(
   python3 python3-pytest python3-requests python3-numpy  # integration tests
   libonnx-testdata                      # the ONNX backend test suite (tests/conformance)
   prometheus                            # promtool checks the /metrics exposition
+  curl                                  # HTTP/2 requests in the integration tests
 )
 bench_pkgs=(wrk nginx-light)
 fuzz_pkgs=(clang libclang-rt-14-dev)    # libFuzzer and the sanitizer runtimes

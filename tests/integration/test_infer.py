@@ -7,7 +7,7 @@ import pytest
 
 from conftest import (EXAMPLE_MODELS, EXAMPLE_REQUESTS, REFERENCE_NAMES, assert_json_response,
                       assert_outputs_match, case_request, flatten, load_reference, mnist_case,
-                      nest, outputs_by_name, tensor)
+                      infer_path, nest, outputs_by_name, tensor)
 
 
 @pytest.mark.parametrize("layout", ["flat", "nested"])
@@ -190,3 +190,21 @@ def test_typed_nested_data_equals_flat(server, typed_outputs):
     resp = server.infer("typed_identity", typed_request(nested=True))
     nested_outputs = outputs_by_name(assert_json_response(resp, 200))
     assert nested_outputs == typed_outputs
+
+
+def test_http2_cleartext(server):
+    """The same inference over HTTP/2 (prior knowledge, as gRPC-style clients connect)."""
+    import shutil
+    import subprocess
+    curl = shutil.which("curl")
+    assert curl, "curl is needed (scripts/install-deps.sh test installs it)"
+    body = json.dumps(case_request(mnist_case("2")))
+    result = subprocess.run(
+        [curl, "-s", "--http2-prior-knowledge", "-w", "\n%{http_version} %{http_code}",
+         "-H", "Content-Type: application/json", "--data-binary", body,
+         server.url + infer_path("mnist_mlp")], capture_output=True, text=True, timeout=30)
+    payload, _, status_line = result.stdout.rpartition("\n")
+    assert status_line == "2 200", result.stdout[-300:]
+    answer = json.loads(payload)
+    assert answer["model_version"] == "2"
+    assert_outputs_match(answer, mnist_case("2")["outputs"])
