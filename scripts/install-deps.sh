@@ -34,8 +34,10 @@ for g in "${groups[@]}"; do
     bench) wanted+=("${bench_pkgs[@]}") ;;
     tools) wanted+=("${tools_pkgs[@]}") ;;
     fuzz) wanted+=("${fuzz_pkgs[@]}") ;;
-    ort) wanted+=("${ort_pkgs[@]}") ;;
-    all) wanted+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}" "${tools_pkgs[@]}" "${fuzz_pkgs[@]}" "${ort_pkgs[@]}") ;;
+    ort) # a node and npm already on PATH (e.g. not from Debian) will do
+      command -v node >/dev/null && command -v npm >/dev/null || wanted+=("${ort_pkgs[@]}") ;;
+    all) wanted+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}" "${tools_pkgs[@]}" "${fuzz_pkgs[@]}")
+      command -v node >/dev/null && command -v npm >/dev/null || wanted+=("${ort_pkgs[@]}") ;;
     *) echo "install-deps.sh: unknown group '$g' (build|test|bench|tools|fuzz|ort|all)" >&2; exit 2 ;;
   esac
 done
