@@ -47,6 +47,13 @@ typedef struct inferd_sched_config {
     int64_t adaptive_target_us; /* > 0: tune the batch size to keep latency under this (AIMD) */
 } inferd_sched_config_t;
 
+/* config.json's "fault_injection": makes a version slow or failing on purpose, for tests and
+ * demonstrations of canary rollback. Applies to requests only, never to the load-time warm-up. */
+typedef struct inferd_fault_config {
+    int64_t delay_us;  /* added to every execution, before the backend runs */
+    double error_rate; /* share of executions that fail with a 500, 0..1 */
+} inferd_fault_config_t;
+
 typedef struct inferd_sched inferd_sched_t;
 
 /* What config.json says (Triton's field names). Every field is optional. */
@@ -56,6 +63,7 @@ typedef struct inferd_model_config {
     int64_t max_batch_size;      /* > 0: the first dimension is the batch, at most this big */
     int intra_op_threads;        /* threads one inference may use; 0: the default, 1 */
     inferd_sched_config_t sched; /* instance_group, dynamic_batching */
+    inferd_fault_config_t fault; /* fault_injection */
     bool has_signature;          /* "input"/"output" were given */
     inferd_signature_t sig;      /* dims as in config.json: without the batch dimension */
 } inferd_model_config_t;
@@ -119,6 +127,7 @@ typedef struct inferd_model_version {
     double load_ms;
     inferd_version_stats_t stats;
     inferd_sched_t *sched; /* NULL: requests run inline on the thread that received them */
+    inferd_fault_config_t fault;
     atomic_int refs;
 } inferd_model_version_t;
 

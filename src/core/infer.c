@@ -5,6 +5,8 @@
 #include "inferd/infer.h"
 #include "inferd/metrics.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -140,6 +142,37 @@ static uint64_t elapsed_ns(const struct timespec *start, const struct timespec *
                       (end->tv_nsec - start->tv_nsec));
 }
 
+/* A uniform draw in [0, 1) from a per-thread xorshift generator (fault injection only). */
+static double fault_draw(void)
+{
+    static _Thread_local uint64_t state;
+    if (state == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        state = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)(uintptr_t)&state ^ 0x9e3779b97f4a7c15u;
+    }
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return (double)(state >> 11) / (double)(1ULL << 53);
+}
+
+/* config.json's fault_injection: sleep, then maybe fail, as the operator asked. */
+static int inject_faults(const inferd_model_version_t *v, inferd_err_t *err)
+{
+    if (v->fault.delay_us > 0) {
+        struct timespec pause = {v->fault.delay_us / 1000000, (v->fault.delay_us % 1000000) * 1000};
+        while (nanosleep(&pause, &pause) != 0 && errno == EINTR)
+            ;
+    }
+    if (v->fault.error_rate > 0 && fault_draw() < v->fault.error_rate)
+        return inferd_fail(err, INFERD_EINTERNAL,
+                           "injected failure: model '%s' version %s has fault_injection.error_rate "
+                           "%g in its config.json",
+                           v->model_name, v->version_str, v->fault.error_rate);
+    return 0;
+}
+
 int inferd_infer_run(inferd_model_version_t *v, const inferd_request_t *req,
                      const inferd_prepared_t *prepared, inferd_response_t *resp, inferd_err_t *err)
 {
@@ -154,7 +187,9 @@ int inferd_infer_run(inferd_model_version_t *v, const inferd_request_t *req,
 
     struct timespec start, end;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    int rc = v->backend->infer(v->backend_state, prepared->inputs, all_outputs, req->arena, err);
+    int rc = inject_faults(v, err);
+    if (rc == 0)
+        rc = v->backend->infer(v->backend_state, prepared->inputs, all_outputs, req->arena, err);
     clock_gettime(CLOCK_MONOTONIC, &end);
     if (rc != 0)
         return rc;

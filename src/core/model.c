@@ -202,6 +202,7 @@ int inferd_version_load(inferd_model_version_t *v, const inferd_backend_t *backe
     struct timespec start, end;
     clock_gettime(CLOCK_MONOTONIC, &start);
     v->backend = backend;
+    v->fault = config->fault;
     int rc = backend->load(v->path, config, &v->backend_state, &v->sig, err);
     if (rc == 0) {
         rc = apply_config(v, config, err);

@@ -223,6 +223,33 @@ static int read_scheduling(config_reader_t *r, inferd_sched_config_t *sched)
     return 0;
 }
 
+/* "fault_injection": {"delay_ms": X, "error_rate": P}: a version that is slow or fails on
+ * purpose (tests, canary demonstrations). */
+static int read_fault_injection(config_reader_t *r, inferd_fault_config_t *fault)
+{
+    int obj = inferd_json_get(r->doc, 0, "fault_injection");
+    if (obj < 0)
+        return 0;
+    if (inferd_json_kind(r->doc, obj) != INFERD_JSON_OBJECT)
+        return inferd_fail(r->err, INFERD_EINVAL,
+                           "config.json: fault_injection must be an object with delay_ms and "
+                           "error_rate");
+    double delay_ms = 0, error_rate = 0;
+    int delay = inferd_json_get(r->doc, obj, "delay_ms");
+    int rate = inferd_json_get(r->doc, obj, "error_rate");
+    if (delay >= 0 && (inferd_json_double(r->doc, delay, &delay_ms) != 0 || !(delay_ms >= 0) ||
+                       delay_ms > 600000))
+        return inferd_fail(r->err, INFERD_EINVAL,
+                           "config.json: fault_injection.delay_ms must be from 0 to 600000");
+    if (rate >= 0 && (inferd_json_double(r->doc, rate, &error_rate) != 0 || !(error_rate >= 0) ||
+                      error_rate > 1))
+        return inferd_fail(r->err, INFERD_EINVAL,
+                           "config.json: fault_injection.error_rate must be from 0 to 1");
+    fault->delay_us = (int64_t)(delay_ms * 1000.0);
+    fault->error_rate = error_rate;
+    return 0;
+}
+
 int inferd_model_config_parse(const char *text, size_t len, inferd_model_config_t *config,
                               inferd_err_t *err)
 {
@@ -261,7 +288,8 @@ int inferd_model_config_parse(const char *text, size_t len, inferd_model_config_
         goto done;
     }
     if ((rc = read_intra_op_threads(&r, &config->intra_op_threads)) != 0 ||
-        (rc = read_scheduling(&r, &config->sched)) != 0)
+        (rc = read_scheduling(&r, &config->sched)) != 0 ||
+        (rc = read_fault_injection(&r, &config->fault)) != 0)
         goto done;
     int inputs = inferd_json_get(&doc, 0, "input"), outputs = inferd_json_get(&doc, 0, "output");
     if (inputs >= 0 &&

@@ -20,6 +20,7 @@ from conftest import (EXAMPLE_MODELS, SANITIZED, TEST_MODELS, ClientPool, assert
 timing_sensitive = pytest.mark.skipif(SANITIZED, reason="queue timing needs the normal build")
 
 SLOW_WIDTH = 512
+HELD_MS = 250  # every execution of the "held" model takes this much longer (fault_injection)
 
 
 def write_config(model_dir, config):
@@ -42,15 +43,18 @@ def sched_repo(tmp_path_factory):
             "max_batch_size": 64, "instance_group": [{"count": 1}],
             "dynamic_batching": {"max_queue_delay_microseconds": 4000,
                                  "adaptive": {"target_p99_ms": target_ms}}})
-    slow = root / "slow"
-    shutil.copytree(TEST_MODELS / "slow_chain", slow)
-    write_config(slow, {
-        "max_batch_size": 256, "instance_group": [{"count": 1}],
-        "dynamic_batching": {
-            "preferred_batch_size": [1], "max_queue_delay_microseconds": 0,
-            "priority_levels": 2, "default_priority_level": 2,
-            "default_queue_policy": {"max_queue_size": 4, "allow_timeout_override": True,
-                                     "timeout_action": "REJECT"}}})
+    for name, fault in (("slow", None), ("held", {"delay_ms": HELD_MS})):
+        shutil.copytree(TEST_MODELS / "slow_chain", root / name)
+        config = {
+            "max_batch_size": 256, "instance_group": [{"count": 1}],
+            "dynamic_batching": {
+                "preferred_batch_size": [1], "max_queue_delay_microseconds": 0,
+                "priority_levels": 2, "default_priority_level": 2,
+                "default_queue_policy": {"max_queue_size": 4, "allow_timeout_override": True,
+                                         "timeout_action": "REJECT"}}}
+        if fault:
+            config["fault_injection"] = fault
+        write_config(root / name, config)
     return root
 
 
@@ -80,23 +84,28 @@ def make_slow_body(rows, **parameters):
     return json.dumps(body)
 
 
-def post_slow(server, body, results, key):
-    resp = requests.post(server.url + infer_path("slow"), data=body, timeout=60,
+def post_slow(server, body, results, key, model="slow"):
+    resp = requests.post(server.url + infer_path(model), data=body, timeout=60,
                          headers={"Content-Type": "application/json"})
     results[key] = (resp, time.monotonic())
 
 
+def post_held(server, body, results, key):
+    post_slow(server, body, results, key, model="held")
+
+
 def occupy(server, results, count=2):
-    """Starts `count` (>= 2) 256-row requests on the slow model (tens of milliseconds each on its
-    one instance) and returns their threads once one of them waits in the queue, so that the
-    instance is busy for a while yet."""
-    threads = [threading.Thread(target=post_slow, args=(server, slow_body(256), results, f"big{i}"))
+    """Starts `count` (>= 2) requests on the held model (HELD_MS each on its one instance) and
+    returns their threads once one of them waits in the queue, so that the instance is busy for
+    a while yet."""
+    threads = [threading.Thread(target=post_held, args=(server, slow_body(1), results, f"big{i}"))
                for i in range(count)]
     for thread in threads:
         thread.start()
-    deadline = time.monotonic() + 5
-    while metric(server, "inferd_pending_requests", "slow", version="1") < 1:
-        assert time.monotonic() < deadline, "the big requests never queued"
+    deadline = time.monotonic() + 10
+    while metric(server, "inferd_pending_requests", "held", version="1") < 1:
+        assert time.monotonic() < deadline, "the occupying requests never queued"
+        time.sleep(0.002)
     return threads
 
 
@@ -157,7 +166,7 @@ def test_adaptive_batching_follows_its_latency_target(sched_server):
 def test_full_queue_answers_503(sched_server):
     results = {}
     threads = occupy(sched_server, results, count=3)  # one runs, two wait
-    small = [threading.Thread(target=post_slow, args=(sched_server, slow_body(1), results, f"s{i}"))
+    small = [threading.Thread(target=post_held, args=(sched_server, slow_body(1), results, f"s{i}"))
              for i in range(8)]
     for thread in small:
         thread.start()
@@ -176,12 +185,12 @@ def test_full_queue_answers_503(sched_server):
 def test_request_past_its_timeout_answers_504(sched_server):
     results = {}
     threads = occupy(sched_server, results)
-    post_slow(sched_server, slow_body(1, timeout=1000), results, "late")  # 1 ms allowed
+    post_held(sched_server, slow_body(1, timeout=1000), results, "late")  # 1 ms allowed
     for thread in threads:
         thread.join(60)
     assert_error(results["late"][0], 504, "timeout")
     assert results["big0"][0].status_code == 200 and results["big1"][0].status_code == 200
-    ok = requests.post(sched_server.url + infer_path("slow"), data=slow_body(1, timeout=10000000),
+    ok = requests.post(sched_server.url + infer_path("held"), data=slow_body(1, timeout=10000000),
                        headers={"Content-Type": "application/json"}, timeout=60)
     assert ok.status_code == 200
 
@@ -190,12 +199,15 @@ def test_request_past_its_timeout_answers_504(sched_server):
 def test_higher_priority_is_served_first(sched_server):
     results = {}
     threads = occupy(sched_server, results, count=3)  # one runs, two wait at the default level
-    low = threading.Thread(target=post_slow,
-                           args=(sched_server, slow_body(64, priority=2), results, "low"))
+    low = threading.Thread(target=post_held,
+                           args=(sched_server, slow_body(1, priority=2), results, "low"))
     low.start()
-    time.sleep(0.005)
-    high = threading.Thread(target=post_slow,
-                            args=(sched_server, slow_body(64, priority=1), results, "high"))
+    deadline = time.monotonic() + 10
+    while metric(sched_server, "inferd_pending_requests", "held", version="1") < 3:
+        assert time.monotonic() < deadline, "the priority-2 request never queued"
+        time.sleep(0.002)
+    high = threading.Thread(target=post_held,
+                            args=(sched_server, slow_body(1, priority=1), results, "high"))
     high.start()
     for thread in threads + [low, high]:
         thread.join(60)
