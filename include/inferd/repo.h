@@ -34,6 +34,12 @@ inferd_model_version_t *inferd_model_latest_ready(const inferd_model_t *model);
 int inferd_repo_acquire(const inferd_repo_t *repo, const char *model_name, const char *version,
                         inferd_model_version_t **OUT_version, inferd_err_t *err);
 
+/* As inferd_repo_acquire for the version that `label` of `model` points at ("stable"). Returns
+ * 0, INFERD_ENOTFOUND (no such model or label; the message lists the labels) or
+ * INFERD_EUNAVAIL. */
+int inferd_repo_acquire_label(const inferd_repo_t *repo, const char *model_name, const char *label,
+                              inferd_model_version_t **OUT_version, inferd_err_t *err);
+
 /* As inferd_repo_acquire but returns the version even when it is not ready (for ready and
  * metadata endpoints, which report the failure). Only INFERD_ENOTFOUND is returned as error. */
 int inferd_repo_find_version(const inferd_repo_t *repo, const char *model_name, const char *version,

@@ -15,6 +15,8 @@ typedef struct http_call {
     const inferd_repo_t *repo;
     const char *model;                /* the :model path segment, or NULL */
     const char *version;              /* the :version path segment, or NULL */
+    const char *label;                /* the :label path segment, or NULL */
+    const char *name;                 /* the :name path segment (an A/B test...), or NULL */
     inferd_arena_t *arena;            /* this loop's request arena, reset after the reply */
     inferd_jsonw_t *out;              /* this loop's response buffer, empty on entry */
     bool is_draining;                 /* the server is shutting down */

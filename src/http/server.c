@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,7 @@ static struct {
 
 /* ==== routing ==== */
 
-typedef enum { METHOD_GET, METHOD_POST } route_method_t;
+typedef enum { METHOD_GET, METHOD_POST, METHOD_PUT, METHOD_DELETE, METHOD_PATCH } route_method_t;
 
 typedef struct {
     route_method_t method;
@@ -65,7 +66,7 @@ static const route_t routes[] = {
 #undef ROUTE
 };
 
-static const char *const method_names[] = {"GET", "POST"};
+static const char *const method_names[] = {"GET", "POST", "PUT", "DELETE", "PATCH"};
 
 /* Splits `path` (no query) at '/' into at most MAX_PATH_SEGMENTS segments copied into `arena`.
  * Returns the count or -1 when there are more. */
@@ -88,24 +89,57 @@ static int split_path(const char *path, size_t len, inferd_arena_t *arena, char 
     return count;
 }
 
-/* Matches `segments` against `pattern`, capturing ":model" and ":version". */
+/* Where a ":name" capture goes in the call. */
+static const char **capture_slot(http_call_t *call, const char *name, size_t len)
+{
+    static const struct {
+        const char *name;
+        size_t offset;
+    } captures[] = {
+        {"model", offsetof(http_call_t, model)},
+        {"version", offsetof(http_call_t, version)},
+        {"label", offsetof(http_call_t, label)},
+        {"name", offsetof(http_call_t, name)},
+    };
+    for (size_t i = 0; i < sizeof(captures) / sizeof(captures[0]); i++)
+        if (strlen(captures[i].name) == len && memcmp(captures[i].name, name, len) == 0)
+            return (const char **)((char *)call + captures[i].offset);
+    return NULL;
+}
+
+/* Matches `segments` against `pattern`. A pattern segment ":model" captures the whole path
+ * segment; ":model:predict" captures what precedes a literal ":predict" suffix (TF Serving's
+ * verbs). Captures are set only when the whole route matches. */
 static bool route_matches(const char *pattern, char **segments, int n_segments, http_call_t *call)
 {
-    int index = 0;
+    const char *captured[4] = {NULL};
+    size_t captured_len[4] = {0};
+    const char **slots[4] = {NULL};
+    int n_captured = 0, index = 0;
     const char *p = pattern;
-    const char *model = NULL, *version = NULL;
     while (*p == '/') {
         p++;
         const char *end = strchr(p, '/');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         if (index >= n_segments || segments[index] == NULL)
             return false;
+        char *segment = segments[index];
         if (p[0] == ':') {
-            if (strncmp(p, ":model", len) == 0)
-                model = segments[index];
-            else
-                version = segments[index];
-        } else if (strlen(segments[index]) != len || strncmp(p, segments[index], len) != 0) {
+            const char *suffix = memchr(p + 1, ':', len - 1);
+            size_t name_len = suffix ? (size_t)(suffix - p - 1) : len - 1;
+            size_t suffix_len = suffix ? len - (size_t)(suffix - p) : 0;
+            size_t seg_len = strlen(segment);
+            if (suffix_len > 0 && (seg_len <= suffix_len ||
+                                   memcmp(segment + seg_len - suffix_len, suffix, suffix_len) != 0))
+                return false;
+            const char **slot = capture_slot(call, p + 1, name_len);
+            if (slot == NULL || n_captured == 4)
+                return false;
+            slots[n_captured] = slot;
+            captured[n_captured] = segment;
+            captured_len[n_captured] = seg_len - suffix_len;
+            n_captured++;
+        } else if (strlen(segment) != len || strncmp(p, segment, len) != 0) {
             return false;
         }
         index++;
@@ -113,8 +147,14 @@ static bool route_matches(const char *pattern, char **segments, int n_segments, 
     }
     if (index != n_segments)
         return false;
-    call->model = model;
-    call->version = version;
+    call->model = call->version = call->label = call->name = NULL;
+    for (int i = 0; i < n_captured; i++) {
+        *slots[i] = captured[i][captured_len[i]] == '\0'
+                        ? captured[i]
+                        : inferd_arena_strndup(call->arena, captured[i], captured_len[i]);
+        if (*slots[i] == NULL)
+            return false;
+    }
     return true;
 }
 

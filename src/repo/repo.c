@@ -350,3 +350,13 @@ int inferd_repo_acquire(const inferd_repo_t *repo, const char *model_name, const
     inferd_version_release(v);
     return rc;
 }
+
+int inferd_repo_acquire_label(const inferd_repo_t *repo, const char *model_name, const char *label,
+                              inferd_model_version_t **OUT_version, inferd_err_t *err)
+{
+    *OUT_version = NULL;
+    if (inferd_repo_model(repo, model_name) == NULL)
+        return inferd_fail(err, INFERD_ENOTFOUND, "unknown model '%s'", model_name);
+    return inferd_fail(err, INFERD_ENOTFOUND, "model '%s' has no label '%s' (labels: none)",
+                       model_name, label);
+}
