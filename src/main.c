@@ -46,6 +46,13 @@ static const char serve_usage[] =
     "                          (default 67108864)\n"
     "  --shutdown-timeout-secs N  longest drain on shutdown before connections are cut\n"
     "                          (default 30)\n"
+    "  --model-control-mode M  none (default): serve what DIR holds at start-up;\n"
+    "                          poll: follow DIR's changes every --repository-poll-secs;\n"
+    "                          explicit: load and unload only through the repository API\n"
+    "  --repository-poll-secs N  seconds between scans in poll mode (default 15)\n"
+    "  --load-model NAME       explicit mode: load NAME at start-up (repeatable; '*': all)\n"
+    "  --registry PATH         the registry database (SQLite; default DIR/.inferd/registry.db;\n"
+    "                          'none': keep no registry)\n"
     "  -h, --help              show this help\n";
 
 /* Parses a whole decimal number in [min, max]; returns 0 or -1. */
@@ -61,7 +68,18 @@ static int parse_number(const char *text, long long min, long long max, long lon
 
 static int serve_main(int argc, char **argv)
 {
-    enum { OPT_REPO = 1, OPT_PORT, OPT_ADDRESS, OPT_THREADS, OPT_MAX_BODY, OPT_SHUTDOWN };
+    enum {
+        OPT_REPO = 1,
+        OPT_PORT,
+        OPT_ADDRESS,
+        OPT_THREADS,
+        OPT_MAX_BODY,
+        OPT_SHUTDOWN,
+        OPT_CONTROL_MODE,
+        OPT_POLL_SECS,
+        OPT_LOAD_MODEL,
+        OPT_REGISTRY,
+    };
     static const struct option options[] = {
         {"model-repository", required_argument, NULL, OPT_REPO},
         {"http-port", required_argument, NULL, OPT_PORT},
@@ -69,6 +87,10 @@ static int serve_main(int argc, char **argv)
         {"threads", required_argument, NULL, OPT_THREADS},
         {"max-body-bytes", required_argument, NULL, OPT_MAX_BODY},
         {"shutdown-timeout-secs", required_argument, NULL, OPT_SHUTDOWN},
+        {"model-control-mode", required_argument, NULL, OPT_CONTROL_MODE},
+        {"repository-poll-secs", required_argument, NULL, OPT_POLL_SECS},
+        {"load-model", required_argument, NULL, OPT_LOAD_MODEL},
+        {"registry", required_argument, NULL, OPT_REGISTRY},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -81,6 +103,9 @@ static int serve_main(int argc, char **argv)
         .shutdown_timeout_ms = 30000,
     };
     const char *repo_dir = NULL;
+    inferd_repo_options_t repo_options = {.mode = INFERD_CONTROL_NONE, .poll_secs = 15};
+    const char *load_names[64];
+    const char *registry_location = NULL;
     long long value;
     int opt;
     optind = 1;
@@ -123,6 +148,38 @@ static int serve_main(int argc, char **argv)
             }
             config.shutdown_timeout_ms = (int)value * 1000;
             break;
+        case OPT_CONTROL_MODE:
+            if (strcmp(optarg, "none") == 0)
+                repo_options.mode = INFERD_CONTROL_NONE;
+            else if (strcmp(optarg, "poll") == 0)
+                repo_options.mode = INFERD_CONTROL_POLL;
+            else if (strcmp(optarg, "explicit") == 0)
+                repo_options.mode = INFERD_CONTROL_EXPLICIT;
+            else {
+                fprintf(stderr,
+                        "inferd serve: --model-control-mode must be none, poll or explicit, not "
+                        "'%s'\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_POLL_SECS:
+            if (parse_number(optarg, 1, 86400, &value) != 0) {
+                fprintf(stderr, "inferd serve: --repository-poll-secs must be 1-86400\n");
+                return EXIT_USAGE;
+            }
+            repo_options.poll_secs = (int)value;
+            break;
+        case OPT_LOAD_MODEL:
+            if (repo_options.n_load_names == sizeof(load_names) / sizeof(load_names[0])) {
+                fprintf(stderr, "inferd serve: at most 64 --load-model options\n");
+                return EXIT_USAGE;
+            }
+            load_names[repo_options.n_load_names++] = optarg;
+            break;
+        case OPT_REGISTRY:
+            registry_location = optarg;
+            break;
         case 'h':
             fputs(serve_usage, stdout);
             return 0;
@@ -144,7 +201,14 @@ static int serve_main(int argc, char **argv)
     inferd_repo_t *repo = NULL;
     inferd_log_info("inferd %s starting: model repository %s", INFERD_VERSION, repo_dir);
     inferd_backends_thread_init(); /* loading warms models up on this thread */
-    if (inferd_repo_open(repo_dir, &repo, &err) != 0) {
+    if (repo_options.n_load_names > 0 && repo_options.mode != INFERD_CONTROL_EXPLICIT) {
+        fprintf(stderr, "inferd serve: --load-model needs --model-control-mode explicit\n");
+        return EXIT_USAGE;
+    }
+    repo_options.dir = repo_dir;
+    repo_options.load_names = load_names;
+    (void)registry_location;
+    if (inferd_repo_open(&repo_options, &repo, &err) != 0) {
         inferd_log_error("%s", err.msg);
         return EXIT_FAILURE;
     }

@@ -25,11 +25,11 @@ void inferd_stats_free(inferd_version_stats_t *stats);
 void inferd_metrics_count_response(int status);
 
 /* Writes every metric in Prometheus text format 0.0.4 to `w`. */
-void inferd_metrics_render(inferd_jsonw_t *w, const inferd_repo_t *repo);
+void inferd_metrics_render(inferd_jsonw_t *w, const inferd_catalog_t *repo);
 
 /* Writes Triton's statistics JSON ({"model_stats": [...]}) for the versions of `repo` that match
  * `model` (NULL: all) and `version` (NULL: all of the model's). */
-void inferd_stats_render(inferd_jsonw_t *w, const inferd_repo_t *repo, const char *model,
+void inferd_stats_render(inferd_jsonw_t *w, const inferd_catalog_t *repo, const char *model,
                          const char *version);
 
 #endif

@@ -54,6 +54,39 @@ typedef struct inferd_fault_config {
     double error_rate; /* share of executions that fail with a 500, 0..1 */
 } inferd_fault_config_t;
 
+typedef enum {
+    INFERD_POLICY_LATEST,   /* the newest num_versions versions (default: 1) */
+    INFERD_POLICY_ALL,      /* every version folder */
+    INFERD_POLICY_SPECIFIC, /* the versions listed */
+} inferd_version_policy_kind_t;
+
+/* config.json's version_policy (Triton's names). */
+typedef struct inferd_version_policy {
+    inferd_version_policy_kind_t kind;
+    int64_t latest_num_versions;
+    int64_t *specific_versions;
+    size_t n_specific_versions;
+} inferd_version_policy_t;
+
+/* One sample of config.json's model_warmup (Triton's names): inputs made of zeros or random
+ * values, or read from a file in the model's warmup/ folder. */
+typedef struct inferd_warmup_input {
+    char *name;
+    inferd_dtype_t dtype;
+    int ndim;
+    int64_t dims[INFERD_MAX_DIMS]; /* without the batch dimension when max_batch_size > 0 */
+    bool is_random;
+    char *data_file; /* absolute path, or NULL */
+} inferd_warmup_input_t;
+
+typedef struct inferd_warmup_sample {
+    char *name;
+    int64_t batch_size;
+    int64_t count;
+    inferd_warmup_input_t *inputs;
+    size_t n_inputs;
+} inferd_warmup_sample_t;
+
 typedef struct inferd_sched inferd_sched_t;
 
 /* What config.json says (Triton's field names). Every field is optional. */
@@ -64,6 +97,13 @@ typedef struct inferd_model_config {
     int intra_op_threads;        /* threads one inference may use; 0: the default, 1 */
     inferd_sched_config_t sched; /* instance_group, dynamic_batching */
     inferd_fault_config_t fault; /* fault_injection */
+    inferd_version_policy_t version_policy;
+    char **label_names; /* version_labels {"stable": 3}: names and versions */
+    int64_t *label_versions;
+    size_t n_labels;
+    int64_t default_version; /* 0: none */
+    inferd_warmup_sample_t *warmup;
+    size_t n_warmup;
     bool has_signature;          /* "input"/"output" were given */
     inferd_signature_t sig;      /* dims as in config.json: without the batch dimension */
 } inferd_model_config_t;
@@ -114,7 +154,7 @@ typedef struct inferd_version_stats {
 typedef struct inferd_backend inferd_backend_t;
 
 typedef struct inferd_model_version {
-    const char *model_name; /* owned by the model */
+    const char *model_name; /* owned by the version */
     int64_t version;
     char version_str[24];
     char *path; /* the model file */
@@ -128,16 +168,10 @@ typedef struct inferd_model_version {
     inferd_version_stats_t stats;
     inferd_sched_t *sched; /* NULL: requests run inline on the thread that received them */
     inferd_fault_config_t fault;
+    uint64_t fingerprint; /* what it was loaded from (file, config); a change means reload */
     atomic_int refs;
 } inferd_model_version_t;
 
-typedef struct inferd_model {
-    char *name;
-    char *failure; /* a model-wide failure (bad config.json, no versions) */
-    inferd_model_config_t config;
-    inferd_model_version_t **versions; /* ascending by version number */
-    size_t n_versions;
-} inferd_model_t;
 
 /* Frees the names and arrays of `sig` (not `sig` itself) and zeroes it. */
 void inferd_signature_free(inferd_signature_t *sig);
@@ -148,8 +182,16 @@ int inferd_signature_copy(inferd_signature_t *dst, const inferd_signature_t *src
 /* Takes a reference on `v`; the caller must inferd_version_release it. */
 void inferd_version_acquire(inferd_model_version_t *v);
 
-/* Drops a reference; the last one unloads the backend state and frees the version. */
+/* Drops a reference; the last one unloads the backend state and frees the version (through the
+ * reaper when one is set, so that request threads never pay for an unload). */
 void inferd_version_release(inferd_model_version_t *v);
+
+/* Unloads and frees `v` now (its references are gone). */
+void inferd_version_free(inferd_model_version_t *v);
+
+/* From now on, versions whose last reference drops are handed to `reap` (which must free them
+ * with inferd_version_free, soon, on a thread of its choosing); NULL frees them inline. */
+void inferd_version_set_reaper(void (*reap)(inferd_model_version_t *v));
 
 /* Creates an unloaded version record (refcount 1) for `model_name` (borrowed), version `number`,
  * backed by `path` (copied). NULL when out of memory. */

@@ -55,11 +55,13 @@ inferd_model_version_t *inferd_version_new(const char *model_name, int64_t numbe
     inferd_model_version_t *v = calloc(1, sizeof(*v));
     if (v == NULL)
         return NULL;
-    v->model_name = model_name;
+    v->model_name = strdup(model_name);
     v->version = number;
     snprintf(v->version_str, sizeof(v->version_str), "%lld", (long long)number);
     v->path = strdup(path);
-    if (v->path == NULL) {
+    if (v->path == NULL || v->model_name == NULL) {
+        free((char *)v->model_name);
+        free(v->path);
         free(v);
         return NULL;
     }
@@ -72,10 +74,26 @@ void inferd_version_acquire(inferd_model_version_t *v)
     atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
 }
 
+static void (*_Atomic version_reaper)(inferd_model_version_t *v);
+
+void inferd_version_set_reaper(void (*reap)(inferd_model_version_t *v))
+{
+    atomic_store(&version_reaper, reap);
+}
+
 void inferd_version_release(inferd_model_version_t *v)
 {
     if (v == NULL || atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) != 1)
         return;
+    void (*reap)(inferd_model_version_t *) = atomic_load(&version_reaper);
+    if (reap != NULL)
+        reap(v);
+    else
+        inferd_version_free(v);
+}
+
+void inferd_version_free(inferd_model_version_t *v)
+{
     inferd_sched_destroy(v->sched); /* runs what is queued, then stops its threads */
     if (v->backend != NULL && v->backend_state != NULL)
         v->backend->unload(v->backend_state);
@@ -83,6 +101,7 @@ void inferd_version_release(inferd_model_version_t *v)
     inferd_stats_free(&v->stats);
     free(v->failure);
     free(v->path);
+    free((char *)v->model_name);
     free(v);
 }
 
@@ -166,10 +185,66 @@ static int apply_config(inferd_model_version_t *v, const inferd_model_config_t *
     return rc;
 }
 
-/* Runs the model once on zeros (batch 1, open dimensions 1) so that its first real request pays
- * no one-time costs (kernel selection, buffer growth), and so that a model that loads but cannot
- * run is refused now rather than on every request. */
-static int warm_up(inferd_model_version_t *v, inferd_err_t *err)
+/* Stores `value` as element `i` of `data`, of type `dtype` (warm-up random data). */
+static void store_value(inferd_dtype_t dtype, void *data, size_t i, double value)
+{
+    switch (dtype) {
+    case INFERD_DT_FP32: ((float *)data)[i] = (float)value; break;
+    case INFERD_DT_FP64: ((double *)data)[i] = value; break;
+    case INFERD_DT_INT8: ((int8_t *)data)[i] = (int8_t)(value * 10); break;
+    case INFERD_DT_INT16: ((int16_t *)data)[i] = (int16_t)(value * 10); break;
+    case INFERD_DT_INT32: ((int32_t *)data)[i] = (int32_t)(value * 10); break;
+    case INFERD_DT_INT64: ((int64_t *)data)[i] = (int64_t)(value * 10); break;
+    case INFERD_DT_UINT8: ((uint8_t *)data)[i] = (uint8_t)((value + 1) * 10); break;
+    case INFERD_DT_UINT16: ((uint16_t *)data)[i] = (uint16_t)((value + 1) * 10); break;
+    case INFERD_DT_UINT32: ((uint32_t *)data)[i] = (uint32_t)((value + 1) * 10); break;
+    case INFERD_DT_UINT64: ((uint64_t *)data)[i] = (uint64_t)((value + 1) * 10); break;
+    case INFERD_DT_BOOL: ((uint8_t *)data)[i] = value > 0; break;
+    default: break; /* FP16 and BYTES warm up on zeros */
+    }
+}
+
+/* Fills `bytes` bytes at `data` for a warm-up input: zeros, random values (small, finite, of
+ * the input's type) or the contents of DIR/<model>/warmup/<file>. */
+static int warmup_data(const inferd_model_version_t *v, const inferd_warmup_input_t *in,
+                       const inferd_tensor_t *t, void *data, size_t bytes, inferd_err_t *err)
+{
+    if (in != NULL && in->data_file != NULL) {
+        char path[4096];
+        /* v->path is DIR/<model>/<version>/<file>: cut two components */
+        int model_len = (int)strlen(v->path);
+        for (int cuts = 0; cuts < 2 && model_len > 0; cuts++)
+            while (model_len > 0 && v->path[--model_len] != '/')
+                ;
+        snprintf(path, sizeof(path), "%.*s/warmup/%s", model_len, v->path, in->data_file);
+        FILE *f = fopen(path, "rb");
+        size_t got = f ? fread(data, 1, bytes, f) : 0;
+        if (f)
+            fclose(f);
+        if (got != bytes)
+            return inferd_fail(err, INFERD_EMODEL,
+                               "model_warmup input '%s': %s must hold %zu bytes of raw %s data",
+                               in->name, path, bytes, inferd_dtype_name(t->dtype));
+        return 0;
+    }
+    if (in == NULL || !in->is_random)
+        return 0;
+    uint32_t state = 2463534242u;
+    size_t element = inferd_dtype_size(t->dtype);
+    for (size_t i = 0; element > 0 && i < bytes / element; i++) {
+        state ^= state << 13, state ^= state >> 17, state ^= state << 5;
+        double value = (double)(state % 2000) / 1000.0 - 1.0;
+        store_value(t->dtype, data, i, value);
+    }
+    return 0;
+}
+
+/* Runs the model on `sample` (config.json's model_warmup), or once on zeros (batch 1, open
+ * dimensions 1) without one, so that its first real request pays no one-time costs (kernel
+ * selection, buffer growth), and so that a model that loads but cannot run is refused now
+ * rather than on every request. */
+static int warm_up(inferd_model_version_t *v, const inferd_warmup_sample_t *sample,
+                   inferd_err_t *err)
 {
     inferd_arena_t arena;
     inferd_arena_init(&arena, 64 * 1024, 256u << 20);
@@ -178,20 +253,47 @@ static int warm_up(inferd_model_version_t *v, inferd_err_t *err)
     int rc = inputs && outputs ? 0 : INFERD_ENOMEM;
     for (size_t i = 0; rc == 0 && i < v->sig.n_inputs; i++) {
         const inferd_io_spec_t *spec = &v->sig.inputs[i];
+        const inferd_warmup_input_t *given = NULL;
+        for (size_t j = 0; sample != NULL && j < sample->n_inputs; j++)
+            if (strcmp(sample->inputs[j].name, spec->name) == 0)
+                given = &sample->inputs[j];
+        if (sample != NULL && given == NULL) {
+            rc = inferd_fail(err, INFERD_EMODEL, "model_warmup sample gives no input '%s'",
+                             spec->name);
+            break;
+        }
         inputs[i].name = spec->name;
         inputs[i].dtype = spec->dtype;
         inputs[i].ndim = spec->ndim;
-        for (int d = 0; d < spec->ndim; d++)
-            inputs[i].shape[d] = spec->shape[d] < 0 ? 1 : spec->shape[d];
+        int batch_dims = v->max_batch_size > 0 ? 1 : 0;
+        if (given != NULL && given->ndim + batch_dims != spec->ndim) {
+            rc = inferd_fail(err, INFERD_EMODEL,
+                             "model_warmup input '%s' has %d dims but the model's has rank %d%s",
+                             spec->name, given->ndim, spec->ndim,
+                             batch_dims ? " (with the batch dimension)" : "");
+            break;
+        }
+        for (int d = 0; d < spec->ndim; d++) {
+            if (given != NULL)
+                inputs[i].shape[d] = d < batch_dims ? sample->batch_size : given->dims[d - batch_dims];
+            else
+                inputs[i].shape[d] = spec->shape[d] < 0 ? 1 : spec->shape[d];
+        }
         int64_t bytes = inferd_tensor_bytes(&inputs[i]);
         inputs[i].data = bytes >= 0 ? inferd_arena_calloc(&arena, 1, (size_t)bytes + 1) : NULL;
         if (inputs[i].data == NULL)
             rc = inferd_fail(err, INFERD_EMODEL, "input '%s' is too large to warm up", spec->name);
+        else
+            rc = warmup_data(v, given, &inputs[i], inputs[i].data, (size_t)bytes, err);
     }
     for (size_t i = 0; rc == 0 && i < v->sig.n_outputs; i++)
         outputs[i].name = v->sig.outputs[i].name;
-    if (rc == 0 && (rc = v->backend->infer(v->backend_state, inputs, outputs, &arena, err)) != 0)
-        inferd_err_prefix(err, "warm-up inference on zeros failed: ");
+    int64_t count = sample != NULL ? sample->count : 1;
+    for (int64_t n = 0; rc == 0 && n < count; n++) {
+        if ((rc = v->backend->infer(v->backend_state, inputs, outputs, &arena, err)) != 0)
+            inferd_err_prefix(err, sample != NULL ? "model_warmup inference failed: "
+                                                  : "warm-up inference on zeros failed: ");
+    }
     inferd_arena_free(&arena);
     return rc;
 }
@@ -206,8 +308,10 @@ int inferd_version_load(inferd_model_version_t *v, const inferd_backend_t *backe
     int rc = backend->load(v->path, config, &v->backend_state, &v->sig, err);
     if (rc == 0) {
         rc = apply_config(v, config, err);
-        if (rc == 0)
-            rc = warm_up(v, err);
+        for (size_t i = 0; rc == 0 && i < config->n_warmup; i++)
+            rc = warm_up(v, &config->warmup[i], err);
+        if (rc == 0 && config->n_warmup == 0)
+            rc = warm_up(v, NULL, err);
         if (rc == 0 && inferd_stats_init(&v->stats, v->max_batch_size) != 0)
             rc = inferd_fail(err, INFERD_ENOMEM, "out of memory for statistics");
         if (rc == 0 && (config->sched.instance_count > 0 || config->sched.has_dynamic_batching))

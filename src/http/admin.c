@@ -5,7 +5,9 @@
 
 void metrics_text(http_call_t *call)
 {
-    inferd_metrics_render(call->out, call->repo);
+    inferd_catalog_t *catalog = inferd_repo_snapshot(call->repo);
+    inferd_metrics_render(call->out, catalog);
+    inferd_catalog_release(catalog);
     if (call->out->failed) {
         inferd_err_t err;
         inferd_fail(&err, INFERD_ENOMEM, "out of memory writing metrics");
@@ -27,6 +29,8 @@ void v2_model_stats(http_call_t *call)
         }
         inferd_version_release(v);
     }
-    inferd_stats_render(call->out, call->repo, call->model, call->version);
+    inferd_catalog_t *catalog = inferd_repo_snapshot(call->repo);
+    inferd_stats_render(call->out, catalog, call->model, call->version);
+    inferd_catalog_release(catalog);
     http_reply_json(call, 200);
 }

@@ -80,9 +80,10 @@ void v2_model_metadata(http_call_t *call)
     if (call->version != NULL) {
         inferd_jsonw_cstr(w, v->version_str);
     } else {
-        const inferd_model_t *model = inferd_repo_model(call->repo, call->model);
+        inferd_catalog_t *catalog = inferd_repo_snapshot(call->repo);
+        const inferd_model_t *model = inferd_catalog_model(catalog, call->model);
         bool is_first = true;
-        for (size_t i = 0; i < model->n_versions; i++) {
+        for (size_t i = 0; model != NULL && i < model->n_versions; i++) {
             if (!model->versions[i]->is_ready)
                 continue;
             if (!is_first)
@@ -90,6 +91,7 @@ void v2_model_metadata(http_call_t *call)
             inferd_jsonw_cstr(w, model->versions[i]->version_str);
             is_first = false;
         }
+        inferd_catalog_release(catalog);
     }
     inferd_jsonw_lit(w, "],\"platform\":");
     inferd_jsonw_cstr(w, v->backend->platform);

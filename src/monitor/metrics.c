@@ -100,7 +100,7 @@ static void write_seconds(inferd_jsonw_t *w, uint64_t ns)
             for (inferd_model_version_t *v = (repo)->models[mi_]->versions[vi_]; v != NULL;        \
                  v = NULL)
 
-static void render_requests(inferd_jsonw_t *w, const inferd_repo_t *repo)
+static void render_requests(inferd_jsonw_t *w, const inferd_catalog_t *repo)
 {
     FOR_EACH_VERSION(repo, v)
     for (int o = 0; o < INFERD_OUTCOME_COUNT; o++) {
@@ -115,7 +115,7 @@ static void render_requests(inferd_jsonw_t *w, const inferd_repo_t *repo)
 
 /* One sample per version of the per-version counter at `offset` in inferd_version_stats_t;
  * counters of nanoseconds are written in seconds. */
-static void render_version_counter(inferd_jsonw_t *w, const inferd_repo_t *repo, const char *name,
+static void render_version_counter(inferd_jsonw_t *w, const inferd_catalog_t *repo, const char *name,
                                    size_t offset, bool is_ns)
 {
     FOR_EACH_VERSION(repo, v)
@@ -133,13 +133,13 @@ static void render_version_counter(inferd_jsonw_t *w, const inferd_repo_t *repo,
     }
 }
 
-static void render_inferences(inferd_jsonw_t *w, const inferd_repo_t *repo)
+static void render_inferences(inferd_jsonw_t *w, const inferd_catalog_t *repo)
 {
     render_version_counter(w, repo, "inferd_inference_count_total",
                            offsetof(inferd_version_stats_t, inferences), false);
 }
 
-static void render_executions(inferd_jsonw_t *w, const inferd_repo_t *repo)
+static void render_executions(inferd_jsonw_t *w, const inferd_catalog_t *repo)
 {
     render_version_counter(w, repo, "inferd_execution_count_total",
                            offsetof(inferd_version_stats_t, executions), false);
@@ -154,7 +154,7 @@ static void write_number(inferd_jsonw_t *w, double value, const char *format)
 
 /* One histogram per version: cumulative _bucket lines, _sum and _count. Durations are kept in
  * nanoseconds and written in seconds. */
-static void render_histogram(inferd_jsonw_t *w, const inferd_repo_t *repo, const char *name,
+static void render_histogram(inferd_jsonw_t *w, const inferd_catalog_t *repo, const char *name,
                              size_t offset, const uint64_t *bounds, int n_bounds, bool is_ns)
 {
     char series[128];
@@ -194,34 +194,34 @@ static void render_histogram(inferd_jsonw_t *w, const inferd_repo_t *repo, const
     }
 }
 
-static void render_request_duration(inferd_jsonw_t *w, const inferd_repo_t *repo)
+static void render_request_duration(inferd_jsonw_t *w, const inferd_catalog_t *repo)
 {
     render_histogram(w, repo, "inferd_request_duration_seconds",
                      offsetof(inferd_version_stats_t, request_duration), duration_bounds_ns,
                      N_DURATION_BOUNDS, true);
 }
 
-static void render_queue_duration(inferd_jsonw_t *w, const inferd_repo_t *repo)
+static void render_queue_duration(inferd_jsonw_t *w, const inferd_catalog_t *repo)
 {
     render_histogram(w, repo, "inferd_queue_duration_seconds",
                      offsetof(inferd_version_stats_t, queue_duration), duration_bounds_ns,
                      N_DURATION_BOUNDS, true);
 }
 
-static void render_compute_duration(inferd_jsonw_t *w, const inferd_repo_t *repo)
+static void render_compute_duration(inferd_jsonw_t *w, const inferd_catalog_t *repo)
 {
     render_histogram(w, repo, "inferd_compute_duration_seconds",
                      offsetof(inferd_version_stats_t, compute_duration), duration_bounds_ns,
                      N_DURATION_BOUNDS, true);
 }
 
-static void render_batch_size(inferd_jsonw_t *w, const inferd_repo_t *repo)
+static void render_batch_size(inferd_jsonw_t *w, const inferd_catalog_t *repo)
 {
     render_histogram(w, repo, "inferd_batch_size", offsetof(inferd_version_stats_t, batch_size),
                      size_bounds, N_SIZE_BOUNDS, false);
 }
 
-static void render_pending(inferd_jsonw_t *w, const inferd_repo_t *repo)
+static void render_pending(inferd_jsonw_t *w, const inferd_catalog_t *repo)
 {
     FOR_EACH_VERSION(repo, v)
     {
@@ -232,7 +232,7 @@ static void render_pending(inferd_jsonw_t *w, const inferd_repo_t *repo)
     }
 }
 
-static void render_batch_limit(inferd_jsonw_t *w, const inferd_repo_t *repo)
+static void render_batch_limit(inferd_jsonw_t *w, const inferd_catalog_t *repo)
 {
     FOR_EACH_VERSION(repo, v)
     {
@@ -245,7 +245,7 @@ static void render_batch_limit(inferd_jsonw_t *w, const inferd_repo_t *repo)
 }
 
 /* Resident pages from /proc/self/statm (its second field). */
-static void render_resident_memory(inferd_jsonw_t *w, const inferd_repo_t *repo)
+static void render_resident_memory(inferd_jsonw_t *w, const inferd_catalog_t *repo)
 {
     long pages = 0, size;
     FILE *f = fopen("/proc/self/statm", "r");
@@ -259,7 +259,7 @@ static void render_resident_memory(inferd_jsonw_t *w, const inferd_repo_t *repo)
     inferd_jsonw_lit(w, "\n");
 }
 
-static void render_cpu_seconds(inferd_jsonw_t *w, const inferd_repo_t *repo)
+static void render_cpu_seconds(inferd_jsonw_t *w, const inferd_catalog_t *repo)
 {
     struct rusage usage;
     getrusage(RUSAGE_SELF, &usage);
@@ -270,7 +270,7 @@ static void render_cpu_seconds(inferd_jsonw_t *w, const inferd_repo_t *repo)
     inferd_jsonw_lit(w, "\n");
 }
 
-static void render_ready(inferd_jsonw_t *w, const inferd_repo_t *repo)
+static void render_ready(inferd_jsonw_t *w, const inferd_catalog_t *repo)
 {
     FOR_EACH_VERSION(repo, v)
     {
@@ -279,7 +279,7 @@ static void render_ready(inferd_jsonw_t *w, const inferd_repo_t *repo)
     }
 }
 
-static void render_load_seconds(inferd_jsonw_t *w, const inferd_repo_t *repo)
+static void render_load_seconds(inferd_jsonw_t *w, const inferd_catalog_t *repo)
 {
     FOR_EACH_VERSION(repo, v)
     {
@@ -289,7 +289,7 @@ static void render_load_seconds(inferd_jsonw_t *w, const inferd_repo_t *repo)
     }
 }
 
-static void render_http_responses(inferd_jsonw_t *w, const inferd_repo_t *repo)
+static void render_http_responses(inferd_jsonw_t *w, const inferd_catalog_t *repo)
 {
     for (size_t i = 0; i <= N_COUNTED; i++) {
         char line[96];
@@ -304,7 +304,7 @@ static void render_http_responses(inferd_jsonw_t *w, const inferd_repo_t *repo)
     }
 }
 
-void inferd_metrics_render(inferd_jsonw_t *w, const inferd_repo_t *repo)
+void inferd_metrics_render(inferd_jsonw_t *w, const inferd_catalog_t *repo)
 {
 #define METRIC(name, type, help, render)                                                           \
     write_header(w, #name, #type, help);                                                           \

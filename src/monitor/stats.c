@@ -133,7 +133,7 @@ static void write_version_stats(inferd_jsonw_t *w, inferd_model_version_t *v)
     inferd_jsonw_lit(w, "]}");
 }
 
-void inferd_stats_render(inferd_jsonw_t *w, const inferd_repo_t *repo, const char *model,
+void inferd_stats_render(inferd_jsonw_t *w, const inferd_catalog_t *repo, const char *model,
                          const char *version)
 {
     inferd_jsonw_lit(w, "{\"model_stats\":[");

@@ -250,6 +250,152 @@ static int read_fault_injection(config_reader_t *r, inferd_fault_config_t *fault
     return 0;
 }
 
+/* "version_policy": {"latest": {"num_versions": N}} | {"all": {}} |
+ * {"specific": {"versions": [..]}} (Triton's names); absent: latest 1. */
+static int read_version_policy(config_reader_t *r, inferd_version_policy_t *policy)
+{
+    policy->kind = INFERD_POLICY_LATEST;
+    policy->latest_num_versions = 1;
+    int obj = inferd_json_get(r->doc, 0, "version_policy");
+    if (obj < 0)
+        return 0;
+    int latest = inferd_json_get(r->doc, obj, "latest");
+    int all = inferd_json_get(r->doc, obj, "all");
+    int specific = inferd_json_get(r->doc, obj, "specific");
+    if (inferd_json_kind(r->doc, obj) != INFERD_JSON_OBJECT || (latest >= 0) + (all >= 0) + (specific >= 0) != 1)
+        return inferd_fail(r->err, INFERD_EINVAL,
+                           "config.json: version_policy must be one of {\"latest\": "
+                           "{\"num_versions\": N}}, {\"all\": {}}, {\"specific\": "
+                           "{\"versions\": [...]}}");
+    if (all >= 0) {
+        policy->kind = INFERD_POLICY_ALL;
+        return 0;
+    }
+    if (latest >= 0)
+        return read_int_member(r, latest, "num_versions", 1, 1 << 20, &policy->latest_num_versions);
+    policy->kind = INFERD_POLICY_SPECIFIC;
+    int list = inferd_json_get(r->doc, specific, "versions");
+    int n = list >= 0 ? inferd_json_size(r->doc, list) : -1;
+    if (list < 0 || inferd_json_kind(r->doc, list) != INFERD_JSON_ARRAY || n < 1)
+        return inferd_fail(r->err, INFERD_EINVAL,
+                           "config.json: version_policy.specific needs \"versions\": a list of "
+                           "version numbers");
+    policy->specific_versions = calloc((size_t)n, sizeof(int64_t));
+    if (policy->specific_versions == NULL)
+        return INFERD_ENOMEM;
+    for (int i = 0, t = list + 1; i < n; i++, t = inferd_json_next(r->doc, t)) {
+        int64_t number;
+        if (inferd_json_int64(r->doc, t, &number) != 0 || number < 1)
+            return inferd_fail(r->err, INFERD_EINVAL,
+                               "config.json: version_policy.specific.versions holds version "
+                               "numbers >= 1");
+        policy->specific_versions[policy->n_specific_versions++] = number;
+    }
+    return 0;
+}
+
+/* "version_labels": {"stable": 3, "canary": 4} and "default_version": 3. */
+static int read_labels(config_reader_t *r, inferd_model_config_t *config)
+{
+    int rc = read_int_member(r, 0, "default_version", 1, INT64_MAX, &config->default_version);
+    int obj = inferd_json_get(r->doc, 0, "version_labels");
+    if (rc != 0 || obj < 0)
+        return rc;
+    int n = inferd_json_size(r->doc, obj);
+    if (inferd_json_kind(r->doc, obj) != INFERD_JSON_OBJECT)
+        return inferd_fail(r->err, INFERD_EINVAL,
+                           "config.json: version_labels must be an object {\"label\": version}");
+    config->label_names = calloc((size_t)n + 1, sizeof(char *));
+    config->label_versions = calloc((size_t)n + 1, sizeof(int64_t));
+    if (config->label_names == NULL || config->label_versions == NULL)
+        return INFERD_ENOMEM;
+    for (int i = 0, key = obj + 1; i < n; i++, key = inferd_json_next(r->doc, key + 1)) {
+        char *name = NULL;
+        if ((rc = read_string(r, key, "version_labels", &name)) != 0)
+            return rc;
+        config->label_names[config->n_labels] = name;
+        int64_t number;
+        if (inferd_json_int64(r->doc, key + 1, &number) != 0 || number < 1 || name[0] == '\0' ||
+            (name[0] >= '0' && name[0] <= '9'))
+            return inferd_fail(r->err, INFERD_EINVAL,
+                               "config.json: version_labels maps label names (not starting with a "
+                               "digit) to version numbers >= 1; '%s' does not",
+                               name);
+        config->label_versions[config->n_labels++] = number;
+    }
+    return 0;
+}
+
+/* "model_warmup": [{"name", "batch_size", "count", "inputs": {"x": {"data_type", "dims",
+ * "zero_data" | "random_data" | "input_data_file"}}}] (Triton's names). */
+static int read_warmup(config_reader_t *r, inferd_model_config_t *config)
+{
+    int list = inferd_json_get(r->doc, 0, "model_warmup");
+    if (list < 0)
+        return 0;
+    int n = inferd_json_size(r->doc, list);
+    if (inferd_json_kind(r->doc, list) != INFERD_JSON_ARRAY)
+        return inferd_fail(r->err, INFERD_EINVAL, "config.json: model_warmup must be a list");
+    config->warmup = calloc((size_t)n + 1, sizeof(*config->warmup));
+    if (config->warmup == NULL)
+        return INFERD_ENOMEM;
+    for (int i = 0, item = list + 1; i < n; i++, item = inferd_json_next(r->doc, item)) {
+        inferd_warmup_sample_t *sample = &config->warmup[config->n_warmup++];
+        sample->batch_size = 1;
+        sample->count = 1;
+        int name = inferd_json_get(r->doc, item, "name"), rc;
+        if (name >= 0 && (rc = read_string(r, name, "model_warmup name", &sample->name)) != 0)
+            return rc;
+        if ((rc = read_int_member(r, item, "batch_size", 1, 1 << 20, &sample->batch_size)) != 0 ||
+            (rc = read_int_member(r, item, "count", 1, 1000, &sample->count)) != 0)
+            return rc;
+        int inputs = inferd_json_get(r->doc, item, "inputs");
+        if (inputs < 0 || inferd_json_kind(r->doc, inputs) != INFERD_JSON_OBJECT)
+            return inferd_fail(r->err, INFERD_EINVAL,
+                               "config.json: each model_warmup sample needs \"inputs\": "
+                               "{\"name\": {...}}");
+        int n_inputs = inferd_json_size(r->doc, inputs);
+        sample->inputs = calloc((size_t)n_inputs + 1, sizeof(*sample->inputs));
+        if (sample->inputs == NULL)
+            return INFERD_ENOMEM;
+        for (int j = 0, key = inputs + 1; j < n_inputs;
+             j++, key = inferd_json_next(r->doc, key + 1)) {
+            inferd_warmup_input_t *in = &sample->inputs[sample->n_inputs++];
+            int spec = key + 1;
+            if ((rc = read_string(r, key, "model_warmup input", &in->name)) != 0)
+                return rc;
+            int type = inferd_json_get(r->doc, spec, "data_type"), dims = inferd_json_get(r->doc, spec, "dims");
+            char *text;
+            if (type < 0 || inferd_json_string(r->doc, type, r->arena, &text, NULL) != 0 ||
+                (in->dtype = parse_data_type(text)) == INFERD_DT_INVALID || dims < 0 ||
+                inferd_json_kind(r->doc, dims) != INFERD_JSON_ARRAY ||
+                inferd_json_size(r->doc, dims) > INFERD_MAX_DIMS)
+                return inferd_fail(r->err, INFERD_EINVAL,
+                                   "config.json: model_warmup input '%s' needs a data_type and "
+                                   "dims",
+                                   in->name);
+            in->ndim = inferd_json_size(r->doc, dims);
+            for (int d = 0, t = dims + 1; d < in->ndim; d++, t = inferd_json_next(r->doc, t))
+                if (inferd_json_int64(r->doc, t, &in->dims[d]) != 0 || in->dims[d] < 0)
+                    return inferd_fail(r->err, INFERD_EINVAL,
+                                       "config.json: dims of model_warmup input '%s' must be "
+                                       "sizes >= 0",
+                                       in->name);
+            int random = inferd_json_get(r->doc, spec, "random_data");
+            in->is_random = random >= 0 && inferd_json_kind(r->doc, random) == INFERD_JSON_TRUE;
+            int file = inferd_json_get(r->doc, spec, "input_data_file");
+            if (file >= 0 &&
+                (rc = read_string(r, file, "model_warmup input_data_file", &in->data_file)) != 0)
+                return rc;
+            if (in->data_file != NULL && (strstr(in->data_file, "..") != NULL || in->data_file[0] == '/'))
+                return inferd_fail(r->err, INFERD_EINVAL,
+                                   "config.json: model_warmup input_data_file must name a file "
+                                   "inside the model's warmup/ folder");
+        }
+    }
+    return 0;
+}
+
 int inferd_model_config_parse(const char *text, size_t len, inferd_model_config_t *config,
                               inferd_err_t *err)
 {
@@ -289,7 +435,9 @@ int inferd_model_config_parse(const char *text, size_t len, inferd_model_config_
     }
     if ((rc = read_intra_op_threads(&r, &config->intra_op_threads)) != 0 ||
         (rc = read_scheduling(&r, &config->sched)) != 0 ||
-        (rc = read_fault_injection(&r, &config->fault)) != 0)
+        (rc = read_fault_injection(&r, &config->fault)) != 0 ||
+        (rc = read_version_policy(&r, &config->version_policy)) != 0 ||
+        (rc = read_labels(&r, config)) != 0 || (rc = read_warmup(&r, config)) != 0)
         goto done;
     int inputs = inferd_json_get(&doc, 0, "input"), outputs = inferd_json_get(&doc, 0, "output");
     if (inputs >= 0 &&
@@ -308,6 +456,20 @@ done:
 
 void inferd_model_config_free(inferd_model_config_t *config)
 {
+    free(config->version_policy.specific_versions);
+    for (size_t i = 0; i < config->n_labels; i++)
+        free(config->label_names[i]);
+    free(config->label_names);
+    free(config->label_versions);
+    for (size_t i = 0; i < config->n_warmup; i++) {
+        for (size_t j = 0; j < config->warmup[i].n_inputs; j++) {
+            free(config->warmup[i].inputs[j].name);
+            free(config->warmup[i].inputs[j].data_file);
+        }
+        free(config->warmup[i].inputs);
+        free(config->warmup[i].name);
+    }
+    free(config->warmup);
     free(config->name);
     free(config->backend);
     inferd_signature_free(&config->sig);

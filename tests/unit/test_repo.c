@@ -61,9 +61,21 @@ static int make_repo(void **state)
     add_version("mnist", "10", mnist, 0);
     add_version("mnist", "007", mnist, 0); /* leading zeros: not a version */
     add_version("mnist", "notes", NULL, 0);
-    add_config("mnist", "{\"max_batch_size\": 8, \"instance_group\": [{\"count\": 2}]}");
+    add_config("mnist", "{\"max_batch_size\": 8, \"instance_group\": [{\"count\": 2}], "
+                        "\"version_policy\": {\"all\": {}}}");
     add_version("half", "1", mnist, 4000);
     add_version("half", "2", NULL, 0); /* no model file */
+    add_config("half", "{\"version_policy\": {\"all\": {}}}");
+    add_version("latest2", "1", mnist, 0);
+    add_version("latest2", "2", mnist, 0);
+    add_version("latest2", "3", mnist, 0);
+    add_config("latest2", "{\"version_policy\": {\"latest\": {\"num_versions\": 2}}, "
+                          "\"version_labels\": {\"stable\": 2, \"canary\": 3}, "
+                          "\"default_version\": 2}");
+    add_version("specific", "1", mnist, 0);
+    add_version("specific", "2", mnist, 0);
+    add_version("specific", "3", mnist, 0);
+    add_config("specific", "{\"version_policy\": {\"specific\": {\"versions\": [1, 3]}}}");
     add_version("unsupported", "1", "tests/data/models/unsupported_op/1/model.onnx", 0);
     add_version("wrong_input", "1", mnist, 0);
     add_config("wrong_input",
@@ -157,25 +169,60 @@ static inferd_repo_t *open_repo(void)
 {
     inferd_repo_t *repo;
     inferd_err_t err;
-    assert_int_equal(inferd_repo_open(repo_dir, &repo, &err), 0);
+    inferd_repo_options_t options = {.dir = repo_dir, .mode = INFERD_CONTROL_NONE};
+    assert_int_equal(inferd_repo_open(&options, &repo, &err), 0);
     return repo;
 }
 
 static void scans_models_and_versions_in_order(void **state)
 {
     inferd_repo_t *repo = open_repo();
-    assert_int_equal(repo->n_models, 8);
-    for (size_t i = 1; i < repo->n_models; i++)
-        assert_true(strcmp(repo->models[i - 1]->name, repo->models[i]->name) < 0);
-    inferd_model_t *mnist = inferd_repo_model(repo, "mnist");
+    inferd_catalog_t *catalog = inferd_repo_snapshot(repo);
+    assert_int_equal(catalog->n_models, 10);
+    for (size_t i = 1; i < catalog->n_models; i++)
+        assert_true(strcmp(catalog->models[i - 1]->name, catalog->models[i]->name) < 0);
+    inferd_model_t *mnist = inferd_catalog_model(catalog, "mnist");
     assert_non_null(mnist);
     assert_int_equal(mnist->n_versions, 3);
     assert_int_equal(mnist->versions[0]->version, 1);
     assert_int_equal(mnist->versions[2]->version, 10); /* numeric order, not by name */
     assert_true(mnist->versions[2]->is_ready);
     assert_int_equal(mnist->versions[2]->max_batch_size, 8);
-    assert_ptr_equal(inferd_model_latest_ready(mnist), mnist->versions[2]);
-    assert_null(inferd_repo_model(repo, "absent"));
+    assert_ptr_equal(inferd_model_serving_version(mnist), mnist->versions[2]);
+    assert_null(inferd_catalog_model(catalog, "absent"));
+    inferd_catalog_release(catalog);
+    inferd_repo_close(repo);
+}
+
+static void version_policies_labels_and_default(void **state)
+{
+    inferd_repo_t *repo = open_repo();
+    inferd_catalog_t *catalog = inferd_repo_snapshot(repo);
+    inferd_model_t *latest2 = inferd_catalog_model(catalog, "latest2");
+    assert_int_equal(latest2->n_versions, 2); /* the newest two: 2 and 3 */
+    assert_int_equal(latest2->versions[0]->version, 2);
+    assert_int_equal(latest2->versions[1]->version, 3);
+    inferd_model_t *specific = inferd_catalog_model(catalog, "specific");
+    assert_int_equal(specific->n_versions, 2);
+    assert_int_equal(specific->versions[0]->version, 1);
+    assert_int_equal(specific->versions[1]->version, 3);
+    inferd_catalog_release(catalog);
+    inferd_model_version_t *v;
+    inferd_err_t err;
+    assert_int_equal(inferd_repo_acquire(repo, "latest2", NULL, &v, &err), 0);
+    assert_int_equal(v->version, 2); /* the default version, not the highest */
+    inferd_version_release(v);
+    assert_int_equal(inferd_repo_acquire_label(repo, "latest2", "canary", &v, &err), 0);
+    assert_int_equal(v->version, 3);
+    inferd_version_release(v);
+    assert_int_equal(inferd_repo_acquire(repo, "latest2", "stable", &v, &err), 0);
+    assert_int_equal(v->version, 2);
+    inferd_version_release(v);
+    assert_int_equal(inferd_repo_acquire_label(repo, "latest2", "beta", &v, &err),
+                     INFERD_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "labels: canary, stable"));
+    assert_int_equal(inferd_repo_acquire(repo, "latest2", "1", &v, &err), INFERD_ENOTFOUND);
+    assert_int_equal(inferd_repo_acquire(repo, "specific", "2", &v, &err), INFERD_ENOTFOUND);
     inferd_repo_close(repo);
 }
 
@@ -193,6 +240,7 @@ static void resolves_versions_with_clear_errors(void **state)
     assert_int_equal(inferd_repo_acquire(repo, "mnist", "3", &v, &err), INFERD_ENOTFOUND);
     assert_non_null(strstr(err.msg, "versions: 1, 2, 10"));
     assert_int_equal(inferd_repo_acquire(repo, "mnist", "latest", &v, &err), INFERD_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "no version or label 'latest'"));
     assert_int_equal(inferd_repo_acquire(repo, "nope", NULL, &v, &err), INFERD_ENOTFOUND);
     assert_non_null(strstr(err.msg, "unknown model 'nope'"));
     inferd_repo_close(repo);
@@ -251,6 +299,7 @@ int main(void)
         cmocka_unit_test(config_refuses_wrong_types),
         cmocka_unit_test(scans_models_and_versions_in_order),
         cmocka_unit_test(resolves_versions_with_clear_errors),
+        cmocka_unit_test(version_policies_labels_and_default),
         cmocka_unit_test(broken_models_are_unavailable_with_reasons),
         cmocka_unit_test(a_version_outlives_the_repository_while_held),
     };
