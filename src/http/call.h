@@ -21,8 +21,37 @@ typedef struct http_call {
     inferd_jsonw_t *out;              /* this loop's response buffer, empty on entry */
     bool is_draining;                 /* the server is shutting down */
     h2o_multithread_receiver_t *jobs; /* where schedulers send this loop's results */
+    h2o_multithread_receiver_t *blocking_done; /* where control-thread work comes back */
     int64_t *jobs_in_flight;          /* this loop's count of jobs not yet back */
 } http_call_t;
+
+/* ==== work that may block (blocking.c) ====
+ * Control-plane requests (loading a model, writing the registry, copying an artifact) run on
+ * the repository's control thread, one at a time, and their answer comes back to the loop
+ * that owns the request. The work function sees copies of the request's parts and fills in a
+ * status and a JSON body. */
+typedef struct http_blocking {
+    inferd_repo_t *repo;
+    const char *model, *version, *label, *name; /* path captures, or NULL */
+    const char *body;                           /* the request body (NUL-terminated copy) */
+    size_t body_len;
+    const char *query; /* the query string without '?', or "" */
+    const char *actor; /* X-Inferd-User, else "api" */
+    int status;        /* out: the HTTP status (default 200) */
+    inferd_jsonw_t out; /* out: the JSON body */
+    void *user;
+} http_blocking_t;
+
+/* Queues work(b) for the control thread and answers the request when it is done. If the client
+ * leaves meanwhile, the work still runs (a change asked for is not half-done) and its answer is
+ * dropped. */
+void http_run_blocking(http_call_t *call, void (*work)(http_blocking_t *b), void *user);
+
+/* Sets b's answer to {"error": err->msg} with the status err->code maps to. */
+void http_blocking_error(http_blocking_t *b, const inferd_err_t *err);
+
+/* Receives finished blocking work on the loop thread (blocking.c). */
+void http_on_blocking_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
 
 /* A call for `req` on the current loop thread, for answering outside a route handler (a
  * scheduler's result arriving). */

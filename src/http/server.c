@@ -30,6 +30,7 @@ typedef struct loop_thread {
     h2o_multithread_receiver_t control; /* the main thread's "drain now" message */
     h2o_multithread_message_t drain_message;
     h2o_multithread_receiver_t jobs; /* scheduler results for requests of this loop */
+    h2o_multithread_receiver_t blocking_done; /* control-thread answers for this loop */
     int64_t jobs_in_flight;          /* submitted to a scheduler, result not yet back */
     bool is_draining;
     inferd_arena_t arena;
@@ -273,6 +274,7 @@ http_call_t http_loop_call(h2o_req_t *req)
                          .out = &t->out,
                          .is_draining = t->is_draining,
                          .jobs = &t->jobs,
+                         .blocking_done = &t->blocking_done,
                          .jobs_in_flight = &t->jobs_in_flight};
 }
 
@@ -483,6 +485,7 @@ static void *loop_main(void *arg)
     t->accept_ctx.hosts = server.globalconf.hosts;
     h2o_multithread_register_receiver(t->ctx.queue, &t->control, on_control);
     h2o_multithread_register_receiver(t->ctx.queue, &t->jobs, v2_on_jobs_done);
+    h2o_multithread_register_receiver(t->ctx.queue, &t->blocking_done, http_on_blocking_done);
     inferd_arena_init(&t->arena, 64 * 1024, 0);
     pthread_barrier_wait(&server.started); /* the main thread may now send us messages */
     t->listener = h2o_evloop_socket_create(t->ctx.loop, t->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
