@@ -481,3 +481,55 @@ class ClientPool:
         hung = sum(thread.is_alive() for thread in self._threads)
         assert not hung, f"{hung} client threads still running after {timeout} s"
         return self.ok, self.problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Models written by the tests themselves
+# ---------------------------------------------------------------------------------------------
+
+
+def _varint(value):
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _field(number, payload):
+    """A length-delimited protobuf field (strings, bytes, messages)."""
+    if isinstance(payload, str):
+        payload = payload.encode()
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _int_field(number, value):
+    return _varint(number << 3) + _varint(value)
+
+
+def _value_info(name, dims):
+    """ONNX ValueInfoProto of an FP32 tensor; a dim of None is symbolic ("batch")."""
+    shape = b"".join(_field(1, _field(2, "batch") if d is None else _int_field(1, d))
+                     for d in dims)
+    tensor_type = _int_field(1, 1) + _field(2, shape)
+    return _field(1, name) + _field(2, _field(1, tensor_type))
+
+
+def write_matmul_model(path, size, seed=0):
+    """An ONNX model y = x @ W with W a size x size FP32 initializer (size**2 * 4 bytes), built
+    from onnx.proto's field numbers so that no ONNX tooling is needed to make a big model."""
+    rng = np.random.default_rng(seed)
+    weights = rng.standard_normal((size, size), dtype=np.float32) / np.float32(size)
+    initializer = (_int_field(1, size) + _int_field(1, size) + _int_field(2, 1) + _field(8, "W")
+                   + _field(9, weights.tobytes()))
+    node = _field(1, "x") + _field(1, "W") + _field(2, "y") + _field(3, "matmul") + _field(4, "MatMul")
+    graph = (_field(1, node) + _field(2, "matmul_graph") + _field(5, initializer)
+             + _field(11, _value_info("x", [None, size])) + _field(12, _value_info("y", [None, size])))
+    model = _int_field(1, 8) + _field(8, _field(1, "") + _int_field(2, 13)) + _field(7, graph)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_bytes(model)
+    return weights
