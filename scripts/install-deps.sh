@@ -11,6 +11,7 @@ build_pkgs=(
   libonnx-dev                           # /usr/include/onnx/onnx.proto
   libdnnl-dev                           # oneDNN 2.6: dense math
   libjsmn-dev                           # JSON tokenizer (numbers parsed exactly, no per-node malloc)
+  libsqlite3-dev                        # the registry's default store
 )
 test_pkgs=(
   libcmocka-dev                         # unit tests

@@ -95,7 +95,11 @@ typedef struct inferd_audit_entry {
     char *reason; /* why, as the caller said; may be "" */
 } inferd_audit_entry_t;
 
-/* What a mutating call appends to the audit log (borrowed strings; NULL reads as ""). */
+/* What a mutating call appends to the audit log (borrowed strings; NULL reads as ""). A
+ * mutating call accepts audit NULL, and fills what the caller left out from the call itself:
+ * action NULL or "" becomes the call's own ("register", "set_status", "set_default",
+ * "clear_default", "set_label", "delete_label", "deploy", "undeploy", "put_state",
+ * "delete_state"), model NULL the call's model, version 0 the call's version. */
 typedef struct inferd_audit {
     const char *actor;
     const char *action;
@@ -117,7 +121,9 @@ void inferd_registry_close(inferd_registry_t *registry);
 /* ==== models and versions ==== */
 
 /* Adds `v` (created_at_ms 0: now), creating its model when new. INFERD_ECONFLICT when the
- * version exists (whatever its status). */
+ * version exists (whatever its status). NULL strings are stored as "" and NULL JSON members as
+ * "null" (inputs, outputs), "{}" (metadata) and "[]" (tags); JSON that does not parse, a sha256
+ * that is neither "" nor 64 lowercase hex digits, or version < 1 give INFERD_EINVAL. */
 int inferd_registry_add_version(inferd_registry_t *r, const inferd_reg_version_t *v,
                                 const inferd_audit_t *audit, inferd_err_t *err);
 
@@ -130,6 +136,7 @@ int inferd_registry_get_version(inferd_registry_t *r, const char *model, int64_t
 int inferd_registry_list_versions(inferd_registry_t *r, const char *model,
                                   inferd_reg_version_t **OUT, size_t *OUT_count, inferd_err_t *err);
 
+/* INFERD_ENOTFOUND when the version is not registered. */
 int inferd_registry_set_version_status(inferd_registry_t *r, const char *model, int64_t version,
                                        inferd_version_status_t status, const inferd_audit_t *audit,
                                        inferd_err_t *err);
@@ -143,7 +150,7 @@ int inferd_registry_list_models(inferd_registry_t *r, inferd_reg_model_t **OUT, 
 int inferd_registry_get_model(inferd_registry_t *r, const char *name, inferd_reg_model_t *OUT,
                               inferd_err_t *err);
 
-/* Creates the model row when absent (no audit entry when it exists). */
+/* Creates the model row when absent, with an "add_model" audit entry (none when it exists). */
 int inferd_registry_ensure_model(inferd_registry_t *r, const char *name, inferd_err_t *err);
 
 /* Sets (version > 0) or clears (0) the default version of `model` (created when absent). */
@@ -184,7 +191,8 @@ int inferd_registry_list_deployments(inferd_registry_t *r, const char *model, bo
 
 /* ==== per-model state documents (traffic rules, A/B tests, canaries, shadows) ==== */
 
-/* Stores `json` under (model, key), replacing what was there; json NULL deletes it. */
+/* Stores `json` under (model, key), replacing what was there; json NULL deletes it (deleting
+ * an absent document returns 0 and appends no audit entry). */
 int inferd_registry_put_state(inferd_registry_t *r, const char *model, const char *key,
                               const char *json, const inferd_audit_t *audit, inferd_err_t *err);
 
@@ -194,12 +202,13 @@ int inferd_registry_get_state(inferd_registry_t *r, const char *model, const cha
 
 /* ==== the audit log ==== */
 
-/* Appends one entry on its own (a failed load, a refused request worth recording). */
+/* Appends one entry on its own (a failed load, a refused request worth recording); its action
+ * is required (INFERD_EINVAL without). */
 int inferd_registry_append_audit(inferd_registry_t *r, const inferd_audit_t *audit,
                                  inferd_err_t *err);
 
-/* Entries with id > after_id, oldest first, at most `limit` (model NULL: every model). Free
- * with inferd_audit_entries_free. */
+/* Entries with id > after_id, oldest first, at most `limit` (0: no limit; model NULL: every
+ * model). Free with inferd_audit_entries_free. */
 int inferd_registry_list_audit(inferd_registry_t *r, const char *model, int64_t after_id,
                                size_t limit, inferd_audit_entry_t **OUT, size_t *OUT_count,
                                inferd_err_t *err);
