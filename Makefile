@@ -4,6 +4,7 @@
 #   make check-asan   the unit and integration tests under ASan + UBSan
 #   make check-tsan   the integration tests under ThreadSanitizer
 #   make bench        load benchmark against nginx (and later references)
+#   make bench-swap   20 version swaps under 32 connections: failed requests and p99
 #   make conformance  the ONNX backend test suite, test by test
 #   make fuzz         run each libFuzzer harness for FUZZ_SECONDS (clang)
 #   make models       regenerate examples/models with torch (tools/)
@@ -17,7 +18,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 PYTHON     := /usr/bin/python3
 
-.PHONY: all deps build run test unit integration check-asan check-tsan bench bench-onnx conformance conformance-update fuzz models format clean
+.PHONY: all deps build run test unit integration check-asan check-tsan bench bench-onnx bench-swap conformance conformance-update fuzz models format clean
 
 all: build
 
@@ -60,7 +61,11 @@ check-tsan: deps
 
 bench: build
 	@scripts/install-deps.sh bench
-	bench/run.sh $(abspath $(BUILD)/inferd)
+	BENCH_MODELS_DIR=$(abspath $(BUILD))/bench-models bench/run.sh $(abspath $(BUILD)/inferd)
+
+bench-swap: build
+	@scripts/install-deps.sh bench
+	/usr/bin/python3 bench/swap.py $(abspath $(BUILD)/inferd)
 
 bench-onnx: build
 	@scripts/install-deps.sh tools ort

@@ -3,12 +3,14 @@
 #include "inferd/backend.h"
 #include "inferd/http.h"
 #include "inferd/log.h"
+#include "inferd/registry.h"
 #include "inferd/repo.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define EXIT_USAGE 2
@@ -63,6 +65,36 @@ static int parse_number(const char *text, long long min, long long max, long lon
     if (end == text || *end != '\0' || v < min || v > max)
         return -1;
     *OUT = v;
+    return 0;
+}
+
+/* Opens the registry: `location` as given, "none" for no registry, or by default
+ * DIR/.inferd/registry.db (a repository that cannot hold it runs without one, with a warning).
+ * Returns 0, or -1 when a registry that was asked for cannot be opened. */
+static int open_registry(const char *repo_dir, const char *location,
+                         inferd_registry_t **OUT_registry)
+{
+    *OUT_registry = NULL;
+    if (location != NULL && strcmp(location, "none") == 0)
+        return 0;
+    char path[4096];
+    inferd_err_t err = {0};
+    if (location == NULL) {
+        snprintf(path, sizeof(path), "%s/.inferd", repo_dir);
+        mkdir(path, 0755);
+        snprintf(path, sizeof(path), "%s/.inferd/registry.db", repo_dir);
+        if (inferd_registry_open(path, OUT_registry, &err) != 0) {
+            inferd_log_warn("no registry (%s): what serves will not survive a restart; give "
+                            "--registry PATH to keep one elsewhere",
+                            err.msg);
+            *OUT_registry = NULL;
+        }
+        return 0;
+    }
+    if (inferd_registry_open(location, OUT_registry, &err) != 0) {
+        inferd_log_error("--registry %s: %s", location, err.msg);
+        return -1;
+    }
     return 0;
 }
 
@@ -207,15 +239,20 @@ static int serve_main(int argc, char **argv)
     }
     repo_options.dir = repo_dir;
     repo_options.load_names = load_names;
-    (void)registry_location;
+    inferd_registry_t *registry = NULL;
+    if (open_registry(repo_dir, registry_location, &registry) != 0)
+        return EXIT_FAILURE;
+    repo_options.registry = registry;
     if (inferd_repo_open(&repo_options, &repo, &err) != 0) {
         inferd_log_error("%s", err.msg);
+        inferd_registry_close(registry);
         return EXIT_FAILURE;
     }
     int rc = inferd_http_serve(&config, repo, &err);
     if (rc != 0)
         inferd_log_error("%s", err.msg);
     inferd_repo_close(repo);
+    inferd_registry_close(registry);
     return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 

@@ -79,6 +79,9 @@ typedef struct inferd_jsonw {
 
 /* Empties the buffer, keeping its memory. */
 void inferd_jsonw_reset(inferd_jsonw_t *w);
+/* The text written so far as a NUL-terminated string (the NUL is not part of len), or NULL when
+ * the writer failed. Valid until the next append. */
+const char *inferd_jsonw_cstr_of(inferd_jsonw_t *w);
 /* Releases the buffer. */
 void inferd_jsonw_free(inferd_jsonw_t *w);
 

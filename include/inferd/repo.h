@@ -136,12 +136,13 @@ int inferd_repo_unload_model(inferd_repo_t *repo, const char *name, const inferd
 /* Control thread only. Rescans the whole repository as poll mode does. */
 void inferd_repo_poll(inferd_repo_t *repo);
 
-/* Control thread only. Serves `version` of `model` (loading it when it is not loaded, reloading
- * it with `sched` settings when given) beside the versions already served, and records the
- * deployment. */
+/* Control thread only. Serves `version` of `model` beside the versions already served (loading
+ * it, or reloading it when `settings_json` changes its scheduling), and records the deployment.
+ * `settings_json` (may be NULL): {"instance_count", "max_batch_size", "dynamic_batching"} plus
+ * anything else to store (replicas, resources). Returns 0, INFERD_ENOTFOUND (no such version
+ * folder), INFERD_EINVAL (bad settings) or INFERD_EMODEL (it did not load; nothing changed). */
 int inferd_repo_deploy_version(inferd_repo_t *repo, const char *model, int64_t version,
-                               const inferd_sched_config_t *sched, int64_t max_batch_size,
-                               const char *deployment_json, const inferd_change_t *change,
+                               const char *settings_json, const inferd_change_t *change,
                                inferd_err_t *err);
 
 /* Control thread only. Stops serving one version of `model`. */
@@ -156,6 +157,41 @@ int inferd_repo_set_default(inferd_repo_t *repo, const char *model, int64_t vers
 /* Control thread only. Points `label` at `version` (-1: removes the label). */
 int inferd_repo_set_label(inferd_repo_t *repo, const char *model, const char *label,
                           int64_t version, const inferd_change_t *change, inferd_err_t *err);
+
+/* What POST /v1/models registers: a version of `model` from the file `artifact` (a path or a
+ * file:// URI). Borrowed strings; NULL where optional. */
+typedef struct inferd_register {
+    const char *model;
+    int64_t version; /* 0: the next free number */
+    const char *artifact;
+    const char *framework;     /* NULL: from the file's extension */
+    const char *metadata_json; /* NULL: {} */
+    const char *tags_json;     /* NULL: [] */
+} inferd_register_t;
+
+/* Control thread only. Copies the artifact into DIR/<model>/<version>/ (hashing it), proves it
+ * by loading it with the model's config.json, and records it in the registry as a draft. *OUT
+ * gets the record (free with inferd_reg_version_clear). Returns 0, INFERD_EINVAL (bad name),
+ * INFERD_ECONFLICT (the version exists), INFERD_EMODEL (the artifact does not load; nothing
+ * changed) or INFERD_EIO. It does not make the version serve (deploy does; poll mode's poller
+ * will, as for any new folder). */
+int inferd_repo_register_version(inferd_repo_t *repo, const inferd_register_t *reg,
+                                 const inferd_change_t *change, inferd_reg_version_t *OUT,
+                                 inferd_err_t *err);
+
+/* Control thread only. Deletes a version that does not serve: its folder goes, its registry
+ * row stays as archived. INFERD_ECONFLICT while it is served, INFERD_ENOTFOUND when unknown. */
+int inferd_repo_delete_version(inferd_repo_t *repo, const char *model, int64_t version,
+                               const inferd_change_t *change, inferd_err_t *err);
+
+/* Control thread only. Makes `to_version` the default version of `model` at once (deploying it
+ * first when it is not served), audited with change->reason; *OUT_previous gets the version
+ * that answered before. */
+int inferd_repo_rollback(inferd_repo_t *repo, const char *model, int64_t to_version,
+                         const inferd_change_t *change, int64_t *OUT_previous, inferd_err_t *err);
+
+/* Whether `name` may name a model folder: 1-128 of [A-Za-z0-9_.-], not starting with '.'. */
+bool inferd_model_name_is_valid(const char *name);
 
 /* Control thread only. A version number's folder state on disk: whether DIR/<m>/<v> exists. */
 bool inferd_repo_version_on_disk(const inferd_repo_t *repo, const char *model, int64_t version);

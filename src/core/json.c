@@ -564,6 +564,14 @@ static bool jsonw_reserve(inferd_jsonw_t *w, size_t extra)
     return true;
 }
 
+const char *inferd_jsonw_cstr_of(inferd_jsonw_t *w)
+{
+    if (!jsonw_reserve(w, 1))
+        return NULL;
+    w->buf[w->len] = '\0';
+    return w->buf;
+}
+
 void inferd_jsonw_reset(inferd_jsonw_t *w)
 {
     w->len = 0;

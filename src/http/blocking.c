@@ -105,6 +105,17 @@ void http_run_blocking(http_call_t *call, void (*work)(http_blocking_t *b), void
         actor = req->headers.entries[user_header].value.base;
         actor_len = req->headers.entries[user_header].value.len;
     }
+    static const char *const reserved[] = {"repository", "startup", "poller"};
+    for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+        if (actor_len == strlen(reserved[i]) && memcmp(actor, reserved[i], actor_len) == 0) {
+            inferd_err_t err;
+            inferd_fail(&err, INFERD_EINVAL,
+                        "X-Inferd-User '%s' is reserved for inferd's own changes; name a person "
+                        "or a service",
+                        reserved[i]);
+            http_reply_error(call, &err);
+            return;
+        }
     size_t total = cstr_len(call->model) + cstr_len(call->version) + cstr_len(call->label) +
                    cstr_len(call->name) + req->entity.len + query.len + actor_len + 8;
     blocking_job_t *job = calloc(1, sizeof(*job));

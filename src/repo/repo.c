@@ -105,7 +105,7 @@ static int compare_versions(const void *a, const void *b)
 }
 
 /* The numeric version folders of `model_dir` ("10", not "010"), ascending. Caller frees. */
-static int64_t *list_version_folders(const char *model_dir, size_t *OUT_count)
+int64_t *repo_list_version_folders(const char *model_dir, size_t *OUT_count)
 {
     char **subdirs;
     size_t n_subdirs;
@@ -218,7 +218,7 @@ static int read_disk_model(const inferd_repo_t *repo, const char *name, const ch
         rc = inferd_model_config_parse("{}", 2, &disk->config, &why);
     if (rc != 0)
         disk->failure = strdup(why.msg);
-    disk->folders = list_version_folders(disk->dir, &disk->n_folders);
+    disk->folders = repo_list_version_folders(disk->dir, &disk->n_folders);
     uint64_t h = HASH_SEED;
     if (disk->config_text != NULL)
         h = hash_bytes(h, disk->config_text, strlen(disk->config_text));
@@ -270,7 +270,7 @@ static repo_model_state_t *find_state(inferd_repo_t *repo, const char *name)
     return NULL;
 }
 
-static repo_model_state_t *state_for(inferd_repo_t *repo, const char *name)
+repo_model_state_t *repo_state_for(inferd_repo_t *repo, const char *name)
 {
     repo_model_state_t *state = find_state(repo, name);
     if (state != NULL)
@@ -311,17 +311,22 @@ static void free_states(inferd_repo_t *repo)
 
 /* ==== building a model ==== */
 
+/* Whether `policy` selects version `number` among `folders` (ascending). */
 static bool policy_selects(const inferd_version_policy_t *policy, const int64_t *folders,
-                           size_t n_folders, size_t index)
+                           size_t n_folders, int64_t number)
 {
     switch (policy->kind) {
     case INFERD_POLICY_ALL:
         return true;
-    case INFERD_POLICY_LATEST:
-        return (int64_t)(n_folders - index) <= policy->latest_num_versions;
+    case INFERD_POLICY_LATEST: {
+        size_t newer = 0;
+        for (size_t i = 0; i < n_folders; i++)
+            newer += folders[i] > number;
+        return (int64_t)newer < policy->latest_num_versions;
+    }
     case INFERD_POLICY_SPECIFIC:
         for (size_t i = 0; i < policy->n_specific_versions; i++)
-            if (policy->specific_versions[i] == folders[index])
+            if (policy->specific_versions[i] == number)
                 return true;
         return false;
     }
@@ -459,7 +464,8 @@ static inferd_model_version_t *find_in(const inferd_model_t *model, int64_t numb
  * whose reload failed and whose old copy was kept. Returns the new model (one reference). */
 static inferd_model_t *build_model(const char *name, const disk_model_t *disk,
                                    const repo_model_state_t *state, const inferd_model_t *current,
-                                   int *OUT_failed, char *why, size_t why_len)
+                                   const int64_t *managed, size_t n_managed, int *OUT_failed,
+                                   char *why, size_t why_len)
 {
     *OUT_failed = 0;
     why[0] = '\0';
@@ -485,11 +491,24 @@ static inferd_model_t *build_model(const char *name, const disk_model_t *disk,
         repo_model_release(model);
         return NULL;
     }
-    for (size_t i = 0; i < disk->n_folders; i++) {
+    /* the policy chooses among the folders that did not come through the management API */
+    int64_t *unmanaged = calloc(disk->n_folders + 1, sizeof(*unmanaged));
+    size_t n_unmanaged = 0;
+    for (size_t i = 0; unmanaged != NULL && i < disk->n_folders; i++) {
+        bool is_managed = false;
+        for (size_t m = 0; m < n_managed; m++)
+            is_managed |= managed[m] == disk->folders[i];
+        if (!is_managed)
+            unmanaged[n_unmanaged++] = disk->folders[i];
+    }
+    for (size_t i = 0; unmanaged != NULL && i < disk->n_folders; i++) {
         int64_t number = disk->folders[i];
         const repo_pin_t *pin = state ? find_pin((repo_model_state_t *)state, number) : NULL;
-        if (pin == NULL && !policy_selects(&disk->config.version_policy, disk->folders,
-                                           disk->n_folders, i))
+        bool is_unmanaged = false;
+        for (size_t u = 0; u < n_unmanaged; u++)
+            is_unmanaged |= unmanaged[u] == number;
+        if (pin == NULL && (!is_unmanaged || !policy_selects(&disk->config.version_policy,
+                                                             unmanaged, n_unmanaged, number)))
             continue;
         uint64_t fingerprint = version_fingerprint(disk, number, pin);
         inferd_model_version_t *old = find_in(current, number), *v;
@@ -515,6 +534,7 @@ static inferd_model_t *build_model(const char *name, const disk_model_t *disk,
         if (v != NULL)
             model->versions[model->n_versions++] = v;
     }
+    free(unmanaged);
     if (model->n_versions == 0 && disk->n_folders == 0)
         model->failure = strdup("no version folders (expected <model>/1/model.onnx)");
     else if (model->n_versions == 0)
@@ -597,7 +617,11 @@ static int reload(inferd_repo_t *repo, const char *name, repo_model_state_t *sta
     }
     int failed;
     char why[600];
-    inferd_model_t *model = build_model(name, &disk, state, current, &failed, why, sizeof(why));
+    size_t n_managed = 0;
+    int64_t *managed = repo_persist_managed_versions(repo, name, &n_managed);
+    inferd_model_t *model = build_model(name, &disk, state, current, managed, n_managed, &failed,
+                                        why, sizeof(why));
+    free(managed);
     repo_model_release(current);
     if (state != NULL)
         state->disk_fingerprint = disk.fingerprint;
@@ -611,7 +635,7 @@ static int reload(inferd_repo_t *repo, const char *name, repo_model_state_t *sta
     snprintf(failure, sizeof(failure), "%s", model->failure ? model->failure : why);
     if ((rc = publish_model(repo, model, NULL)) != 0)
         return inferd_fail(err, rc, "out of memory publishing model '%s'", name);
-    (void)change;
+    repo_persist_sync(repo, name, change);
     if (!serves)
         return inferd_fail(err, INFERD_EMODEL, "model '%s' has no ready version: %s", name,
                            failure[0] ? failure : "unknown");
@@ -623,7 +647,7 @@ static int reload(inferd_repo_t *repo, const char *name, repo_model_state_t *sta
 int inferd_repo_load_model(inferd_repo_t *repo, const char *name, const char *config_override,
                            const inferd_change_t *change, inferd_err_t *err)
 {
-    repo_model_state_t *state = state_for(repo, name);
+    repo_model_state_t *state = repo_state_for(repo, name);
     if (state == NULL)
         return inferd_fail(err, INFERD_ENOMEM, "out of memory");
     if (config_override != NULL) {
@@ -659,9 +683,11 @@ int inferd_repo_unload_model(inferd_repo_t *repo, const char *name, const inferd
         state->is_wanted = false;
         state->n_pins = 0;
     }
-    (void)change;
     inferd_log_info("model '%s' unloading: it serves no new request", name);
-    return publish_model(repo, NULL, name);
+    int rc = publish_model(repo, NULL, name);
+    if (rc == 0)
+        repo_persist_sync(repo, name, change);
+    return rc;
 }
 
 void inferd_repo_poll(inferd_repo_t *repo)
@@ -676,7 +702,7 @@ void inferd_repo_poll(inferd_repo_t *repo)
     }
     inferd_change_t change = {"poller", "the repository changed on disk"};
     for (size_t i = 0; i < n_folders; i++) {
-        repo_model_state_t *state = state_for(repo, folders[i]);
+        repo_model_state_t *state = repo_state_for(repo, folders[i]);
         if (state == NULL)
             continue;
         disk_model_t disk;
@@ -707,15 +733,18 @@ void inferd_repo_poll(inferd_repo_t *repo)
 }
 
 int inferd_repo_deploy_version(inferd_repo_t *repo, const char *model, int64_t version,
-                               const inferd_sched_config_t *sched, int64_t max_batch_size,
-                               const char *deployment_json, const inferd_change_t *change,
+                               const char *settings_json, const inferd_change_t *change,
                                inferd_err_t *err)
 {
     if (!inferd_repo_version_on_disk(repo, model, version))
         return inferd_fail(err, INFERD_ENOTFOUND,
                            "model '%s' has no version folder %lld in the repository", model,
                            (long long)version);
-    repo_model_state_t *state = state_for(repo, model);
+    repo_pin_t wanted;
+    int rc = repo_pin_from_settings(settings_json, version, &wanted, err);
+    if (rc != 0)
+        return rc;
+    repo_model_state_t *state = repo_state_for(repo, model);
     if (state == NULL)
         return inferd_fail(err, INFERD_ENOMEM, "out of memory");
     repo_pin_t *pin = find_pin(state, version);
@@ -730,15 +759,10 @@ int inferd_repo_deploy_version(inferd_repo_t *repo, const char *model, int64_t v
     } else {
         saved = *pin;
     }
-    *pin = (repo_pin_t){.version = version, .max_batch_size = max_batch_size};
-    if (sched != NULL) {
-        pin->has_sched = true;
-        pin->sched = *sched;
-    }
+    *pin = wanted;
     bool was_wanted = state->is_wanted;
     state->is_wanted = true;
-    (void)deployment_json;
-    int rc = reload(repo, model, state, change, err);
+    rc = reload(repo, model, state, change, err);
     inferd_model_t *now = current_model(repo, model);
     inferd_model_version_t *v = find_in(now, version);
     bool serves = v != NULL && v->is_ready;
@@ -756,6 +780,9 @@ int inferd_repo_deploy_version(inferd_repo_t *repo, const char *model, int64_t v
                        : inferd_fail(err, INFERD_EMODEL, "version %lld did not load",
                                      (long long)version);
     }
+    if (repo_persist_deployment(repo, model, version, settings_json, change, err) != 0)
+        inferd_log_error("registry: recording the deployment of model '%s' version %lld: %s",
+                         model, (long long)version, err->msg);
     return 0;
 }
 
@@ -768,7 +795,7 @@ int inferd_repo_undeploy_version(inferd_repo_t *repo, const char *model, int64_t
     if (!served)
         return inferd_fail(err, INFERD_ENOTFOUND, "model '%s' version %lld is not served", model,
                            (long long)version);
-    repo_model_state_t *state = state_for(repo, model);
+    repo_model_state_t *state = repo_state_for(repo, model);
     if (state == NULL)
         return inferd_fail(err, INFERD_ENOMEM, "out of memory");
     repo_pin_t *pin = find_pin(state, version);
@@ -837,13 +864,22 @@ int inferd_repo_set_default(inferd_repo_t *repo, const char *model, int64_t vers
         return inferd_fail(err, exists ? INFERD_EUNAVAIL : INFERD_ENOTFOUND,
                            "model '%s' version %lld is not %s; deploy it first", model,
                            (long long)version, exists ? "ready" : "served");
-    repo_model_state_t *state = state_for(repo, model);
+    repo_model_state_t *state = repo_state_for(repo, model);
     if (state == NULL)
         return inferd_fail(err, INFERD_ENOMEM, "out of memory");
     state->has_default = true;
     state->default_version = version;
-    (void)change;
-    return relabel(repo, model, state, err);
+    int rc = relabel(repo, model, state, err);
+    if (rc == 0 && repo->registry != NULL) {
+        char detail[64];
+        snprintf(detail, sizeof(detail), "{\"default_version\":%lld}", (long long)version);
+        inferd_audit_t audit = {change->actor, "set_default", model, version, detail,
+                                change->reason};
+        inferd_err_t ignored;
+        if (inferd_registry_set_default(repo->registry, model, version, &audit, &ignored) != 0)
+            inferd_log_error("registry: recording the default version: %s", ignored.msg);
+    }
+    return rc;
 }
 
 int inferd_repo_set_label(inferd_repo_t *repo, const char *model, const char *label,
@@ -866,7 +902,7 @@ int inferd_repo_set_label(inferd_repo_t *repo, const char *model, const char *la
                            "a label is 1 to 64 characters and does not start with a digit "
                            "(digits name versions): '%s'",
                            label);
-    repo_model_state_t *state = state_for(repo, model);
+    repo_model_state_t *state = repo_state_for(repo, model);
     if (state == NULL)
         return inferd_fail(err, INFERD_ENOMEM, "out of memory");
     size_t i = 0;
@@ -883,8 +919,22 @@ int inferd_repo_set_label(inferd_repo_t *repo, const char *model, const char *la
         state->n_labels++;
     }
     state->labels[i].version = version;
-    (void)change;
-    return relabel(repo, model, state, err);
+    int rc = relabel(repo, model, state, err);
+    if (rc == 0 && repo->registry != NULL) {
+        inferd_err_t ignored;
+        inferd_audit_t audit = {change->actor, version < 0 ? "delete_label" : "set_label", model,
+                                version < 0 ? 0 : version, NULL, change->reason};
+        char detail[128];
+        snprintf(detail, sizeof(detail), "{\"label\":\"%s\"}", label);
+        audit.detail_json = strchr(label, '"') || strchr(label, '\\') ? NULL : detail;
+        int wrote = version < 0 ? inferd_registry_delete_label(repo->registry, model, label,
+                                                               &audit, &ignored)
+                                : inferd_registry_set_label(repo->registry, model, label, version,
+                                                            &audit, &ignored);
+        if (wrote != 0 && ignored.code != INFERD_ENOTFOUND)
+            inferd_log_error("registry: recording label '%s': %s", label, ignored.msg);
+    }
+    return rc;
 }
 
 bool inferd_repo_version_on_disk(const inferd_repo_t *repo, const char *model, int64_t version)
@@ -939,10 +989,13 @@ int inferd_repo_open(const inferd_repo_options_t *options, inferd_repo_t **OUT_r
     pthread_cond_init(&repo->has_work, NULL);
 
     inferd_change_t change = {"startup", NULL};
+    repo_persist_restore(repo);
     for (size_t i = 0; i < n_folders; i++) {
-        if (options->mode == INFERD_CONTROL_EXPLICIT && !is_named(options, folders[i]))
+        repo_model_state_t *known = find_state(repo, folders[i]);
+        if (options->mode == INFERD_CONTROL_EXPLICIT && !is_named(options, folders[i]) &&
+            (known == NULL || !known->is_wanted))
             continue;
-        repo_model_state_t *state = state_for(repo, folders[i]);
+        repo_model_state_t *state = repo_state_for(repo, folders[i]);
         if (state == NULL)
             continue;
         state->is_wanted = true;

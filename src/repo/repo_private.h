@@ -64,6 +64,23 @@ void repo_publish(inferd_repo_t *repo, inferd_catalog_t *catalog);
 void repo_model_release(inferd_model_t *model);
 int64_t repo_parse_version(const char *text);
 
+/* repo.c */
+repo_model_state_t *repo_state_for(inferd_repo_t *repo, const char *name);
+/* The numeric version folders of `model_dir`, ascending (caller frees). */
+int64_t *repo_list_version_folders(const char *model_dir, size_t *OUT_count);
+
+/* persist.c: the registry's copy of what serves (no-ops without a registry) */
+int repo_pin_from_settings(const char *settings_json, int64_t version, repo_pin_t *pin,
+                           inferd_err_t *err);
+void repo_persist_restore(inferd_repo_t *repo);
+/* The versions of `name` registered through the management API (served only while deployed,
+ * never chosen by the version policy); malloc'ed, NULL without a registry. */
+int64_t *repo_persist_managed_versions(inferd_repo_t *repo, const char *name, size_t *OUT_count);
+void repo_persist_sync(inferd_repo_t *repo, const char *name, const inferd_change_t *change);
+int repo_persist_deployment(inferd_repo_t *repo, const char *model, int64_t version,
+                            const char *settings_json, const inferd_change_t *change,
+                            inferd_err_t *err);
+
 /* control.c */
 int repo_control_start(inferd_repo_t *repo, inferd_err_t *err);
 void repo_control_stop(inferd_repo_t *repo);

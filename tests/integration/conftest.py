@@ -93,6 +93,14 @@ class Server:
         kwargs.setdefault("timeout", HTTP_TIMEOUT)
         return requests.post(self.url + path, **kwargs)
 
+    def put(self, path, **kwargs):
+        kwargs.setdefault("timeout", HTTP_TIMEOUT)
+        return requests.put(self.url + path, **kwargs)
+
+    def delete(self, path, **kwargs):
+        kwargs.setdefault("timeout", HTTP_TIMEOUT)
+        return requests.delete(self.url + path, **kwargs)
+
     def infer(self, model, body, version=None, session=None, timeout=HTTP_TIMEOUT):
         """POSTs an infer request; `body` is a dict (sent as JSON) or raw bytes/str."""
         http = session or requests
@@ -181,7 +189,8 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.fixture
 def launch():
-    """start_server() for one test: whatever the test leaves running is killed afterwards."""
+    """start_server() for one test. Whatever the test leaves running is stopped afterwards, and
+    the test fails if any of its servers reported a sanitizer finding (ASan, UBSan, TSan)."""
     mine = []
 
     def _launch(repo_dir, *extra_args, **kwargs):
@@ -190,8 +199,26 @@ def launch():
         return server
 
     yield _launch
+    findings = []
     for server in mine:
-        server.kill()
+        if server.alive():
+            server.proc.send_signal(signal.SIGTERM)
+            try:
+                server.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        text = server.stderr_text()
+        for marker in SANITIZER_MARKERS:
+            if marker in text:
+                start = text.index(marker)
+                findings.append(text[max(0, start - 200):start + 3000])
+                break
+    assert not findings, "sanitizer findings:\n" + "\n----\n".join(findings)
+
+
+# What ASan, UBSan and TSan print when they find something.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "WARNING: ThreadSanitizer")
 
 
 def build_test_repository(root):
@@ -199,7 +226,8 @@ def build_test_repository(root):
     a truncated copy of mnist_mlp v1 ("truncated_mlp") and a model folder without model.onnx."""
     root = Path(root)
     require_path(EXAMPLE_MODELS)
-    shutil.copytree(EXAMPLE_MODELS, root, dirs_exist_ok=True)
+    shutil.copytree(EXAMPLE_MODELS, root, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(".inferd"))
     for name in ("typed_identity", "ops_mix", "unsupported_op"):
         shutil.copytree(require_path(TEST_MODELS / name), root / name)
 

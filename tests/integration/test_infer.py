@@ -109,7 +109,8 @@ def model_for_request(server, path, body):
     between candidates)."""
     names = {entry["name"] for entry in body["inputs"]}
     candidates = []
-    for model_dir in sorted(p for p in EXAMPLE_MODELS.iterdir() if p.is_dir()):
+    for model_dir in sorted(p for p in EXAMPLE_MODELS.iterdir()
+                            if p.is_dir() and not p.name.startswith(".")):
         meta = assert_json_response(server.get(f"/v2/models/{model_dir.name}"), 200)
         if {t["name"] for t in meta["inputs"]} == names:
             candidates.append(model_dir.name)
