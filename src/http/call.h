@@ -57,7 +57,8 @@ void http_on_blocking_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t 
  * scheduler's result arriving). */
 http_call_t http_loop_call(h2o_req_t *req);
 
-/* Receives scheduler results on the loop thread and answers their requests (v2.c). */
+/* Receives scheduler results on the loop thread and answers their requests, whatever their
+ * protocol (infer_path.c). */
 void v2_on_jobs_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
 
 /* Sends call->out as a JSON body with `status`. */

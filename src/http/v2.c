@@ -1,7 +1,8 @@
 /* KServe V2 (Open Inference Protocol) over HTTP: server metadata and health, model metadata and
  * readiness, inference; plus /health for load balancers. Handlers turn HTTP into calls on the
- * repository and inferd_infer, and results into V2 JSON. */
+ * repository, and inference into a codec for the shared path of infer_path.c. */
 #include "call.h"
+#include "infer_path.h"
 #include "inferd/backend.h"
 #include "inferd/infer.h"
 #include "inferd/metrics.h"
@@ -132,178 +133,32 @@ void v2_model_ready(http_call_t *call)
     http_reply_json(call, 200);
 }
 
-/* The media types accepted for a JSON body: JSON itself, none, and curl -d's default. */
-static bool is_json_body(h2o_req_t *req)
+/* ==== inference ====
+ * The shared path (infer_path.c) does the work; V2 brings its JSON codec. */
+
+static int v2_infer_decode(const inferd_json_t *doc, const inferd_model_version_t *v,
+                           inferd_arena_t *arena, inferd_request_t *req, void **OUT_state,
+                           inferd_err_t *err)
 {
-    ssize_t index = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
-    if (index < 0)
-        return true;
-    h2o_iovec_t type = req->headers.entries[index].value;
-    static const char *const accepted[] = {"application/json", "application/x-www-form-urlencoded",
-                                           "text/plain"};
-    for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
-        size_t len = strlen(accepted[i]);
-        if (type.len >= len && h2o_lcstris(type.base, len, accepted[i], len) &&
-            (type.len == len || type.base[len] == ';' || type.base[len] == ' '))
-            return true;
-    }
-    return false;
+    *OUT_state = NULL;
+    return v2_decode_infer_doc(doc, arena, req, err);
 }
 
-static uint64_t monotonic_ns(void)
+static int v2_infer_encode(inferd_jsonw_t *w, const inferd_model_version_t *v,
+                           const inferd_request_t *req, const inferd_response_t *resp, void *state,
+                           uint64_t elapsed_ns, inferd_err_t *err)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    v2_encode_infer_response(w, v, req, resp);
+    return 0;
 }
 
-/* ==== requests that go through a scheduler ====
- * The request is decoded into an arena of its own (it outlives this handler), checked, and
- * queued; its result comes back on this loop thread through v2_on_jobs_done. If the client
- * leaves meanwhile, h2o disposes the request and with it the ref below, which detaches the job
- * so that its result is dropped. */
-
-typedef struct http_job http_job_t;
-
-typedef struct {
-    http_job_t *job; /* NULL once the job has answered */
-} http_job_ref_t;
-
-struct http_job {
-    h2o_multithread_message_t message; /* to the owning loop; first: see the dispatch below */
-    inferd_job_t job;
-    inferd_request_t req;
-    inferd_arena_t arena;
-    inferd_model_version_t *version; /* a reference, released with the job */
-    h2o_multithread_receiver_t *loop;
-    int64_t *loop_jobs_in_flight;
-    h2o_req_t *http_req; /* NULL once the client went away */
-    http_job_ref_t *ref;
-    uint64_t start_ns;
+static const http_infer_codec_t v2_infer_codec = {
+    .name = "v2",
+    .decode = v2_infer_decode,
+    .encode = v2_infer_encode,
 };
-
-static void http_job_free(http_job_t *hj)
-{
-    inferd_version_release(hj->version);
-    inferd_arena_free(&hj->arena);
-    free(hj);
-}
-
-static void on_request_disposed(void *data)
-{
-    http_job_ref_t *ref = data;
-    if (ref->job != NULL)
-        ref->job->http_req = NULL;
-}
-
-/* Instance thread: hand the finished job to the loop that owns its request. */
-static void on_job_done(inferd_job_t *job)
-{
-    http_job_t *hj = (http_job_t *)((char *)job - offsetof(http_job_t, job));
-    h2o_multithread_send_message(hj->loop, &hj->message);
-}
-
-void v2_on_jobs_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
-{
-    while (!h2o_linklist_is_empty(messages)) {
-        http_job_t *hj = H2O_STRUCT_FROM_MEMBER(http_job_t, message.link, messages->next);
-        h2o_linklist_unlink(&hj->message.link);
-        (*hj->loop_jobs_in_flight)--;
-        inferd_model_version_t *v = hj->version;
-        inferd_outcome_t outcome = hj->job.rc == 0
-                                       ? INFERD_OUTCOME_SUCCESS
-                                       : inferd_outcome_of_status(inferd_http_status(hj->job.rc));
-        inferd_stats_record_request(v, outcome, monotonic_ns() - hj->start_ns, hj->job.queue_ns);
-        if (hj->http_req != NULL) {
-            hj->ref->job = NULL;
-            http_call_t call = http_loop_call(hj->http_req);
-            if (hj->job.rc != 0) {
-                if (hj->job.err.code == 0)
-                    inferd_fail(&hj->job.err, hj->job.rc, "%s", inferd_strerror(hj->job.rc));
-                http_reply_error(&call, &hj->job.err);
-            } else {
-                v2_encode_infer_response(call.out, v, &hj->req, &hj->job.resp);
-                http_reply_json(&call, 200);
-            }
-        }
-        http_job_free(hj);
-    }
-}
-
-static void infer_scheduled(http_call_t *call, inferd_model_version_t *v)
-{
-    inferd_err_t err;
-    http_job_t *hj = calloc(1, sizeof(*hj));
-    if (hj == NULL) {
-        inferd_version_release(v);
-        inferd_fail(&err, INFERD_ENOMEM, "out of memory queueing the request");
-        http_reply_error(call, &err);
-        return;
-    }
-    hj->version = v;
-    hj->start_ns = monotonic_ns();
-    inferd_arena_init(&hj->arena, 16 * 1024, 0);
-    int rc = v2_decode_infer_request(call->req->entity.base, call->req->entity.len, &hj->arena,
-                                     &hj->req, &err);
-    if (rc == 0)
-        rc = inferd_infer_prepare(v, &hj->req, &hj->job.prepared, &err);
-    if (rc == 0) {
-        hj->job.req = &hj->req;
-        hj->job.priority = (int)hj->req.priority;
-        hj->job.timeout_us = hj->req.timeout_us;
-        hj->job.done = on_job_done;
-        hj->loop = call->jobs;
-        hj->loop_jobs_in_flight = call->jobs_in_flight;
-        hj->http_req = call->req;
-        hj->ref = h2o_mem_alloc_shared(&call->req->pool, sizeof(*hj->ref), on_request_disposed);
-        hj->ref->job = hj;
-        (*call->jobs_in_flight)++;
-        rc = inferd_sched_submit(v->sched, &hj->job, &err);
-        if (rc != 0) {
-            (*call->jobs_in_flight)--;
-            hj->ref->job = NULL;
-        }
-    }
-    if (rc != 0) {
-        inferd_outcome_t outcome = inferd_outcome_of_status(inferd_http_status(err.code));
-        inferd_stats_record_request(v, outcome, monotonic_ns() - hj->start_ns, 0);
-        http_job_free(hj);
-        http_reply_error(call, &err);
-    }
-}
 
 void v2_model_infer(http_call_t *call)
 {
-    inferd_err_t err;
-    inferd_model_version_t *v = NULL;
-    inferd_request_t req;
-    inferd_response_t resp = {0};
-    if (!is_json_body(call->req)) {
-        inferd_fail(&err, INFERD_EMEDIA,
-                    "the request body must be JSON: send Content-Type: application/json");
-        http_reply_error(call, &err);
-        return;
-    }
-    if (inferd_repo_acquire(call->repo, call->model, call->version, &v, &err) != 0) {
-        http_reply_error(call, &err);
-        return;
-    }
-    if (v->sched != NULL) {
-        infer_scheduled(call, v);
-        return;
-    }
-    uint64_t start_ns = monotonic_ns();
-    if (v2_decode_infer_request(call->req->entity.base, call->req->entity.len, call->arena, &req,
-                                &err) != 0 ||
-        inferd_infer(v, &req, &resp, &err) != 0) {
-        inferd_outcome_t outcome = inferd_outcome_of_status(inferd_http_status(err.code));
-        inferd_stats_record_request(v, outcome, monotonic_ns() - start_ns, 0);
-        inferd_version_release(v);
-        http_reply_error(call, &err);
-        return;
-    }
-    v2_encode_infer_response(call->out, v, &req, &resp);
-    inferd_stats_record_request(v, INFERD_OUTCOME_SUCCESS, monotonic_ns() - start_ns, 0);
-    inferd_version_release(v);
-    http_reply_json(call, 200);
+    http_infer(call, &v2_infer_codec);
 }

@@ -11,9 +11,7 @@ static int decode_fail(inferd_err_t *err, int code, const char *input, const cha
     return inferd_fail(err, code, "input '%s': %s", input, what);
 }
 
-/* Converts leaf `tok` into element `i` of a tensor of `dtype`. */
-static int decode_value(const inferd_json_t *doc, int tok, inferd_dtype_t dtype, void *data,
-                        int64_t i)
+int v2_decode_value(const inferd_json_t *doc, int tok, inferd_dtype_t dtype, void *data, int64_t i)
 {
     int64_t s;
     uint64_t u;
@@ -80,6 +78,15 @@ static bool nesting_matches(const inferd_json_t *doc, int tok, const inferd_tens
     return true;
 }
 
+const char *v2_value_hint(inferd_dtype_t dtype)
+{
+    if (dtype == INFERD_DT_BOOL)
+        return " (use true or false)";
+    if (dtype == INFERD_DT_FP32 || dtype == INFERD_DT_FP64)
+        return " (finite numbers only)";
+    return " (whole numbers within the type's range)";
+}
+
 static bool is_flat_list(const inferd_json_t *doc, int tok)
 {
     if (inferd_json_kind(doc, tok) != INFERD_JSON_ARRAY)
@@ -124,16 +131,13 @@ static int decode_data(const inferd_json_t *doc, int data_tok, inferd_tensor_t *
     for (int tok = first; tok < end; tok++) {
         if (inferd_json_kind(doc, tok) == INFERD_JSON_ARRAY)
             continue;
-        if (decode_value(doc, tok, t->dtype, t->data, i) != 0) {
+        if (v2_decode_value(doc, tok, t->dtype, t->data, i) != 0) {
             size_t raw_len;
             const char *raw = inferd_json_raw(doc, tok, &raw_len);
-            return inferd_fail(
-                err, INFERD_EINVAL, "input '%s': value %lld (%.*s) is not a valid %s%s", t->name,
-                (long long)i, (int)(raw_len > 40 ? 40 : raw_len), raw, inferd_dtype_name(t->dtype),
-                t->dtype == INFERD_DT_BOOL ? " (use true or false)"
-                : t->dtype == INFERD_DT_FP32 || t->dtype == INFERD_DT_FP64
-                    ? " (finite numbers only)"
-                    : " (whole numbers within the type's range)");
+            return inferd_fail(err, INFERD_EINVAL,
+                               "input '%s': value %lld (%.*s) is not a valid %s%s", t->name,
+                               (long long)i, (int)(raw_len > 40 ? 40 : raw_len), raw,
+                               inferd_dtype_name(t->dtype), v2_value_hint(t->dtype));
         }
         i++;
     }
@@ -209,6 +213,27 @@ static int decode_outputs(const inferd_json_t *doc, int tok, inferd_arena_t *are
     return 0;
 }
 
+int v2_decode_parameters(const inferd_json_t *doc, int parameters, inferd_request_t *req,
+                         inferd_err_t *err)
+{
+    req->timeout_us = -1;
+    if (parameters < 0)
+        return 0;
+    if (inferd_json_kind(doc, parameters) != INFERD_JSON_OBJECT)
+        return inferd_fail(err, INFERD_EINVAL, "\"parameters\" must be an object");
+    int priority = inferd_json_get(doc, parameters, "priority");
+    if (priority >= 0 && (inferd_json_int64(doc, priority, &req->priority) != 0 ||
+                          req->priority < 0 || req->priority > 1000000))
+        return inferd_fail(err, INFERD_EINVAL,
+                           "parameters.priority must be a whole number (1 is the highest level)");
+    int timeout = inferd_json_get(doc, parameters, "timeout");
+    if (timeout >= 0 &&
+        (inferd_json_int64(doc, timeout, &req->timeout_us) != 0 || req->timeout_us < 0))
+        return inferd_fail(err, INFERD_EINVAL,
+                           "parameters.timeout must be a whole number of microseconds");
+    return 0;
+}
+
 int v2_decode_infer_request(const char *body, size_t len, inferd_arena_t *arena,
                             inferd_request_t *req, inferd_err_t *err)
 {
@@ -216,52 +241,90 @@ int v2_decode_infer_request(const char *body, size_t len, inferd_arena_t *arena,
     memset(req, 0, sizeof(*req));
     req->arena = arena;
     int rc = inferd_json_parse(&doc, body, len, arena, err);
-    if (rc != 0)
-        return rc;
-    if (inferd_json_kind(&doc, 0) != INFERD_JSON_OBJECT)
+    return rc != 0 ? rc : v2_decode_infer_doc(&doc, arena, req, err);
+}
+
+int v2_decode_infer_doc(const inferd_json_t *doc, inferd_arena_t *arena, inferd_request_t *req,
+                        inferd_err_t *err)
+{
+    int rc;
+    memset(req, 0, sizeof(*req));
+    req->arena = arena;
+    if (inferd_json_kind(doc, 0) != INFERD_JSON_OBJECT)
         return inferd_fail(err, INFERD_EINVAL,
                            "request body must be a JSON object with an \"inputs\" list");
-    int id = inferd_json_get(&doc, 0, "id");
-    if (id >= 0 && inferd_json_string(&doc, id, arena, &req->id, NULL) != 0)
+    int id = inferd_json_get(doc, 0, "id");
+    if (id >= 0 && inferd_json_string(doc, id, arena, &req->id, NULL) != 0)
         return inferd_fail(err, INFERD_EINVAL, "\"id\" must be a string");
-    int parameters = inferd_json_get(&doc, 0, "parameters");
-    if (parameters >= 0 && inferd_json_kind(&doc, parameters) != INFERD_JSON_OBJECT)
-        return inferd_fail(err, INFERD_EINVAL, "\"parameters\" must be an object");
-    req->timeout_us = -1;
-    int priority = inferd_json_get(&doc, parameters, "priority");
-    if (priority >= 0 && (inferd_json_int64(&doc, priority, &req->priority) != 0 ||
-                          req->priority < 0 || req->priority > 1000000))
-        return inferd_fail(err, INFERD_EINVAL,
-                           "parameters.priority must be a whole number (1 is the highest level)");
-    int timeout = inferd_json_get(&doc, parameters, "timeout");
-    if (timeout >= 0 &&
-        (inferd_json_int64(&doc, timeout, &req->timeout_us) != 0 || req->timeout_us < 0))
-        return inferd_fail(err, INFERD_EINVAL,
-                           "parameters.timeout must be a whole number of microseconds");
-    int inputs = inferd_json_get(&doc, 0, "inputs");
-    if (inputs < 0 || inferd_json_kind(&doc, inputs) != INFERD_JSON_ARRAY)
+    rc = v2_decode_parameters(doc, inferd_json_get(doc, 0, "parameters"), req, err);
+    if (rc != 0)
+        return rc;
+    int inputs = inferd_json_get(doc, 0, "inputs");
+    if (inputs < 0 || inferd_json_kind(doc, inputs) != INFERD_JSON_ARRAY)
         return inferd_fail(err, INFERD_EINVAL,
                            "request body needs an \"inputs\" list of tensors, e.g. {\"inputs\": "
                            "[{\"name\": \"input\", \"datatype\": \"FP32\", \"shape\": [1, 2], "
                            "\"data\": [0.5, 1.5]}]}");
-    size_t n_inputs = (size_t)inferd_json_size(&doc, inputs);
+    size_t n_inputs = (size_t)inferd_json_size(doc, inputs);
     req->inputs = inferd_arena_calloc(arena, n_inputs + 1, sizeof(*req->inputs));
     if (req->inputs == NULL)
         return inferd_fail(err, INFERD_ETOOBIG, "too many inputs");
     int item = inputs + 1;
-    for (size_t i = 0; i < n_inputs; i++, item = inferd_json_next(&doc, item)) {
-        rc = decode_input(&doc, item, arena, &req->inputs[i], err);
+    for (size_t i = 0; i < n_inputs; i++, item = inferd_json_next(doc, item)) {
+        rc = decode_input(doc, item, arena, &req->inputs[i], err);
         if (rc != 0)
             return rc;
     }
     req->n_inputs = n_inputs;
-    int outputs = inferd_json_get(&doc, 0, "outputs");
+    int outputs = inferd_json_get(doc, 0, "outputs");
     if (outputs >= 0)
-        return decode_outputs(&doc, outputs, arena, req, err);
+        return decode_outputs(doc, outputs, arena, req, err);
     return 0;
 }
 
 /* ==== encoding ==== */
+
+void v2_encode_element(inferd_jsonw_t *w, inferd_dtype_t dtype, const void *data, int64_t i)
+{
+    switch (dtype) {
+    case INFERD_DT_BOOL:
+        inferd_jsonw_bool(w, ((const uint8_t *)data)[i] != 0);
+        break;
+    case INFERD_DT_UINT8:
+        inferd_jsonw_uint(w, ((const uint8_t *)data)[i]);
+        break;
+    case INFERD_DT_UINT16:
+        inferd_jsonw_uint(w, ((const uint16_t *)data)[i]);
+        break;
+    case INFERD_DT_UINT32:
+        inferd_jsonw_uint(w, ((const uint32_t *)data)[i]);
+        break;
+    case INFERD_DT_UINT64:
+        inferd_jsonw_uint(w, ((const uint64_t *)data)[i]);
+        break;
+    case INFERD_DT_INT8:
+        inferd_jsonw_int(w, ((const int8_t *)data)[i]);
+        break;
+    case INFERD_DT_INT16:
+        inferd_jsonw_int(w, ((const int16_t *)data)[i]);
+        break;
+    case INFERD_DT_INT32:
+        inferd_jsonw_int(w, ((const int32_t *)data)[i]);
+        break;
+    case INFERD_DT_INT64:
+        inferd_jsonw_int(w, ((const int64_t *)data)[i]);
+        break;
+    case INFERD_DT_FP32:
+        inferd_jsonw_f32(w, ((const float *)data)[i]);
+        break;
+    case INFERD_DT_FP64:
+        inferd_jsonw_f64(w, ((const double *)data)[i]);
+        break;
+    default:
+        inferd_jsonw_lit(w, "null");
+        break;
+    }
+}
 
 void v2_encode_tensor(inferd_jsonw_t *w, const inferd_tensor_t *t)
 {
@@ -280,44 +343,7 @@ void v2_encode_tensor(inferd_jsonw_t *w, const inferd_tensor_t *t)
     for (int64_t i = 0; i < n; i++) {
         if (i > 0)
             inferd_jsonw_raw(w, ",", 1);
-        switch (t->dtype) {
-        case INFERD_DT_BOOL:
-            inferd_jsonw_bool(w, ((const uint8_t *)t->data)[i] != 0);
-            break;
-        case INFERD_DT_UINT8:
-            inferd_jsonw_uint(w, ((const uint8_t *)t->data)[i]);
-            break;
-        case INFERD_DT_UINT16:
-            inferd_jsonw_uint(w, ((const uint16_t *)t->data)[i]);
-            break;
-        case INFERD_DT_UINT32:
-            inferd_jsonw_uint(w, ((const uint32_t *)t->data)[i]);
-            break;
-        case INFERD_DT_UINT64:
-            inferd_jsonw_uint(w, ((const uint64_t *)t->data)[i]);
-            break;
-        case INFERD_DT_INT8:
-            inferd_jsonw_int(w, ((const int8_t *)t->data)[i]);
-            break;
-        case INFERD_DT_INT16:
-            inferd_jsonw_int(w, ((const int16_t *)t->data)[i]);
-            break;
-        case INFERD_DT_INT32:
-            inferd_jsonw_int(w, ((const int32_t *)t->data)[i]);
-            break;
-        case INFERD_DT_INT64:
-            inferd_jsonw_int(w, ((const int64_t *)t->data)[i]);
-            break;
-        case INFERD_DT_FP32:
-            inferd_jsonw_f32(w, ((const float *)t->data)[i]);
-            break;
-        case INFERD_DT_FP64:
-            inferd_jsonw_f64(w, ((const double *)t->data)[i]);
-            break;
-        default:
-            inferd_jsonw_lit(w, "null");
-            break;
-        }
+        v2_encode_element(w, t->dtype, t->data, i);
     }
     inferd_jsonw_lit(w, "]}");
 }

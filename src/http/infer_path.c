@@ -1,0 +1,259 @@
+/* The inference path every HTTP protocol shares (infer_path.h): find the version, parse and
+ * decode the body with the protocol's codec, run the request inline or hand it to the version's
+ * scheduler, encode the answer with the codec, record the version's statistics once. Nothing
+ * here knows what a V2 tensor or a TF Serving instance looks like.
+ *
+ * Design notes
+ * - Order of checks, the same for every protocol: Content-Type (415), the version (404/503,
+ *   not counted: no version was reached), then the body (400, counted against the version).
+ * - A request's clock starts when its handler starts; request_ns covers parsing, decoding,
+ *   queueing, running and, inline, encoding.
+ * - Scheduled requests live in an http_job_t: decoded into the job's own arena (the loop's
+ *   arena is reset when the handler returns), answered on the owning loop from
+ *   v2_on_jobs_done. If the client leaves, h2o disposes the request's pool and with it the
+ *   ref, which detaches the job: its result is counted and dropped. */
+#include "infer_path.h"
+
+#include "inferd/metrics.h"
+#include "inferd/sched.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+bool http_is_json_body(h2o_req_t *req)
+{
+    ssize_t index = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    if (index < 0)
+        return true;
+    h2o_iovec_t type = req->headers.entries[index].value;
+    static const char *const accepted[] = {"application/json", "application/x-www-form-urlencoded",
+                                           "text/plain"};
+    for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+        size_t len = strlen(accepted[i]);
+        if (type.len >= len && h2o_lcstris(type.base, len, accepted[i], len) &&
+            (type.len == len || type.base[len] == ';' || type.base[len] == ' '))
+            return true;
+    }
+    return false;
+}
+
+uint64_t http_monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void http_set_model_version_header(h2o_req_t *req, const inferd_model_version_t *v)
+{
+    h2o_iovec_t value = h2o_strdup(&req->pool, v->version_str, SIZE_MAX);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-model-version"), 0,
+                          "X-Model-Version", value.base, value.len);
+}
+
+static inferd_outcome_t outcome_of(int rc)
+{
+    return rc == 0 ? INFERD_OUTCOME_SUCCESS : inferd_outcome_of_status(inferd_http_status(rc));
+}
+
+/* Answers a request that reached version `v` with `err`, counting it. Releases nothing. */
+static void fail_counted(http_call_t *call, inferd_model_version_t *v, const inferd_err_t *err,
+                         uint64_t start_ns, uint64_t queue_ns)
+{
+    inferd_stats_record_request(v, outcome_of(err->code), http_monotonic_ns() - start_ns, queue_ns);
+    http_reply_error(call, err);
+}
+
+/* Encodes a successful result and answers it (or the codec's refusal), counting the request. */
+static void answer_result(http_call_t *call, const http_infer_codec_t *codec,
+                          inferd_model_version_t *v, const inferd_request_t *req,
+                          const inferd_response_t *resp, void *state, uint64_t start_ns,
+                          uint64_t queue_ns)
+{
+    inferd_err_t err;
+    int rc = codec->encode(call->out, v, req, resp, state, http_monotonic_ns() - start_ns, &err);
+    if (rc != 0) {
+        fail_counted(call, v, &err, start_ns, queue_ns);
+        return;
+    }
+    inferd_stats_record_request(v, INFERD_OUTCOME_SUCCESS, http_monotonic_ns() - start_ns,
+                                queue_ns);
+    http_reply_json(call, 200);
+}
+
+/* ==== requests that go through a scheduler ==== */
+
+typedef struct http_job http_job_t;
+
+typedef struct {
+    http_job_t *job; /* NULL once the job has answered */
+} http_job_ref_t;
+
+struct http_job {
+    h2o_multithread_message_t message; /* to the owning loop */
+    inferd_job_t job;
+    inferd_request_t req;
+    inferd_arena_t arena;
+    inferd_model_version_t *version; /* a reference, released with the job */
+    const http_infer_codec_t *codec;
+    void *codec_state; /* in `arena` */
+    h2o_multithread_receiver_t *loop;
+    int64_t *loop_jobs_in_flight;
+    h2o_req_t *http_req; /* NULL once the client went away */
+    http_job_ref_t *ref;
+    uint64_t start_ns;
+};
+
+static void http_job_free(http_job_t *hj)
+{
+    inferd_version_release(hj->version);
+    inferd_arena_free(&hj->arena);
+    free(hj);
+}
+
+static void on_request_disposed(void *data)
+{
+    http_job_ref_t *ref = data;
+    if (ref->job != NULL)
+        ref->job->http_req = NULL;
+}
+
+/* Instance thread: hand the finished job to the loop that owns its request. */
+static void on_job_done(inferd_job_t *job)
+{
+    http_job_t *hj = (http_job_t *)((char *)job - offsetof(http_job_t, job));
+    h2o_multithread_send_message(hj->loop, &hj->message);
+}
+
+/* (The name predates the other protocols; server.c registers it for every loop.) */
+void v2_on_jobs_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    while (!h2o_linklist_is_empty(messages)) {
+        http_job_t *hj = H2O_STRUCT_FROM_MEMBER(http_job_t, message.link, messages->next);
+        h2o_linklist_unlink(&hj->message.link);
+        (*hj->loop_jobs_in_flight)--;
+        inferd_model_version_t *v = hj->version;
+        if (hj->http_req != NULL && hj->job.rc == 0) {
+            hj->ref->job = NULL;
+            http_call_t call = http_loop_call(hj->http_req); /* X-Model-Version: already set */
+            answer_result(&call, hj->codec, v, &hj->req, &hj->job.resp, hj->codec_state,
+                          hj->start_ns, hj->job.queue_ns);
+        } else {
+            inferd_stats_record_request(v, outcome_of(hj->job.rc),
+                                        http_monotonic_ns() - hj->start_ns, hj->job.queue_ns);
+            if (hj->http_req != NULL) {
+                hj->ref->job = NULL;
+                http_call_t call = http_loop_call(hj->http_req);
+                if (hj->job.err.code == 0)
+                    inferd_fail(&hj->job.err, hj->job.rc, "%s", inferd_strerror(hj->job.rc));
+                http_reply_error(&call, &hj->job.err);
+            }
+        }
+        http_job_free(hj);
+    }
+}
+
+/* Decodes into a job of its own and queues it. Takes over the reference on `v`. */
+static void infer_scheduled(http_call_t *call, const http_infer_codec_t *codec,
+                            const inferd_json_t *doc, inferd_model_version_t *v, uint64_t start_ns)
+{
+    inferd_err_t err;
+    http_job_t *hj = calloc(1, sizeof(*hj));
+    if (hj == NULL) {
+        inferd_fail(&err, INFERD_ENOMEM, "out of memory queueing the request");
+        fail_counted(call, v, &err, start_ns, 0);
+        inferd_version_release(v);
+        return;
+    }
+    hj->version = v;
+    hj->codec = codec;
+    hj->start_ns = start_ns;
+    inferd_arena_init(&hj->arena, 16 * 1024, 0);
+    int rc = codec->decode(doc, v, &hj->arena, &hj->req, &hj->codec_state, &err);
+    if (rc == 0)
+        rc = inferd_infer_prepare(v, &hj->req, &hj->job.prepared, &err);
+    if (rc == 0) {
+        hj->job.req = &hj->req;
+        hj->job.priority = (int)hj->req.priority;
+        hj->job.timeout_us = hj->req.timeout_us;
+        hj->job.done = on_job_done;
+        hj->loop = call->jobs;
+        hj->loop_jobs_in_flight = call->jobs_in_flight;
+        hj->http_req = call->req;
+        hj->ref = h2o_mem_alloc_shared(&call->req->pool, sizeof(*hj->ref), on_request_disposed);
+        hj->ref->job = hj;
+        (*call->jobs_in_flight)++;
+        rc = inferd_sched_submit(v->sched, &hj->job, &err);
+        if (rc != 0) {
+            (*call->jobs_in_flight)--;
+            hj->ref->job = NULL;
+        }
+    }
+    if (rc != 0) {
+        fail_counted(call, v, &err, start_ns, 0);
+        http_job_free(hj);
+    }
+}
+
+/* ==== the entry point ==== */
+
+/* References the version the request names: the path's :version or :label, else the body's. */
+static int acquire_version(http_call_t *call, const http_infer_codec_t *codec,
+                           const inferd_json_t *doc, bool is_parsed,
+                           inferd_model_version_t **OUT_version, inferd_err_t *body_err,
+                           int *body_rc, inferd_err_t *err)
+{
+    if (call->label != NULL)
+        return inferd_repo_acquire_label(call->repo, call->model, call->label, OUT_version, err);
+    const char *version = call->version;
+    if (version == NULL && codec->body_version != NULL && is_parsed) {
+        *body_rc = codec->body_version(doc, call->arena, &version, body_err);
+        if (*body_rc != 0)
+            version = NULL;
+    }
+    return inferd_repo_acquire(call->repo, call->model, version, OUT_version, err);
+}
+
+void http_infer(http_call_t *call, const http_infer_codec_t *codec)
+{
+    inferd_err_t err, body_err;
+    inferd_model_version_t *v = NULL;
+    if (!http_is_json_body(call->req)) {
+        inferd_fail(&err, INFERD_EMEDIA,
+                    "the request body must be JSON: send Content-Type: application/json");
+        http_reply_error(call, &err);
+        return;
+    }
+    uint64_t start_ns = http_monotonic_ns();
+    inferd_json_t doc;
+    int body_rc = inferd_json_parse(&doc, call->req->entity.base, call->req->entity.len,
+                                    call->arena, &body_err);
+    bool is_parsed = body_rc == 0;
+    if (acquire_version(call, codec, &doc, is_parsed, &v, &body_err, &body_rc, &err) != 0) {
+        http_reply_error(call, &err);
+        return;
+    }
+    http_set_model_version_header(call->req, v);
+    if (body_rc != 0) {
+        fail_counted(call, v, &body_err, start_ns, 0);
+        inferd_version_release(v);
+        return;
+    }
+    if (v->sched != NULL) {
+        infer_scheduled(call, codec, &doc, v, start_ns);
+        return;
+    }
+    inferd_request_t req;
+    inferd_response_t resp = {0};
+    void *state = NULL;
+    if (codec->decode(&doc, v, call->arena, &req, &state, &err) != 0 ||
+        inferd_infer(v, &req, &resp, &err) != 0) {
+        fail_counted(call, v, &err, start_ns, 0);
+        inferd_version_release(v);
+        return;
+    }
+    answer_result(call, codec, v, &req, &resp, state, start_ns, 0);
+    inferd_version_release(v);
+}
