@@ -85,8 +85,8 @@ conformance-update: build
 fuzz: deps
 	@scripts/install-deps.sh fuzz
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINFERD_FUZZ=ON
-	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_v2_request fuzz_config fuzz_onnx_model
-	@for t in v2_request config onnx_model; do \
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_v2_request fuzz_config fuzz_onnx_model fuzz_tfs_codec
+	@for t in v2_request config onnx_model tfs_codec; do \
 	  mkdir -p $(FUZZ_BUILD)/findings/$$t $(FUZZ_BUILD)/work/$$t; \
 	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
 	  $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 \

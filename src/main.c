@@ -5,6 +5,7 @@
 #include "inferd/log.h"
 #include "inferd/registry.h"
 #include "inferd/repo.h"
+#include "inferd/router.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -248,10 +249,20 @@ static int serve_main(int argc, char **argv)
         inferd_registry_close(registry);
         return EXIT_FAILURE;
     }
+    if (inferd_router_create(registry, &config.router) != 0) {
+        inferd_log_error("out of memory creating the router");
+        inferd_repo_close(repo);
+        inferd_registry_close(registry);
+        return EXIT_FAILURE;
+    }
+    inferd_catalog_t *catalog = inferd_repo_snapshot(repo);
+    inferd_router_restore(config.router, catalog);
+    inferd_catalog_release(catalog);
     int rc = inferd_http_serve(&config, repo, &err);
     if (rc != 0)
         inferd_log_error("%s", err.msg);
     inferd_repo_close(repo);
+    inferd_router_destroy(config.router);
     inferd_registry_close(registry);
     return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -7,6 +7,7 @@
 
 #include "inferd/error.h"
 #include "inferd/repo.h"
+#include "inferd/router.h"
 
 typedef struct inferd_http_config {
     const char *address; /* IPv4 or IPv6 literal to bind; "0.0.0.0" for every interface */
@@ -14,6 +15,7 @@ typedef struct inferd_http_config {
     int threads;             /* event-loop threads */
     size_t max_body_bytes;   /* larger request bodies answer 413 */
     int shutdown_timeout_ms; /* how long a drain may take before open connections are cut */
+    inferd_router_t *router; /* traffic rules for requests that name no version */
 } inferd_http_config_t;
 
 /* Serves `repo` until SIGTERM or SIGINT, then stops accepting, lets requests in flight finish

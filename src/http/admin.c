@@ -8,6 +8,8 @@ void metrics_text(http_call_t *call)
     inferd_catalog_t *catalog = inferd_repo_snapshot(call->repo);
     inferd_metrics_render(call->out, catalog);
     inferd_catalog_release(catalog);
+    if (call->router != NULL)
+        inferd_router_render_metrics(call->router, call->out);
     if (call->out->failed) {
         inferd_err_t err;
         inferd_fail(&err, INFERD_ENOMEM, "out of memory writing metrics");

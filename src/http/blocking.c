@@ -130,6 +130,7 @@ void http_run_blocking(http_call_t *call, void (*work)(http_blocking_t *b), void
     job->copies = copies;
     char *cursor = copies;
     job->b.repo = (inferd_repo_t *)call->repo;
+    job->b.router = call->router;
     job->b.model = copy_in(&cursor, call->model, cstr_len(call->model));
     job->b.version = copy_in(&cursor, call->version, cstr_len(call->version));
     job->b.label = copy_in(&cursor, call->label, cstr_len(call->label));

@@ -9,10 +9,12 @@
 #include "inferd/error.h"
 #include "inferd/json.h"
 #include "inferd/repo.h"
+#include "inferd/router.h"
 
 typedef struct http_call {
     h2o_req_t *req;
     const inferd_repo_t *repo;
+    inferd_router_t *router;
     const char *model;                /* the :model path segment, or NULL */
     const char *version;              /* the :version path segment, or NULL */
     const char *label;                /* the :label path segment, or NULL */
@@ -32,6 +34,7 @@ typedef struct http_call {
  * status and a JSON body. */
 typedef struct http_blocking {
     inferd_repo_t *repo;
+    inferd_router_t *router;
     const char *model, *version, *label, *name; /* path captures, or NULL */
     const char *body;                           /* the request body (NUL-terminated copy) */
     size_t body_len;

@@ -270,6 +270,7 @@ http_call_t http_loop_call(h2o_req_t *req)
     inferd_jsonw_reset(&t->out);
     return (http_call_t){.req = req,
                          .repo = server.repo,
+                         .router = server.config->router,
                          .arena = &t->arena,
                          .out = &t->out,
                          .is_draining = t->is_draining,

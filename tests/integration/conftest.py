@@ -101,6 +101,10 @@ class Server:
         kwargs.setdefault("timeout", HTTP_TIMEOUT)
         return requests.delete(self.url + path, **kwargs)
 
+    def patch(self, path, **kwargs):
+        kwargs.setdefault("timeout", HTTP_TIMEOUT)
+        return requests.patch(self.url + path, **kwargs)
+
     def infer(self, model, body, version=None, session=None, timeout=HTTP_TIMEOUT):
         """POSTs an infer request; `body` is a dict (sent as JSON) or raw bytes/str."""
         http = session or requests
