@@ -168,7 +168,7 @@ static int inject_faults(const inferd_model_version_t *v, inferd_err_t *err)
     if (v->fault.error_rate > 0 && fault_draw() < v->fault.error_rate)
         return inferd_fail(err, INFERD_EINTERNAL,
                            "injected failure: model '%s' version %s has fault_injection.error_rate "
-                           "%g in its config.json",
+                           "%g (set in config.json or its deployment)",
                            v->model_name, v->version_str, v->fault.error_rate);
     return 0;
 }

@@ -42,6 +42,7 @@ int repo_pin_from_settings(const char *settings_json, int64_t version, repo_pin_
     int instances = rc == 0 ? inferd_json_get(&doc, 0, "instance_count") : -1;
     int batching = rc == 0 ? inferd_json_get(&doc, 0, "dynamic_batching") : -1;
     int max_batch = rc == 0 ? inferd_json_get(&doc, 0, "max_batch_size") : -1;
+    int fault = rc == 0 ? inferd_json_get(&doc, 0, "fault_injection") : -1;
     size_t len;
     const char *raw;
     if (instances >= 0) {
@@ -58,6 +59,11 @@ int repo_pin_from_settings(const char *settings_json, int64_t version, repo_pin_
         inferd_jsonw_raw(&config, raw, len);
         if (inferd_json_kind(&doc, batching) == INFERD_JSON_STRING)
             inferd_jsonw_lit(&config, "\"");
+    }
+    if (fault >= 0) {
+        raw = inferd_json_raw(&doc, fault, &len);
+        inferd_jsonw_lit(&config, ",\"fault_injection\":");
+        inferd_jsonw_raw(&config, raw, len);
     }
     if (max_batch >= 0) {
         raw = inferd_json_raw(&doc, max_batch, &len);
@@ -81,6 +87,10 @@ int repo_pin_from_settings(const char *settings_json, int64_t version, repo_pin_
         }
         if (max_batch >= 0)
             pin->max_batch_size = parsed.max_batch_size;
+        if (fault >= 0) {
+            pin->has_fault = true;
+            pin->fault = parsed.fault;
+        }
         inferd_model_config_free(&parsed);
     }
     inferd_jsonw_free(&config);

@@ -342,6 +342,8 @@ static void version_config(const inferd_model_config_t *model_config, const repo
         OUT->sched = pin->sched;
     if (pin != NULL && pin->max_batch_size >= 0)
         OUT->max_batch_size = pin->max_batch_size;
+    if (pin != NULL && pin->has_fault)
+        OUT->fault = pin->fault;
 }
 
 static uint64_t version_fingerprint(const disk_model_t *disk, int64_t number, const repo_pin_t *pin)
@@ -366,6 +368,8 @@ static uint64_t version_fingerprint(const disk_model_t *disk, int64_t number, co
         h = hash_bytes(h, &pin->sched, sizeof(pin->sched));
     if (pin != NULL)
         h = hash_bytes(h, &pin->max_batch_size, sizeof(pin->max_batch_size));
+    if (pin != NULL && pin->has_fault)
+        h = hash_bytes(h, &pin->fault, sizeof(pin->fault));
     return h;
 }
 

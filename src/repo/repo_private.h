@@ -14,6 +14,8 @@ typedef struct repo_pin {
     bool has_sched;
     inferd_sched_config_t sched;
     int64_t max_batch_size; /* -1: the model's */
+    bool has_fault;
+    inferd_fault_config_t fault; /* fault_injection for this version only */
 } repo_pin_t;
 
 /* The control thread's knowledge of one model, beyond its files. */
