@@ -267,3 +267,48 @@ def test_registry_that_cannot_open_stops_the_server(tmp_path):
                           timeout=30)
     assert proc.returncode != 0
     assert "--registry" in proc.stderr
+
+
+def test_kill_9_during_updates_keeps_what_was_acknowledged(tmp_path, launch):
+    """Label changes stream in; the server is killed with SIGKILL in the middle. After a
+    restart the label points where the last acknowledged change (or the one in flight) put it,
+    and the audit log holds every acknowledged change."""
+    root = make_repo(tmp_path / "repo")
+    server = launch(root)
+    assert_json_response(register(server, MNIST_V2), 201)
+    assert_json_response(server.post("/v1/models/mnist_mlp/deployments", json={"version": 2}),
+                         201)
+    acked, sent = [], []
+    stop = threading.Event()
+
+    def flip():
+        import requests
+        i = 0
+        while not stop.is_set():
+            version = 1 + i % 2
+            sent.append(version)
+            try:
+                resp = requests.put(server.url + "/v1/models/mnist_mlp/labels/live",
+                                    json={"version": version}, timeout=5)
+            except requests.RequestException:
+                return
+            if resp.status_code == 200:
+                acked.append(version)
+            i += 1
+
+    thread = threading.Thread(target=flip)
+    thread.start()
+    import time
+    deadline = time.monotonic() + 10
+    while len(acked) < 25 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    server.stop(signal.SIGKILL)
+    stop.set()
+    thread.join(10)
+    assert len(acked) >= 25
+    server = launch(root)
+    label = detail(server)["labels"]["live"]
+    assert label in (acked[-1], sent[-1])
+    set_labels = [e for e in audit(server, model="mnist_mlp", limit=10000)
+                  if e["action"] == "set_label"]
+    assert len(set_labels) >= len(acked)
