@@ -1,6 +1,7 @@
 /* Operator endpoints: GET /metrics (Prometheus) and the V2 statistics extension
  * (GET /v2/models[/{m}[/versions/{v}]]/stats, in Triton's JSON shape). */
 #include "call.h"
+#include "inferd/canary.h"
 #include "inferd/metrics.h"
 
 void metrics_text(http_call_t *call)
@@ -10,6 +11,7 @@ void metrics_text(http_call_t *call)
     inferd_catalog_release(catalog);
     if (call->router != NULL)
         inferd_router_render_metrics(call->router, call->out);
+    inferd_canary_render_metrics(inferd_canary_of(call->router), call->out);
     if (call->out->failed) {
         inferd_err_t err;
         inferd_fail(&err, INFERD_ENOMEM, "out of memory writing metrics");
