@@ -1,5 +1,6 @@
 /* The `inferd` command: parses the command line and runs a subcommand. `serve` loads a model
  * repository and answers the KServe V2 API over HTTP until SIGTERM/SIGINT. */
+#include "inferd/abtest.h"
 #include "inferd/backend.h"
 #include "inferd/canary.h"
 #include "inferd/http.h"
@@ -259,12 +260,15 @@ static int serve_main(int argc, char **argv)
     inferd_catalog_t *catalog = inferd_repo_snapshot(repo);
     inferd_router_restore(config.router, catalog);
     inferd_catalog_release(catalog);
+    if (inferd_ab_start(repo, config.router, &config.ab) != 0)
+        inferd_log_error("out of memory starting A/B tests");
     inferd_canary_t *canary = NULL;
     if (inferd_canary_start(repo, config.router, &canary) != 0)
         inferd_log_error("out of memory starting the canary controller");
     int rc = inferd_http_serve(&config, repo, &err);
     if (rc != 0)
         inferd_log_error("%s", err.msg);
+    inferd_ab_stop(config.ab);
     inferd_canary_stop(canary);
     inferd_repo_close(repo);
     inferd_router_destroy(config.router);

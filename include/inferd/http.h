@@ -16,6 +16,7 @@ typedef struct inferd_http_config {
     size_t max_body_bytes;   /* larger request bodies answer 413 */
     int shutdown_timeout_ms; /* how long a drain may take before open connections are cut */
     inferd_router_t *router; /* traffic rules for requests that name no version */
+    struct inferd_ab *ab;    /* A/B tests */
 } inferd_http_config_t;
 
 /* Serves `repo` until SIGTERM or SIGINT, then stops accepting, lets requests in flight finish

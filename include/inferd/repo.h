@@ -114,6 +114,10 @@ int inferd_repo_find_version(const inferd_repo_t *repo, const char *model_name, 
  * the repository is closing (fn is then never called). */
 int inferd_repo_run(inferd_repo_t *repo, void (*fn)(void *arg), void *arg);
 
+/* Waits until the control thread has run everything queued before this call. Returns 0, or
+ * INFERD_EUNAVAIL when the repository is closing. Not from the control thread itself. */
+int inferd_repo_sync(inferd_repo_t *repo);
+
 /* Who asked for a change and why, for the log and the audit trail. */
 typedef struct inferd_change {
     const char *actor;  /* "api", "poller", "startup", a user */

@@ -53,7 +53,8 @@ typedef struct inferd_variant_stats {
     uint64_t rewards;   /* feedback received */
     double reward_mean; /* Welford */
     double reward_m2;
-    uint64_t labels;         /* feedback with a label */
+    bool rewards_in_unit_interval; /* every reward so far was within [0, 1] */
+    uint64_t labels;               /* feedback with a label */
     uint64_t labels_correct; /* ... that matched the predicted class */
 } inferd_variant_stats_t;
 
@@ -119,6 +120,16 @@ inferd_rule_t *inferd_rule_new(const char *model, inferd_route_kind_t kind, cons
                                inferd_strategy_t strategy);
 
 void inferd_rule_release(inferd_rule_t *rule);
+
+/* Reads the split object at token `split` of `doc` ({"3": 90, "4": 10}) into rule's variants;
+ * every version must be served and ready in `repo`. Returns 0 or an error saying what is wrong
+ * (400 malformed, 404 unknown version, 503 not ready). */
+int inferd_rule_read_split(const inferd_json_t *doc, int split, inferd_repo_t *repo,
+                           const char *model, inferd_rule_t *rule, inferd_err_t *err);
+
+/* Reads "strategy" and "epsilon" of the object at the root of `doc` into `rule`. */
+int inferd_rule_read_strategy(const inferd_json_t *doc, inferd_arena_t *arena,
+                              inferd_rule_t *rule, inferd_err_t *err);
 
 /* Makes `rule` (a reference handed over; NULL removes the rule) the rule of `model` at once. */
 void inferd_router_publish(inferd_router_t *router, const char *model, inferd_rule_t *rule);

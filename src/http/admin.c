@@ -2,6 +2,7 @@
  * (GET /v2/models[/{m}[/versions/{v}]]/stats, in Triton's JSON shape). */
 #include "call.h"
 #include "inferd/canary.h"
+#include "inferd/abtest.h"
 #include "inferd/metrics.h"
 
 void metrics_text(http_call_t *call)
@@ -12,6 +13,8 @@ void metrics_text(http_call_t *call)
     if (call->router != NULL)
         inferd_router_render_metrics(call->router, call->out);
     inferd_canary_render_metrics(inferd_canary_of(call->router), call->out);
+    if (call->ab != NULL)
+        inferd_ab_render_metrics(call->ab, call->out);
     if (call->out->failed) {
         inferd_err_t err;
         inferd_fail(&err, INFERD_ENOMEM, "out of memory writing metrics");

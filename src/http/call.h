@@ -15,6 +15,7 @@ typedef struct http_call {
     h2o_req_t *req;
     const inferd_repo_t *repo;
     inferd_router_t *router;
+    struct inferd_ab *ab;
     const char *model;                /* the :model path segment, or NULL */
     const char *version;              /* the :version path segment, or NULL */
     const char *label;                /* the :label path segment, or NULL */

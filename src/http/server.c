@@ -271,6 +271,7 @@ http_call_t http_loop_call(h2o_req_t *req)
     return (http_call_t){.req = req,
                          .repo = server.repo,
                          .router = server.config->router,
+                         .ab = server.config->ab,
                          .arena = &t->arena,
                          .out = &t->out,
                          .is_draining = t->is_draining,

@@ -74,6 +74,32 @@ int inferd_repo_run(inferd_repo_t *repo, void (*fn)(void *arg), void *arg)
     return 0;
 }
 
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t done;
+    bool is_done;
+} sync_point_t;
+
+static void reach_sync_point(void *arg)
+{
+    sync_point_t *point = arg;
+    pthread_mutex_lock(&point->lock);
+    point->is_done = true;
+    pthread_cond_signal(&point->done);
+    pthread_mutex_unlock(&point->lock);
+}
+
+int inferd_repo_sync(inferd_repo_t *repo)
+{
+    sync_point_t point = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+    int rc = inferd_repo_run(repo, reach_sync_point, &point);
+    pthread_mutex_lock(&point.lock);
+    while (rc == 0 && !point.is_done)
+        pthread_cond_wait(&point.done, &point.lock);
+    pthread_mutex_unlock(&point.lock);
+    return rc;
+}
+
 static uint64_t now_ns(void)
 {
     struct timespec ts;

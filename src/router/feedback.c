@@ -68,6 +68,8 @@ int inferd_router_feedback(inferd_router_t *router, const char *model, const cha
     }
     inferd_variant_stats_t *stats = &rule->variants[found.variant].stats;
     pthread_mutex_lock(&stats->lock);
+    stats->rewards_in_unit_interval =
+        (stats->rewards == 0 || stats->rewards_in_unit_interval) && reward >= 0 && reward <= 1;
     stats->rewards++;
     double delta = reward - stats->reward_mean;
     stats->reward_mean += delta / (double)stats->rewards;

@@ -143,3 +143,29 @@ def test_rules_survive_a_restart(tmp_path, launch):
     actions = [e["action"] for e in
                assert_json_response(server.get("/v1/audit"), 200)["entries"]]
     assert "set_traffic" in actions
+
+
+def bandit_share(server, strategy, rounds=300):
+    """Feeds reward 1 for version 1 and 0 for version 2; returns version 1's share of the last
+    100 requests."""
+    assert_json_response(put_traffic(server, {"1": 50, "2": 50}, strategy, epsilon=0.1), 200)
+    plain = json.dumps({k: v for k, v in case_request(mnist_case("2")).items()
+                        if k != "id"}).encode()
+    chosen = []
+    for _ in range(rounds):
+        version, request_id = infer(server, body=plain)
+        chosen.append(version)
+        resp = server.post("/v1/models/mnist_mlp/feedback",
+                           json={"request_id": request_id, "reward": 1 if version == "1" else 0})
+        assert_json_response(resp, 200)
+    return chosen[-100:].count("1") / 100
+
+
+def test_bandits_learn_from_feedback(tmp_path, launch):
+    server = launch(make_repo(tmp_path))
+    assert bandit_share(server, "thompson") >= 0.8
+    assert bandit_share(server, "epsilon_greedy") >= 0.8
+    rule = assert_json_response(server.get("/v1/models/mnist_mlp/traffic"), 200)["rule"]
+    assert rule["strategy"] == "epsilon_greedy" and rule["epsilon"] == 0.1
+    means = {v["version"]: v["feedback"]["mean_reward"] for v in rule["variants"]}
+    assert means[1] == 1 and means[2] in (0, None)
