@@ -1,17 +1,18 @@
-/* Feedback: the router remembers the request ids of recent routed requests (a fixed table, the
- * oldest overwritten first) so that a reward or label posted later reaches the variant that
+/* Feedback: the router remembers the request ids of recent routed requests (a fixed table of
+ * buckets, each keeping its 8 newest ids) so that a reward or label posted later reaches the variant that
  * answered, and feeds A/B statistics and bandits. */
 #include "router_private.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static size_t slot_of(const char *request_id)
+/* The first slot of the bucket `request_id` belongs to. */
+static size_t bucket_of(const char *request_id)
 {
     uint64_t h = 14695981039346656037u;
     for (const char *p = request_id; *p != '\0'; p++)
         h = (h ^ (unsigned char)*p) * 1099511628211u;
-    return (size_t)(h % ROUTER_MEMORY_SLOTS);
+    return (size_t)(h % (ROUTER_MEMORY_SLOTS / ROUTER_MEMORY_WAYS)) * ROUTER_MEMORY_WAYS;
 }
 
 void router_remember(inferd_router_t *router, const char *request_id, const inferd_rule_t *rule,
@@ -19,9 +20,19 @@ void router_remember(inferd_router_t *router, const char *request_id, const infe
 {
     if (strlen(request_id) >= ROUTER_ID_BYTES || strlen(rule->model) >= sizeof(((router_memory_t *)0)->model))
         return; /* ids that long are not remembered: feedback for them answers 404 */
-    size_t slot = slot_of(request_id);
+    size_t bucket = bucket_of(request_id);
     pthread_mutex_lock(&router->memory_lock);
-    router_memory_t *m = &router->memory[slot]; /* a collision overwrites: bounded memory */
+    router_memory_t *m = &router->memory[bucket]; /* the same id again, a free way, or the oldest */
+    for (size_t way = 0; way < ROUTER_MEMORY_WAYS; way++) {
+        router_memory_t *candidate = &router->memory[bucket + way];
+        if (strcmp(candidate->request_id, request_id) == 0) {
+            m = candidate;
+            break;
+        }
+        if (candidate->sequence < m->sequence)
+            m = candidate;
+    }
+    m->sequence = ++router->memory_sequence;
     snprintf(m->request_id, sizeof(m->request_id), "%s", request_id);
     snprintf(m->model, sizeof(m->model), "%s", rule->model);
     m->rule_id = rule->id;
@@ -38,11 +49,13 @@ int inferd_router_feedback(inferd_router_t *router, const char *model, const cha
         return inferd_fail(err, INFERD_EINVAL,
                            "feedback needs \"reward\" (a number) or \"label\" (the true class)");
     router_memory_t found = {0};
-    size_t slot = slot_of(request_id);
+    size_t bucket = bucket_of(request_id);
     pthread_mutex_lock(&router->memory_lock);
-    if (strcmp(router->memory[slot].request_id, request_id) == 0 &&
-        strcmp(router->memory[slot].model, model) == 0)
-        found = router->memory[slot];
+    for (size_t way = 0; way < ROUTER_MEMORY_WAYS; way++) {
+        const router_memory_t *m = &router->memory[bucket + way];
+        if (strcmp(m->request_id, request_id) == 0 && strcmp(m->model, model) == 0)
+            found = *m;
+    }
     pthread_mutex_unlock(&router->memory_lock);
     if (found.request_id[0] == '\0')
         return inferd_fail(err, INFERD_ENOTFOUND,

@@ -5,6 +5,7 @@
 #include "inferd/router.h"
 
 #define ROUTER_MEMORY_SLOTS 65536 /* recent request ids kept for feedback */
+#define ROUTER_MEMORY_WAYS 8      /* per bucket: an id is lost only to 8 newer ids of its bucket */
 #define ROUTER_ID_BYTES 64
 
 /* One remembered request: which rule and variant answered it, and what it predicted. */
@@ -14,6 +15,7 @@ typedef struct router_memory {
     uint64_t rule_id;
     int variant;
     int64_t predicted_class; /* -1: not a classifier's answer */
+    uint64_t sequence;       /* when it was remembered; the oldest of a bucket goes first */
 } router_memory_t;
 
 struct inferd_router {
@@ -24,7 +26,8 @@ struct inferd_router {
     atomic_size_t n_rules_hint; /* n_rules, readable without the lock */
     uint64_t next_rule_id;
     pthread_mutex_t memory_lock; /* guards memory */
-    router_memory_t *memory;     /* open addressing by request id, overwritten when full */
+    router_memory_t *memory;     /* buckets of ROUTER_MEMORY_WAYS entries by request id hash */
+    uint64_t memory_sequence;
 };
 
 /* router.c */
