@@ -99,5 +99,8 @@ void inferd_jsonw_uint(inferd_jsonw_t *w, uint64_t v);
 void inferd_jsonw_f32(inferd_jsonw_t *w, float v);
 void inferd_jsonw_f64(inferd_jsonw_t *w, double v);
 void inferd_jsonw_bool(inferd_jsonw_t *w, bool v);
+/* A time in milliseconds since the epoch as an ISO 8601 UTC string ("2026-11-22T12:00:05.895Z"),
+ * or null for ms <= 0. */
+void inferd_jsonw_time_ms(inferd_jsonw_t *w, int64_t ms);
 
 #endif

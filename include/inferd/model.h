@@ -173,6 +173,11 @@ typedef struct inferd_model_version {
 } inferd_model_version_t;
 
 
+struct inferd_jsonw;
+
+/* Writes `specs` as [{"name", "datatype", "shape"}, ...] (the V2 metadata form). */
+void inferd_specs_write_json(struct inferd_jsonw *w, const inferd_io_spec_t *specs, size_t n);
+
 /* Frees the names and arrays of `sig` (not `sig` itself) and zeroes it. */
 void inferd_signature_free(inferd_signature_t *sig);
 

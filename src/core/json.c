@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define JSMN_STATIC
 #define JSMN_STRICT
@@ -697,4 +698,19 @@ void inferd_jsonw_bool(inferd_jsonw_t *w, bool v)
         inferd_jsonw_raw(w, "true", 4);
     else
         inferd_jsonw_raw(w, "false", 5);
+}
+
+void inferd_jsonw_time_ms(inferd_jsonw_t *w, int64_t ms)
+{
+    if (ms <= 0) {
+        inferd_jsonw_lit(w, "null");
+        return;
+    }
+    time_t seconds = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&seconds, &tm);
+    char text[48];
+    snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    inferd_jsonw_cstr(w, text);
 }

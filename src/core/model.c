@@ -1,6 +1,7 @@
 /* Model versions: creation, loading through a backend, reconciling the model's own signature
  * with config.json's, and refcounted release. */
 #include "inferd/backend.h"
+#include "inferd/json.h"
 #include "inferd/model.h"
 #include "inferd/metrics.h"
 #include "inferd/sched.h"
@@ -33,6 +34,25 @@ static int copy_specs(inferd_io_spec_t **dst, const inferd_io_spec_t *src, size_
             return INFERD_ENOMEM;
     }
     return 0;
+}
+
+void inferd_specs_write_json(inferd_jsonw_t *w, const inferd_io_spec_t *specs, size_t n)
+{
+    inferd_jsonw_lit(w, "[");
+    for (size_t i = 0; i < n; i++) {
+        inferd_jsonw_lit(w, i ? ",{\"name\":" : "{\"name\":");
+        inferd_jsonw_cstr(w, specs[i].name);
+        inferd_jsonw_lit(w, ",\"datatype\":\"");
+        inferd_jsonw_lit(w, inferd_dtype_name(specs[i].dtype));
+        inferd_jsonw_lit(w, "\",\"shape\":[");
+        for (int d = 0; d < specs[i].ndim; d++) {
+            if (d > 0)
+                inferd_jsonw_lit(w, ",");
+            inferd_jsonw_int(w, specs[i].shape[d]);
+        }
+        inferd_jsonw_lit(w, "]}");
+    }
+    inferd_jsonw_lit(w, "]");
 }
 
 int inferd_signature_copy(inferd_signature_t *dst, const inferd_signature_t *src)

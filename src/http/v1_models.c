@@ -110,21 +110,6 @@ static bool check_path_version(http_blocking_t *b, int64_t *OUT)
 
 /* ==== writing answers ==== */
 
-static void write_time(inferd_jsonw_t *w, int64_t ms)
-{
-    if (ms <= 0) {
-        inferd_jsonw_lit(w, "null");
-        return;
-    }
-    time_t seconds = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&seconds, &tm);
-    char text[40];
-    snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-    inferd_jsonw_cstr(w, text);
-}
-
 static void write_raw_or_null(inferd_jsonw_t *w, const char *json)
 {
     inferd_jsonw_lit(w, json != NULL && json[0] != '\0' ? json : "null");
@@ -162,7 +147,7 @@ static void write_version_record(inferd_jsonw_t *w, const inferd_reg_version_t *
         inferd_jsonw_lit(w, ",\"tags\":");
         write_raw_or_null(w, row->tags_json);
         inferd_jsonw_lit(w, ",\"created_at\":");
-        write_time(w, row->created_at_ms);
+        inferd_jsonw_time_ms(w, row->created_at_ms);
         inferd_jsonw_lit(w, ",\"created_by\":");
         inferd_jsonw_cstr(w, row->created_by ? row->created_by : "");
     } else {
@@ -423,11 +408,11 @@ static void detail_work(http_blocking_t *b)
             inferd_jsonw_lit(w, ",\"active\":");
             inferd_jsonw_bool(w, d->is_active);
             inferd_jsonw_lit(w, ",\"created_at\":");
-            write_time(w, d->created_at_ms);
+            inferd_jsonw_time_ms(w, d->created_at_ms);
             inferd_jsonw_lit(w, ",\"created_by\":");
             inferd_jsonw_cstr(w, d->created_by ? d->created_by : "");
             inferd_jsonw_lit(w, ",\"retired_at\":");
-            write_time(w, d->retired_at_ms);
+            inferd_jsonw_time_ms(w, d->retired_at_ms);
             inferd_jsonw_lit(w, "}");
         }
         inferd_reg_deployments_free(deployments, n_deployments);
@@ -514,7 +499,7 @@ static void deploy_work(http_blocking_t *b)
                 inferd_jsonw_lit(&b->out, ",\"id\":");
                 inferd_jsonw_int(&b->out, rows[i].id);
                 inferd_jsonw_lit(&b->out, ",\"created_at\":");
-                write_time(&b->out, rows[i].created_at_ms);
+                inferd_jsonw_time_ms(&b->out, rows[i].created_at_ms);
                 break;
             }
         inferd_reg_deployments_free(rows, n_rows);
@@ -749,7 +734,7 @@ static void audit_work(http_blocking_t *b)
         inferd_jsonw_lit(w, i ? ",{\"id\":" : "{\"id\":");
         inferd_jsonw_int(w, e->id);
         inferd_jsonw_lit(w, ",\"at\":");
-        write_time(w, e->at_ms);
+        inferd_jsonw_time_ms(w, e->at_ms);
         inferd_jsonw_lit(w, ",\"actor\":");
         inferd_jsonw_cstr(w, e->actor ? e->actor : "");
         inferd_jsonw_lit(w, ",\"action\":");

@@ -47,25 +47,6 @@ void lb_health(http_call_t *call)
     http_reply_json(call, 200);
 }
 
-static void write_specs(inferd_jsonw_t *w, const inferd_io_spec_t *specs, size_t n)
-{
-    inferd_jsonw_lit(w, "[");
-    for (size_t i = 0; i < n; i++) {
-        inferd_jsonw_lit(w, i ? ",{\"name\":" : "{\"name\":");
-        inferd_jsonw_cstr(w, specs[i].name);
-        inferd_jsonw_lit(w, ",\"datatype\":\"");
-        inferd_jsonw_lit(w, inferd_dtype_name(specs[i].dtype));
-        inferd_jsonw_lit(w, "\",\"shape\":[");
-        for (int d = 0; d < specs[i].ndim; d++) {
-            if (d > 0)
-                inferd_jsonw_lit(w, ",");
-            inferd_jsonw_int(w, specs[i].shape[d]);
-        }
-        inferd_jsonw_lit(w, "]}");
-    }
-    inferd_jsonw_lit(w, "]");
-}
-
 void v2_model_metadata(http_call_t *call)
 {
     inferd_err_t err;
@@ -97,9 +78,9 @@ void v2_model_metadata(http_call_t *call)
     inferd_jsonw_lit(w, "],\"platform\":");
     inferd_jsonw_cstr(w, v->backend->platform);
     inferd_jsonw_lit(w, ",\"inputs\":");
-    write_specs(w, v->sig.inputs, v->sig.n_inputs);
+    inferd_specs_write_json(w, v->sig.inputs, v->sig.n_inputs);
     inferd_jsonw_lit(w, ",\"outputs\":");
-    write_specs(w, v->sig.outputs, v->sig.n_outputs);
+    inferd_specs_write_json(w, v->sig.outputs, v->sig.n_outputs);
     inferd_jsonw_lit(w, "}");
     inferd_version_release(v);
     http_reply_json(call, 200);

@@ -217,26 +217,6 @@ int64_t *repo_persist_managed_versions(inferd_repo_t *repo, const char *name, si
 
 /* ==== after a change ==== */
 
-/* The signature of `v` as JSON: [{"name","datatype","shape"}...]. */
-static void write_specs(inferd_jsonw_t *w, const inferd_io_spec_t *specs, size_t n)
-{
-    inferd_jsonw_lit(w, "[");
-    for (size_t i = 0; i < n; i++) {
-        inferd_jsonw_lit(w, i ? ",{\"name\":" : "{\"name\":");
-        inferd_jsonw_cstr(w, specs[i].name);
-        inferd_jsonw_lit(w, ",\"datatype\":");
-        inferd_jsonw_cstr(w, inferd_dtype_name(specs[i].dtype));
-        inferd_jsonw_lit(w, ",\"shape\":[");
-        for (int d = 0; d < specs[i].ndim; d++) {
-            if (d)
-                inferd_jsonw_lit(w, ",");
-            inferd_jsonw_int(w, specs[i].shape[d]);
-        }
-        inferd_jsonw_lit(w, "]}");
-    }
-    inferd_jsonw_lit(w, "]");
-}
-
 /* Adds a version row for `v` (a version found on disk) when the registry has none. */
 static void ensure_version_row(inferd_registry_t *r, const inferd_model_version_t *v,
                                const inferd_change_t *change)
@@ -248,8 +228,8 @@ static void ensure_version_row(inferd_registry_t *r, const inferd_model_version_
         return;
     }
     inferd_jsonw_t inputs = {0}, outputs = {0};
-    write_specs(&inputs, v->sig.inputs, v->sig.n_inputs);
-    write_specs(&outputs, v->sig.outputs, v->sig.n_outputs);
+    inferd_specs_write_json(&inputs, v->sig.inputs, v->sig.n_inputs);
+    inferd_specs_write_json(&outputs, v->sig.outputs, v->sig.n_outputs);
     inferd_reg_version_t add = {
         .model = (char *)v->model_name,
         .version = v->version,

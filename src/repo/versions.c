@@ -93,25 +93,6 @@ static const inferd_backend_t *backend_for(const char *framework, const char *ar
     return backend;
 }
 
-static void write_specs(inferd_jsonw_t *w, const inferd_io_spec_t *specs, size_t n)
-{
-    inferd_jsonw_lit(w, "[");
-    for (size_t i = 0; i < n; i++) {
-        inferd_jsonw_lit(w, i ? ",{\"name\":" : "{\"name\":");
-        inferd_jsonw_cstr(w, specs[i].name);
-        inferd_jsonw_lit(w, ",\"datatype\":");
-        inferd_jsonw_cstr(w, inferd_dtype_name(specs[i].dtype));
-        inferd_jsonw_lit(w, ",\"shape\":[");
-        for (int d = 0; d < specs[i].ndim; d++) {
-            if (d)
-                inferd_jsonw_lit(w, ",");
-            inferd_jsonw_int(w, specs[i].shape[d]);
-        }
-        inferd_jsonw_lit(w, "]}");
-    }
-    inferd_jsonw_lit(w, "]");
-}
-
 /* Loads the staged artifact as the model would load it (its config.json, when it has one),
  * filling the schema into `inputs`/`outputs`. Returns 0 or INFERD_EMODEL with the reason. */
 static int prove(inferd_repo_t *repo, const inferd_register_t *reg, int64_t version,
@@ -139,8 +120,8 @@ static int prove(inferd_repo_t *repo, const inferd_register_t *reg, int64_t vers
     if (rc == 0 && inferd_version_load(v, backend, &config, err) != 0)
         rc = INFERD_EMODEL;
     if (rc == 0) {
-        write_specs(inputs, v->sig.inputs, v->sig.n_inputs);
-        write_specs(outputs, v->sig.outputs, v->sig.n_outputs);
+        inferd_specs_write_json(inputs, v->sig.inputs, v->sig.n_inputs);
+        inferd_specs_write_json(outputs, v->sig.outputs, v->sig.n_outputs);
     }
     inferd_version_release(v);
     inferd_model_config_free(&config);

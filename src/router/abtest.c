@@ -75,21 +75,6 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void write_time(inferd_jsonw_t *w, int64_t ms)
-{
-    if (ms <= 0) {
-        inferd_jsonw_lit(w, "null");
-        return;
-    }
-    time_t seconds = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&seconds, &tm);
-    char text[40];
-    snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-    inferd_jsonw_cstr(w, text);
-}
-
 static void write_number(inferd_jsonw_t *w, double value)
 {
     if (isfinite(value))
@@ -304,9 +289,9 @@ static void write_test(inferd_jsonw_t *w, const ab_test_t *t, int64_t *OUT_winne
     inferd_jsonw_lit(w, ",\"status\":");
     inferd_jsonw_cstr(w, status_names[t->status]);
     inferd_jsonw_lit(w, ",\"started_at\":");
-    write_time(w, t->started_at_ms);
+    inferd_jsonw_time_ms(w, t->started_at_ms);
     inferd_jsonw_lit(w, ",\"ended_at\":");
-    write_time(w, t->ended_at_ms);
+    inferd_jsonw_time_ms(w, t->ended_at_ms);
     inferd_jsonw_lit(w, ",\"end_reason\":");
     if (t->end_reason != NULL)
         inferd_jsonw_cstr(w, t->end_reason);
@@ -622,9 +607,9 @@ int inferd_ab_describe(inferd_ab_t *ab, const char *model, const char *name, inf
         inferd_jsonw_lit(w, ",\"status\":");
         inferd_jsonw_cstr(w, status_names[t->status]);
         inferd_jsonw_lit(w, ",\"started_at\":");
-        write_time(w, t->started_at_ms);
+        inferd_jsonw_time_ms(w, t->started_at_ms);
         inferd_jsonw_lit(w, ",\"ended_at\":");
-        write_time(w, t->ended_at_ms);
+        inferd_jsonw_time_ms(w, t->ended_at_ms);
         inferd_jsonw_lit(w, "}");
     }
     inferd_jsonw_lit(w, "]}");

@@ -159,28 +159,13 @@ int canary_read_definition(const char *body, size_t body_len, canary_run_t *run,
 
 /* ==== writing ==== */
 
-static void write_time(inferd_jsonw_t *w, int64_t ms)
-{
-    if (ms <= 0) {
-        inferd_jsonw_lit(w, "null");
-        return;
-    }
-    time_t seconds = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&seconds, &tm);
-    char text[48];
-    snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-    inferd_jsonw_cstr(w, text);
-}
-
 /* `"name":"<ISO time>","name_ms":<ms>` */
 static void write_instant(inferd_jsonw_t *w, const char *name, int64_t ms)
 {
     inferd_jsonw_lit(w, ",\"");
     inferd_jsonw_lit(w, name);
     inferd_jsonw_lit(w, "\":");
-    write_time(w, ms);
+    inferd_jsonw_time_ms(w, ms);
     inferd_jsonw_lit(w, ",\"");
     inferd_jsonw_lit(w, name);
     inferd_jsonw_lit(w, "_ms\":");
@@ -246,7 +231,7 @@ void canary_write(inferd_jsonw_t *w, const char *model, const canary_run_t *run)
     for (size_t i = 0; i < run->n_history; i++) {
         const canary_event_t *e = &run->history[i];
         inferd_jsonw_lit(w, i ? ",{\"at\":" : "{\"at\":");
-        write_time(w, e->at_ms);
+        inferd_jsonw_time_ms(w, e->at_ms);
         inferd_jsonw_lit(w, ",\"at_ms\":");
         inferd_jsonw_int(w, e->at_ms);
         inferd_jsonw_lit(w, ",\"from\":");
