@@ -575,7 +575,7 @@ int inferd_ab_create(inferd_ab_t *ab, const char *model, const char *body, size_
     inferd_router_publish(ab->router, model, rule); /* replaces a split, if there was one */
     store(ab, t, actor, "ab_start", NULL);
     store_index(ab, model);
-    inferd_log_info("A/B test '%s' of model '%s' started by %s (control version %lld)", name,
+    inferd_log_info("A/B test '%s' of model '%s' started by %s (control version %lld)", t->name,
                     model, actor, (long long)t->control_version);
     int64_t winner;
     write_test(w, t, &winner);
