@@ -5,6 +5,7 @@
 #include "inferd/canary.h"
 #include "inferd/http.h"
 #include "inferd/log.h"
+#include "inferd/mirror.h"
 #include "inferd/registry.h"
 #include "inferd/repo.h"
 #include "inferd/router.h"
@@ -262,6 +263,10 @@ static int serve_main(int argc, char **argv)
     inferd_catalog_release(catalog);
     if (inferd_ab_start(repo, config.router, &config.ab) != 0)
         inferd_log_error("out of memory starting A/B tests");
+    if (inferd_mirror_start(repo, &config.mirror) == 0)
+        inferd_mirror_restore(config.mirror);
+    else
+        inferd_log_error("cannot start the shadow-traffic worker");
     inferd_canary_t *canary = NULL;
     if (inferd_canary_start(repo, config.router, &canary) != 0)
         inferd_log_error("out of memory starting the canary controller");
@@ -269,6 +274,7 @@ static int serve_main(int argc, char **argv)
     if (rc != 0)
         inferd_log_error("%s", err.msg);
     inferd_ab_stop(config.ab);
+    inferd_mirror_stop(config.mirror);
     inferd_canary_stop(canary);
     inferd_repo_close(repo);
     inferd_router_destroy(config.router);

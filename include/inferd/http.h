@@ -17,6 +17,7 @@ typedef struct inferd_http_config {
     int shutdown_timeout_ms; /* how long a drain may take before open connections are cut */
     inferd_router_t *router; /* traffic rules for requests that name no version */
     struct inferd_ab *ab;    /* A/B tests */
+    struct inferd_mirror *mirror; /* shadow traffic */
 } inferd_http_config_t;
 
 /* Serves `repo` until SIGTERM or SIGINT, then stops accepting, lets requests in flight finish

@@ -150,6 +150,10 @@ int inferd_router_feedback(inferd_router_t *router, const char *model, const cha
 
 /* ==== reading statistics ==== */
 
+/* Counts one request of `latency_ns` in `stats` (requests, errors, latency moments and
+ * histogram). */
+void inferd_variant_record(inferd_variant_stats_t *stats, uint64_t latency_ns, bool is_error);
+
 /* The latency quantile q (0..1) of a variant in milliseconds (0 with no requests). */
 double inferd_variant_latency_ms(const inferd_variant_stats_t *stats, double q);
 

@@ -4,6 +4,7 @@
 #include "inferd/canary.h"
 #include "inferd/abtest.h"
 #include "inferd/metrics.h"
+#include "inferd/mirror.h"
 
 void metrics_text(http_call_t *call)
 {
@@ -15,6 +16,8 @@ void metrics_text(http_call_t *call)
     inferd_canary_render_metrics(inferd_canary_of(call->router), call->out);
     if (call->ab != NULL)
         inferd_ab_render_metrics(call->ab, call->out);
+    if (call->mirror != NULL)
+        inferd_mirror_render_metrics(call->mirror, call->out);
     if (call->out->failed) {
         inferd_err_t err;
         inferd_fail(&err, INFERD_ENOMEM, "out of memory writing metrics");

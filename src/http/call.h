@@ -16,6 +16,7 @@ typedef struct http_call {
     const inferd_repo_t *repo;
     inferd_router_t *router;
     struct inferd_ab *ab;
+    struct inferd_mirror *mirror;
     const char *model;                /* the :model path segment, or NULL */
     const char *version;              /* the :version path segment, or NULL */
     const char *label;                /* the :label path segment, or NULL */

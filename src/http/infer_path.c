@@ -15,6 +15,7 @@
 #include "infer_path.h"
 
 #include "inferd/metrics.h"
+#include "inferd/mirror.h"
 #include "inferd/sched.h"
 
 #include <stdatomic.h>
@@ -183,6 +184,7 @@ struct http_job {
     uint64_t start_ns;
     inferd_route_t route; /* the traffic rule's variant it drew, if any */
     inferd_router_t *router;
+    inferd_mirror_t *mirror;
 };
 
 static void http_job_free(http_job_t *hj)
@@ -221,6 +223,7 @@ void v2_on_jobs_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messa
             finish_route(&call, &hj->route, &hj->req, &hj->job.resp, false, hj->start_ns);
             answer_result(&call, hj->codec, v, &hj->req, &hj->job.resp, hj->codec_state,
                           hj->start_ns, hj->job.queue_ns);
+            inferd_mirror_offer(hj->mirror, v->model_name, v->version, &hj->req, &hj->job.resp);
         } else {
             if (hj->route.rule != NULL) /* the client left or the run failed */
                 inferd_router_record(hj->router, &hj->route, http_monotonic_ns() - hj->start_ns,
@@ -256,6 +259,7 @@ static void infer_scheduled(http_call_t *call, const http_infer_codec_t *codec,
     hj->route = *route; /* the job owns the route's reference now */
     route->rule = NULL;
     hj->router = call->router;
+    hj->mirror = call->mirror;
     hj->version = v;
     hj->codec = codec;
     hj->start_ns = start_ns;
@@ -363,5 +367,6 @@ void http_infer(http_call_t *call, const http_infer_codec_t *codec)
     }
     finish_route(call, &route, &req, &resp, false, start_ns);
     answer_result(call, codec, v, &req, &resp, state, start_ns, 0);
+    inferd_mirror_offer(call->mirror, v->model_name, v->version, &req, &resp);
     inferd_version_release(v);
 }

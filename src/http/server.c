@@ -272,6 +272,7 @@ http_call_t http_loop_call(h2o_req_t *req)
                          .repo = server.repo,
                          .router = server.config->router,
                          .ab = server.config->ab,
+                         .mirror = server.config->mirror,
                          .arena = &t->arena,
                          .out = &t->out,
                          .is_draining = t->is_draining,

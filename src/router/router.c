@@ -256,13 +256,8 @@ void inferd_route_release(inferd_route_t *route)
 
 /* ==== recording ==== */
 
-void inferd_router_record(inferd_router_t *router, const inferd_route_t *route,
-                          uint64_t latency_ns, bool is_error, const char *request_id,
-                          int64_t predicted_class)
+void inferd_variant_record(inferd_variant_stats_t *stats, uint64_t latency_ns, bool is_error)
 {
-    if (route->rule == NULL || route->variant < 0)
-        return;
-    inferd_variant_stats_t *stats = &route->rule->variants[route->variant].stats;
     uint64_t latency_us = latency_ns / 1000;
     atomic_fetch_add_explicit(&stats->requests, 1, memory_order_relaxed);
     if (is_error)
@@ -274,6 +269,15 @@ void inferd_router_record(inferd_router_t *router, const inferd_route_t *route,
     while (bucket < INFERD_ROUTER_LATENCY_BUCKETS && latency_us > latency_bounds_us[bucket])
         bucket++;
     atomic_fetch_add_explicit(&stats->latency_buckets[bucket], 1, memory_order_relaxed);
+}
+
+void inferd_router_record(inferd_router_t *router, const inferd_route_t *route,
+                          uint64_t latency_ns, bool is_error, const char *request_id,
+                          int64_t predicted_class)
+{
+    if (route->rule == NULL || route->variant < 0)
+        return;
+    inferd_variant_record(&route->rule->variants[route->variant].stats, latency_ns, is_error);
     if (request_id != NULL && request_id[0] != '\0')
         router_remember(router, request_id, route->rule, route->variant, predicted_class);
 }
