@@ -12,6 +12,7 @@ build_pkgs=(
   libdnnl-dev                           # oneDNN 2.6: dense math
   libjsmn-dev                           # JSON tokenizer (numbers parsed exactly, no per-node malloc)
   libsqlite3-dev                        # the registry's default store
+  libcurl4-openssl-dev                  # the command line's HTTP client (inferd models, inferd audit)
 )
 test_pkgs=(
   libcmocka-dev                         # unit tests

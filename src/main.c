@@ -2,6 +2,7 @@
  * repository and answers the KServe V2 API over HTTP until SIGTERM/SIGINT. */
 #include "inferd/abtest.h"
 #include "inferd/backend.h"
+#include "inferd/cli.h"
 #include "inferd/canary.h"
 #include "inferd/http.h"
 #include "inferd/log.h"
@@ -28,6 +29,10 @@ static const char main_usage[] =
     "  serve --model-repository DIR [--http-port N] [--http-address ADDR] [--threads N]\n"
     "        [--max-body-bytes N] [--shutdown-timeout-secs N]\n"
     "             load a model repository and serve it over HTTP\n"
+    "  models list|show|register|deploy|default|label|rollback|unload ...\n"
+    "             manage the versions a running server serves (inferd models --help)\n"
+    "  audit [--model M] [--limit N]\n"
+    "             who changed what, from a running server's audit log\n"
     "\n"
     "options:\n"
     "  -h, --help     show this help\n"
@@ -299,6 +304,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(command, "serve") == 0)
         return serve_main(argc - 1, argv + 1);
+    if (strcmp(command, "models") == 0)
+        return inferd_cli_models(argc - 1, argv + 1);
+    if (strcmp(command, "audit") == 0)
+        return inferd_cli_audit(argc - 1, argv + 1);
     fprintf(stderr, "inferd: unknown command '%s'\n\n%s", command, main_usage);
     return EXIT_USAGE;
 }
