@@ -10,8 +10,8 @@
 typedef struct inferd_stat_welch {
     double difference; /* mean_b - mean_a */
     double t;
-    double df; /* Welch-Satterthwaite degrees of freedom */
-    double p_value; /* two-sided */
+    double df;              /* Welch-Satterthwaite degrees of freedom */
+    double p_value;         /* two-sided */
     double ci_low, ci_high; /* the difference's confidence interval at the requested level */
 } inferd_stat_welch_t;
 
@@ -44,9 +44,9 @@ double inferd_stat_normal_quantile(double p);
 double inferd_stat_beta_inc(double x, double a, double b);
 
 /* Random draws from a generator whose 64-bit state the caller keeps (any non-zero seed). */
-double inferd_stat_uniform(uint64_t *state);                     /* in (0, 1) */
-double inferd_stat_normal(uint64_t *state);                      /* N(0, 1) */
-double inferd_stat_gamma(uint64_t *state, double shape);         /* Gamma(shape, 1) */
-double inferd_stat_beta(uint64_t *state, double a, double b);    /* Beta(a, b) */
+double inferd_stat_uniform(uint64_t *state);                  /* in (0, 1) */
+double inferd_stat_normal(uint64_t *state);                   /* N(0, 1) */
+double inferd_stat_gamma(uint64_t *state, double shape);      /* Gamma(shape, 1) */
+double inferd_stat_beta(uint64_t *state, double a, double b); /* Beta(a, b) */
 
 #endif

@@ -104,8 +104,8 @@ typedef struct inferd_model_config {
     int64_t default_version; /* 0: none */
     inferd_warmup_sample_t *warmup;
     size_t n_warmup;
-    bool has_signature;          /* "input"/"output" were given */
-    inferd_signature_t sig;      /* dims as in config.json: without the batch dimension */
+    bool has_signature;     /* "input"/"output" were given */
+    inferd_signature_t sig; /* dims as in config.json: without the batch dimension */
 } inferd_model_config_t;
 
 /*        enum suffix   label value     */
@@ -171,7 +171,6 @@ typedef struct inferd_model_version {
     uint64_t fingerprint; /* what it was loaded from (file, config); a change means reload */
     atomic_int refs;
 } inferd_model_version_t;
-
 
 struct inferd_jsonw;
 

@@ -87,9 +87,9 @@ typedef struct inferd_reg_label {
 typedef struct inferd_audit_entry {
     int64_t id; /* increasing */
     int64_t at_ms;
-    char *actor;  /* who: "api", "poller", "startup", a user name */
-    char *action; /* what: "register", "deploy", "undeploy", "set_default", "set_label", ... */
-    char *model;  /* may be "" for server-wide entries */
+    char *actor;     /* who: "api", "poller", "startup", a user name */
+    char *action;    /* what: "register", "deploy", "undeploy", "set_default", "set_label", ... */
+    char *model;     /* may be "" for server-wide entries */
     int64_t version; /* 0 when not about one version */
     char *detail_json;
     char *reason; /* why, as the caller said; may be "" */

@@ -40,7 +40,7 @@ typedef struct inferd_label {
 /* A model as served at one moment. Immutable once in a catalog; shared by catalogs. */
 typedef struct inferd_model {
     char *name;
-    char *failure; /* a model-wide failure (bad config.json, no versions), or NULL */
+    char *failure;     /* a model-wide failure (bad config.json, no versions), or NULL */
     char *config_text; /* config.json as read (or as overridden), NULL when there is none */
     inferd_model_config_t config;
     inferd_model_version_t **versions; /* ascending by number; each holds a reference */

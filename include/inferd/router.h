@@ -18,7 +18,7 @@
 #include "inferd/registry.h"
 #include "inferd/repo.h"
 
-#define INFERD_MAX_VARIANTS 16
+#define INFERD_MAX_VARIANTS           16
 #define INFERD_ROUTER_LATENCY_BUCKETS 24
 
 typedef enum {
@@ -55,7 +55,7 @@ typedef struct inferd_variant_stats {
     double reward_m2;
     bool rewards_in_unit_interval; /* every reward so far was within [0, 1] */
     uint64_t labels;               /* feedback with a label */
-    uint64_t labels_correct; /* ... that matched the predicted class */
+    uint64_t labels_correct;       /* ... that matched the predicted class */
 } inferd_variant_stats_t;
 
 typedef struct inferd_variant {
@@ -104,9 +104,8 @@ void inferd_router_route(inferd_router_t *router, const char *model, const char 
 
 /* Records what the request did under its route (nothing when route->rule is NULL) and, when
  * `request_id` is given, remembers it for feedback (with the predicted class, or -1). */
-void inferd_router_record(inferd_router_t *router, const inferd_route_t *route,
-                          uint64_t latency_ns, bool is_error, const char *request_id,
-                          int64_t predicted_class);
+void inferd_router_record(inferd_router_t *router, const inferd_route_t *route, uint64_t latency_ns,
+                          bool is_error, const char *request_id, int64_t predicted_class);
 
 void inferd_route_release(inferd_route_t *route);
 
@@ -128,8 +127,8 @@ int inferd_rule_read_split(const inferd_json_t *doc, int split, inferd_repo_t *r
                            const char *model, inferd_rule_t *rule, inferd_err_t *err);
 
 /* Reads "strategy" and "epsilon" of the object at the root of `doc` into `rule`. */
-int inferd_rule_read_strategy(const inferd_json_t *doc, inferd_arena_t *arena,
-                              inferd_rule_t *rule, inferd_err_t *err);
+int inferd_rule_read_strategy(const inferd_json_t *doc, inferd_arena_t *arena, inferd_rule_t *rule,
+                              inferd_err_t *err);
 
 /* Makes `rule` (a reference handed over; NULL removes the rule) the rule of `model` at once. */
 void inferd_router_publish(inferd_router_t *router, const char *model, inferd_rule_t *rule);

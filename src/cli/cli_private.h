@@ -9,7 +9,7 @@
 #include "inferd/json.h"
 
 #define CLI_EXIT_FAILURE 1
-#define CLI_EXIT_USAGE 2
+#define CLI_EXIT_USAGE   2
 
 typedef struct cli_options {
     const char *url;  /* --url, $INFERD_URL, or http://127.0.0.1:8000 */
@@ -28,8 +28,8 @@ typedef struct cli_reply {
 /* Sends `method` `path` (with `body` as JSON when not NULL) to the server. Returns 0 with *OUT
  * holding a parsed 2xx answer (free with cli_reply_free), or CLI_EXIT_FAILURE after printing
  * why (the server's error and status, or that it cannot be reached). */
-int cli_call(const cli_options_t *options, const char *method, const char *path,
-             const char *body, cli_reply_t *OUT);
+int cli_call(const cli_options_t *options, const char *method, const char *path, const char *body,
+             cli_reply_t *OUT);
 
 void cli_reply_free(cli_reply_t *reply);
 

@@ -14,8 +14,8 @@ static size_t on_body(char *data, size_t size, size_t count, void *user)
     return size * count;
 }
 
-int cli_call(const cli_options_t *options, const char *method, const char *path,
-             const char *body, cli_reply_t *OUT)
+int cli_call(const cli_options_t *options, const char *method, const char *path, const char *body,
+             cli_reply_t *OUT)
 {
     memset(OUT, 0, sizeof(*OUT));
     static bool is_initialized;
@@ -48,8 +48,9 @@ int cli_call(const cli_options_t *options, const char *method, const char *path,
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
     if (rc != CURLE_OK) {
-        fprintf(stderr, "inferd: cannot reach the server at %s: %s (is `inferd serve` running? "
-                        "--url or INFERD_URL say where)\n",
+        fprintf(stderr,
+                "inferd: cannot reach the server at %s: %s (is `inferd serve` running? "
+                "--url or INFERD_URL say where)\n",
                 options->url, curl_easy_strerror(rc));
         inferd_jsonw_free(&OUT->body);
         return CLI_EXIT_FAILURE;
@@ -57,8 +58,8 @@ int cli_call(const cli_options_t *options, const char *method, const char *path,
     OUT->status = (int)status;
     inferd_arena_init(&OUT->arena, 16 * 1024, 256u << 20);
     const char *text = inferd_jsonw_cstr_of(&OUT->body);
-    OUT->is_parsed = text != NULL &&
-                     inferd_json_parse(&OUT->doc, text, OUT->body.len, &OUT->arena, NULL) == 0;
+    OUT->is_parsed =
+        text != NULL && inferd_json_parse(&OUT->doc, text, OUT->body.len, &OUT->arena, NULL) == 0;
     if (status >= 400) {
         int error = OUT->is_parsed ? inferd_json_get(&OUT->doc, 0, "error") : -1;
         char *message = NULL;

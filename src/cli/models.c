@@ -10,9 +10,26 @@
 
 /* ==== options ==== */
 
-enum { OPT_URL = 1000, OPT_JSON, OPT_USER, OPT_ARTIFACT, OPT_VERSION, OPT_FRAMEWORK,
-       OPT_METADATA, OPT_TAGS, OPT_INSTANCES, OPT_MAX_BATCH, OPT_QUEUE_DELAY, OPT_DEFAULT,
-       OPT_TO, OPT_REASON, OPT_MODEL, OPT_LIMIT, OPT_AFTER, OPT_HELP };
+enum {
+    OPT_URL = 1000,
+    OPT_JSON,
+    OPT_USER,
+    OPT_ARTIFACT,
+    OPT_VERSION,
+    OPT_FRAMEWORK,
+    OPT_METADATA,
+    OPT_TAGS,
+    OPT_INSTANCES,
+    OPT_MAX_BATCH,
+    OPT_QUEUE_DELAY,
+    OPT_DEFAULT,
+    OPT_TO,
+    OPT_REASON,
+    OPT_MODEL,
+    OPT_LIMIT,
+    OPT_AFTER,
+    OPT_HELP
+};
 
 static const struct option long_options[] = {
     {"url", required_argument, NULL, OPT_URL},
@@ -66,33 +83,72 @@ static int parse_args(int argc, char **argv, const char *usage, cli_args_t *a)
     int opt;
     while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
         switch (opt) {
-        case OPT_URL: a->common.url = optarg; break;
-        case OPT_JSON: a->common.is_json = true; break;
-        case OPT_USER: a->common.user = optarg; break;
-        case OPT_ARTIFACT: a->artifact = optarg; break;
-        case OPT_VERSION: a->version = optarg; break;
-        case OPT_FRAMEWORK: a->framework = optarg; break;
-        case OPT_METADATA: a->metadata = optarg; break;
-        case OPT_TAGS: a->tags = optarg; break;
-        case OPT_INSTANCES: a->instances = optarg; break;
-        case OPT_MAX_BATCH: a->max_batch = optarg; break;
-        case OPT_QUEUE_DELAY: a->queue_delay = optarg; break;
-        case OPT_DEFAULT: a->make_default = true; break;
-        case OPT_TO: a->to = optarg; break;
-        case OPT_REASON: a->reason = optarg; break;
-        case OPT_MODEL: a->model = optarg; break;
-        case OPT_LIMIT: a->limit = optarg; break;
-        case OPT_AFTER: a->after = optarg; break;
+        case OPT_URL:
+            a->common.url = optarg;
+            break;
+        case OPT_JSON:
+            a->common.is_json = true;
+            break;
+        case OPT_USER:
+            a->common.user = optarg;
+            break;
+        case OPT_ARTIFACT:
+            a->artifact = optarg;
+            break;
+        case OPT_VERSION:
+            a->version = optarg;
+            break;
+        case OPT_FRAMEWORK:
+            a->framework = optarg;
+            break;
+        case OPT_METADATA:
+            a->metadata = optarg;
+            break;
+        case OPT_TAGS:
+            a->tags = optarg;
+            break;
+        case OPT_INSTANCES:
+            a->instances = optarg;
+            break;
+        case OPT_MAX_BATCH:
+            a->max_batch = optarg;
+            break;
+        case OPT_QUEUE_DELAY:
+            a->queue_delay = optarg;
+            break;
+        case OPT_DEFAULT:
+            a->make_default = true;
+            break;
+        case OPT_TO:
+            a->to = optarg;
+            break;
+        case OPT_REASON:
+            a->reason = optarg;
+            break;
+        case OPT_MODEL:
+            a->model = optarg;
+            break;
+        case OPT_LIMIT:
+            a->limit = optarg;
+            break;
+        case OPT_AFTER:
+            a->after = optarg;
+            break;
         case 'h':
-        case OPT_HELP: a->wants_help = true; break;
+        case OPT_HELP:
+            a->wants_help = true;
+            break;
         default:
             fprintf(stderr, "inferd: unknown option '%s'\n%s", argv[optind - 1], usage);
             return CLI_EXIT_USAGE;
         }
     }
-    const char *numbers[][2] = {{"--version", a->version},     {"--to", a->to},
-                                {"--instances", a->instances}, {"--max-batch-size", a->max_batch},
-                                {"--queue-delay-us", a->queue_delay}, {"--limit", a->limit},
+    const char *numbers[][2] = {{"--version", a->version},
+                                {"--to", a->to},
+                                {"--instances", a->instances},
+                                {"--max-batch-size", a->max_batch},
+                                {"--queue-delay-us", a->queue_delay},
+                                {"--limit", a->limit},
                                 {"--after", a->after}};
     for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++)
         if (numbers[i][1] != NULL && !is_number(numbers[i][1])) {
@@ -506,9 +562,9 @@ int inferd_cli_audit(int argc, char **argv)
         for (int i = 0, e = entries + 1; entries >= 0 && i < inferd_json_size(&r.doc, entries);
              i++, e = inferd_json_next(&r.doc, e))
             printf("%-6s %-24s %-12s %-14s %-16s %-8s %s\n", cli_string(&r, e, "id"),
-                   cli_string(&r, e, "at"), cli_string(&r, e, "actor"),
-                   cli_string(&r, e, "action"), cli_string(&r, e, "model"),
-                   cli_string(&r, e, "version"), cli_string(&r, e, "reason"));
+                   cli_string(&r, e, "at"), cli_string(&r, e, "actor"), cli_string(&r, e, "action"),
+                   cli_string(&r, e, "model"), cli_string(&r, e, "version"),
+                   cli_string(&r, e, "reason"));
     }
     cli_reply_free(&r);
     return 0;

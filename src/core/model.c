@@ -209,18 +209,41 @@ static int apply_config(inferd_model_version_t *v, const inferd_model_config_t *
 static void store_value(inferd_dtype_t dtype, void *data, size_t i, double value)
 {
     switch (dtype) {
-    case INFERD_DT_FP32: ((float *)data)[i] = (float)value; break;
-    case INFERD_DT_FP64: ((double *)data)[i] = value; break;
-    case INFERD_DT_INT8: ((int8_t *)data)[i] = (int8_t)(value * 10); break;
-    case INFERD_DT_INT16: ((int16_t *)data)[i] = (int16_t)(value * 10); break;
-    case INFERD_DT_INT32: ((int32_t *)data)[i] = (int32_t)(value * 10); break;
-    case INFERD_DT_INT64: ((int64_t *)data)[i] = (int64_t)(value * 10); break;
-    case INFERD_DT_UINT8: ((uint8_t *)data)[i] = (uint8_t)((value + 1) * 10); break;
-    case INFERD_DT_UINT16: ((uint16_t *)data)[i] = (uint16_t)((value + 1) * 10); break;
-    case INFERD_DT_UINT32: ((uint32_t *)data)[i] = (uint32_t)((value + 1) * 10); break;
-    case INFERD_DT_UINT64: ((uint64_t *)data)[i] = (uint64_t)((value + 1) * 10); break;
-    case INFERD_DT_BOOL: ((uint8_t *)data)[i] = value > 0; break;
-    default: break; /* FP16 and BYTES warm up on zeros */
+    case INFERD_DT_FP32:
+        ((float *)data)[i] = (float)value;
+        break;
+    case INFERD_DT_FP64:
+        ((double *)data)[i] = value;
+        break;
+    case INFERD_DT_INT8:
+        ((int8_t *)data)[i] = (int8_t)(value * 10);
+        break;
+    case INFERD_DT_INT16:
+        ((int16_t *)data)[i] = (int16_t)(value * 10);
+        break;
+    case INFERD_DT_INT32:
+        ((int32_t *)data)[i] = (int32_t)(value * 10);
+        break;
+    case INFERD_DT_INT64:
+        ((int64_t *)data)[i] = (int64_t)(value * 10);
+        break;
+    case INFERD_DT_UINT8:
+        ((uint8_t *)data)[i] = (uint8_t)((value + 1) * 10);
+        break;
+    case INFERD_DT_UINT16:
+        ((uint16_t *)data)[i] = (uint16_t)((value + 1) * 10);
+        break;
+    case INFERD_DT_UINT32:
+        ((uint32_t *)data)[i] = (uint32_t)((value + 1) * 10);
+        break;
+    case INFERD_DT_UINT64:
+        ((uint64_t *)data)[i] = (uint64_t)((value + 1) * 10);
+        break;
+    case INFERD_DT_BOOL:
+        ((uint8_t *)data)[i] = value > 0;
+        break;
+    default:
+        break; /* FP16 and BYTES warm up on zeros */
     }
 }
 
@@ -295,7 +318,8 @@ static int warm_up(inferd_model_version_t *v, const inferd_warmup_sample_t *samp
         }
         for (int d = 0; d < spec->ndim; d++) {
             if (given != NULL)
-                inputs[i].shape[d] = d < batch_dims ? sample->batch_size : given->dims[d - batch_dims];
+                inputs[i].shape[d] =
+                    d < batch_dims ? sample->batch_size : given->dims[d - batch_dims];
             else
                 inputs[i].shape[d] = spec->shape[d] < 0 ? 1 : spec->shape[d];
         }

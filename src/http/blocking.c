@@ -95,8 +95,8 @@ void http_run_blocking(http_call_t *call, void (*work)(http_blocking_t *b), void
     h2o_req_t *req = call->req;
     h2o_iovec_t query = {"", 0};
     if (req->query_at != SIZE_MAX)
-        query = h2o_iovec_init(req->path.base + req->query_at + 1,
-                               req->path.len - req->query_at - 1);
+        query =
+            h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
     const char *actor = "api";
     size_t actor_len = 3;
     ssize_t user_header = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-inferd-user"), -1);

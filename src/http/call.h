@@ -26,7 +26,7 @@ typedef struct http_call {
     bool is_draining;                 /* the server is shutting down */
     h2o_multithread_receiver_t *jobs; /* where schedulers send this loop's results */
     h2o_multithread_receiver_t *blocking_done; /* where control-thread work comes back */
-    int64_t *jobs_in_flight;          /* this loop's count of jobs not yet back */
+    int64_t *jobs_in_flight;                   /* this loop's count of jobs not yet back */
 } http_call_t;
 
 /* ==== work that may block (blocking.c) ====
@@ -40,9 +40,9 @@ typedef struct http_blocking {
     const char *model, *version, *label, *name; /* path captures, or NULL */
     const char *body;                           /* the request body (NUL-terminated copy) */
     size_t body_len;
-    const char *query; /* the query string without '?', or "" */
-    const char *actor; /* X-Inferd-User, else "api" */
-    int status;        /* out: the HTTP status (default 200) */
+    const char *query;  /* the query string without '?', or "" */
+    const char *actor;  /* X-Inferd-User, else "api" */
+    int status;         /* out: the HTTP status (default 200) */
     inferd_jsonw_t out; /* out: the JSON body */
     void *user;
 } http_blocking_t;

@@ -103,8 +103,8 @@ static int64_t predicted_class(const inferd_response_t *resp)
         return t->dtype == INFERD_DT_INT64 && n == 1 ? ((const int64_t *)t->data)[0] : -1;
     int64_t best = 0;
     for (int64_t i = 1; i < n; i++) {
-        double value = t->dtype == INFERD_DT_FP32 ? ((const float *)t->data)[i]
-                                                  : ((const double *)t->data)[i];
+        double value =
+            t->dtype == INFERD_DT_FP32 ? ((const float *)t->data)[i] : ((const double *)t->data)[i];
         double top = t->dtype == INFERD_DT_FP32 ? ((const float *)t->data)[best]
                                                 : ((const double *)t->data)[best];
         if (value > top)
@@ -128,9 +128,8 @@ static void finish_route(http_call_t *call, inferd_route_t *route, const inferd_
         id = made_up;
     }
     if (call != NULL)
-        h2o_add_header_by_str(&call->req->pool, &call->req->res.headers,
-                              H2O_STRLIT("x-request-id"), 0, NULL,
-                              h2o_strdup(&call->req->pool, id, SIZE_MAX).base, strlen(id));
+        h2o_add_header_by_str(&call->req->pool, &call->req->res.headers, H2O_STRLIT("x-request-id"),
+                              0, NULL, h2o_strdup(&call->req->pool, id, SIZE_MAX).base, strlen(id));
     inferd_router_record(call->router, route, http_monotonic_ns() - start_ns, is_error, id,
                          is_error ? -1 : predicted_class(resp));
     inferd_route_release(route);
@@ -339,8 +338,7 @@ void http_infer(http_call_t *call, const http_infer_codec_t *codec)
                                     call->arena, &body_err);
     bool is_parsed = body_rc == 0;
     inferd_route_t route = {NULL, -1, 0};
-    if (acquire_version(call, codec, &doc, is_parsed, &v, &route, &body_err, &body_rc, &err) !=
-        0) {
+    if (acquire_version(call, codec, &doc, is_parsed, &v, &route, &body_err, &body_rc, &err) != 0) {
         http_reply_error(call, &err);
         return;
     }

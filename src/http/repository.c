@@ -49,8 +49,9 @@ static void index_work(http_blocking_t *b)
         if (inferd_json_parse(&doc, b->body, b->body_len, &arena, &err) != 0 ||
             inferd_json_kind(&doc, 0) != INFERD_JSON_OBJECT) {
             inferd_arena_free(&arena);
-            inferd_fail(&err, INFERD_EINVAL, "the index request body must be a JSON object "
-                                             "such as {\"ready\": true}");
+            inferd_fail(&err, INFERD_EINVAL,
+                        "the index request body must be a JSON object "
+                        "such as {\"ready\": true}");
             http_blocking_error(b, &err);
             return;
         }
@@ -145,8 +146,8 @@ static int read_load_body(http_blocking_t *b, char **OUT_config, inferd_err_t *e
     int rc = inferd_json_parse(&doc, b->body, b->body_len, &arena, err);
     if (rc == 0 && inferd_json_kind(&doc, 0) != INFERD_JSON_OBJECT)
         rc = inferd_fail(err, INFERD_EINVAL, "the load request body must be a JSON object");
-    int config = rc == 0 ? inferd_json_get(&doc, inferd_json_get(&doc, 0, "parameters"), "config")
-                         : -1;
+    int config =
+        rc == 0 ? inferd_json_get(&doc, inferd_json_get(&doc, 0, "parameters"), "config") : -1;
     char *text;
     if (rc == 0 && config >= 0) {
         if (inferd_json_kind(&doc, config) == INFERD_JSON_OBJECT) {

@@ -29,9 +29,9 @@ typedef struct loop_thread {
     h2o_socket_t *listener;
     h2o_multithread_receiver_t control; /* the main thread's "drain now" message */
     h2o_multithread_message_t drain_message;
-    h2o_multithread_receiver_t jobs; /* scheduler results for requests of this loop */
+    h2o_multithread_receiver_t jobs;          /* scheduler results for requests of this loop */
     h2o_multithread_receiver_t blocking_done; /* control-thread answers for this loop */
-    int64_t jobs_in_flight;          /* submitted to a scheduler, result not yet back */
+    int64_t jobs_in_flight;                   /* submitted to a scheduler, result not yet back */
     bool is_draining;
     inferd_arena_t arena;
     inferd_jsonw_t out;

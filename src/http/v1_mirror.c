@@ -17,8 +17,8 @@ static void put_work(http_blocking_t *b)
         rc = inferd_fail(&err, INFERD_EINVAL, "the request body must be a JSON object");
     int version_tok = rc == 0 ? inferd_json_get(&doc, 0, "version") : -1;
     int percent_tok = rc == 0 ? inferd_json_get(&doc, 0, "percent") : -1;
-    if (rc == 0 && (version_tok < 0 || inferd_json_int64(&doc, version_tok, &version) != 0 ||
-                    version < 1))
+    if (rc == 0 &&
+        (version_tok < 0 || inferd_json_int64(&doc, version_tok, &version) != 0 || version < 1))
         rc = inferd_fail(&err, INFERD_EINVAL,
                          "a shadow is {\"version\": N, \"percent\": 0..100} (version: a number)");
     if (rc == 0 && percent_tok >= 0 && inferd_json_double(&doc, percent_tok, &percent) != 0)

@@ -392,9 +392,9 @@ static void detail_work(http_blocking_t *b)
     inferd_jsonw_lit(w, "],\"deployments\":[");
     inferd_reg_deployment_t *deployments = NULL;
     size_t n_deployments = 0;
-    if (registry != NULL && inferd_registry_list_deployments(registry, b->model, false,
-                                                             &deployments, &n_deployments,
-                                                             &err) == 0) {
+    if (registry != NULL &&
+        inferd_registry_list_deployments(registry, b->model, false, &deployments, &n_deployments,
+                                         &err) == 0) {
         for (size_t i = 0, k = 0; i < n_deployments; i++) {
             const inferd_reg_deployment_t *d = &deployments[i];
             if (only > 0 && d->version != only)

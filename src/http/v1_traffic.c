@@ -69,9 +69,9 @@ static void put_traffic_work(http_blocking_t *b)
                          b->model, current->kind == INFERD_ROUTE_AB ? "A/B test" : "canary",
                          current->name ? current->name : "");
     inferd_rule_release(current);
-    inferd_rule_t *rule = rc == 0 ? inferd_rule_new(b->model, INFERD_ROUTE_SPLIT, NULL,
-                                                    INFERD_STRATEGY_RANDOM)
-                                  : NULL;
+    inferd_rule_t *rule =
+        rc == 0 ? inferd_rule_new(b->model, INFERD_ROUTE_SPLIT, NULL, INFERD_STRATEGY_RANDOM)
+                : NULL;
     if (rc == 0 && rule == NULL)
         rc = inferd_fail(&err, INFERD_ENOMEM, "out of memory");
     if (rc == 0)
@@ -131,9 +131,8 @@ static void delete_traffic_work(http_blocking_t *b)
         if (rule == NULL)
             inferd_fail(&err, INFERD_ENOTFOUND, "model '%s' has no traffic split", b->model);
         else
-            inferd_fail(&err, INFERD_ECONFLICT,
-                        "model '%s' is routed by a %s; stop that instead", b->model,
-                        inferd_route_kind_name(rule->kind));
+            inferd_fail(&err, INFERD_ECONFLICT, "model '%s' is routed by a %s; stop that instead",
+                        b->model, inferd_route_kind_name(rule->kind));
         inferd_rule_release(rule);
         http_blocking_error(b, &err);
         return;
@@ -155,8 +154,8 @@ void v1_feedback(http_call_t *call)
 {
     inferd_err_t err = {0};
     inferd_json_t doc;
-    int rc = inferd_json_parse(&doc, call->req->entity.base, call->req->entity.len, call->arena,
-                               &err);
+    int rc =
+        inferd_json_parse(&doc, call->req->entity.base, call->req->entity.len, call->arena, &err);
     if (rc == 0 && inferd_json_kind(&doc, 0) != INFERD_JSON_OBJECT)
         rc = inferd_fail(&err, INFERD_EINVAL, "the request body must be a JSON object");
     char *request_id = NULL;
@@ -175,8 +174,8 @@ void v1_feedback(http_call_t *call)
     if (rc == 0 && label_tok >= 0 && inferd_json_int64(&doc, label_tok, &label) != 0)
         rc = inferd_fail(&err, INFERD_EINVAL, "label must be a class number");
     if (rc == 0)
-        rc = inferd_router_feedback(call->router, call->model, request_id, reward_tok >= 0,
-                                    reward, label_tok >= 0, label, &err);
+        rc = inferd_router_feedback(call->router, call->model, request_id, reward_tok >= 0, reward,
+                                    label_tok >= 0, label, &err);
     if (rc != 0) {
         http_reply_error(call, &err);
         return;

@@ -115,8 +115,8 @@ static void render_requests(inferd_jsonw_t *w, const inferd_catalog_t *repo)
 
 /* One sample per version of the per-version counter at `offset` in inferd_version_stats_t;
  * counters of nanoseconds are written in seconds. */
-static void render_version_counter(inferd_jsonw_t *w, const inferd_catalog_t *repo, const char *name,
-                                   size_t offset, bool is_ns)
+static void render_version_counter(inferd_jsonw_t *w, const inferd_catalog_t *repo,
+                                   const char *name, size_t offset, bool is_ns)
 {
     FOR_EACH_VERSION(repo, v)
     {

@@ -131,7 +131,8 @@ static void list_labels(const inferd_model_t *model, char *have, size_t size)
     size_t used = 0;
     snprintf(have, size, "none");
     for (size_t i = 0; i < model->n_labels && used + 2 < size; i++) {
-        int wrote = snprintf(have + used, size - used, "%s%s", i ? ", " : "", model->labels[i].name);
+        int wrote =
+            snprintf(have + used, size - used, "%s%s", i ? ", " : "", model->labels[i].name);
         if (wrote < 0)
             break;
         used += (size_t)wrote;
@@ -157,9 +158,8 @@ static int resolve(const inferd_model_t *model, const char *version, bool is_lab
         int64_t labelled = inferd_model_label_version(model, version);
         if (labelled < 0) {
             list_labels(model, have, sizeof(have));
-            return inferd_fail(err, INFERD_ENOTFOUND,
-                               "model '%s' has no %s '%s' (labels: %s)", model->name,
-                               is_label ? "label" : "version or label", version, have);
+            return inferd_fail(err, INFERD_ENOTFOUND, "model '%s' has no %s '%s' (labels: %s)",
+                               model->name, is_label ? "label" : "version or label", version, have);
         }
         if ((*OUT = find_number(model, labelled)) == NULL)
             return inferd_fail(err, INFERD_EUNAVAIL,

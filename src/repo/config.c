@@ -262,7 +262,8 @@ static int read_version_policy(config_reader_t *r, inferd_version_policy_t *poli
     int latest = inferd_json_get(r->doc, obj, "latest");
     int all = inferd_json_get(r->doc, obj, "all");
     int specific = inferd_json_get(r->doc, obj, "specific");
-    if (inferd_json_kind(r->doc, obj) != INFERD_JSON_OBJECT || (latest >= 0) + (all >= 0) + (specific >= 0) != 1)
+    if (inferd_json_kind(r->doc, obj) != INFERD_JSON_OBJECT ||
+        (latest >= 0) + (all >= 0) + (specific >= 0) != 1)
         return inferd_fail(r->err, INFERD_EINVAL,
                            "config.json: version_policy must be one of {\"latest\": "
                            "{\"num_versions\": N}}, {\"all\": {}}, {\"specific\": "
@@ -364,7 +365,8 @@ static int read_warmup(config_reader_t *r, inferd_model_config_t *config)
             int spec = key + 1;
             if ((rc = read_string(r, key, "model_warmup input", &in->name)) != 0)
                 return rc;
-            int type = inferd_json_get(r->doc, spec, "data_type"), dims = inferd_json_get(r->doc, spec, "dims");
+            int type = inferd_json_get(r->doc, spec, "data_type"),
+                dims = inferd_json_get(r->doc, spec, "dims");
             char *text;
             if (type < 0 || inferd_json_string(r->doc, type, r->arena, &text, NULL) != 0 ||
                 (in->dtype = parse_data_type(text)) == INFERD_DT_INVALID || dims < 0 ||
@@ -387,7 +389,8 @@ static int read_warmup(config_reader_t *r, inferd_model_config_t *config)
             if (file >= 0 &&
                 (rc = read_string(r, file, "model_warmup input_data_file", &in->data_file)) != 0)
                 return rc;
-            if (in->data_file != NULL && (strstr(in->data_file, "..") != NULL || in->data_file[0] == '/'))
+            if (in->data_file != NULL &&
+                (strstr(in->data_file, "..") != NULL || in->data_file[0] == '/'))
                 return inferd_fail(r->err, INFERD_EINVAL,
                                    "config.json: model_warmup input_data_file must name a file "
                                    "inside the model's warmup/ folder");

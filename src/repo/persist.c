@@ -142,8 +142,7 @@ void repo_persist_restore(inferd_repo_t *repo)
         bool is_api;
         const char *settings = deployment_settings(deployments[i].config_json, &arena, &is_api);
         repo_pin_t pin;
-        if (is_api &&
-            repo_pin_from_settings(settings, deployments[i].version, &pin, &err) == 0) {
+        if (is_api && repo_pin_from_settings(settings, deployments[i].version, &pin, &err) == 0) {
             repo_pin_t *grown = realloc(state->pins, (state->n_pins + 1) * sizeof(*grown));
             if (grown != NULL) {
                 state->pins = grown;
@@ -244,8 +243,9 @@ static void ensure_version_row(inferd_registry_t *r, const inferd_model_version_
     };
     if (inferd_file_sha256(v->path, add.sha256, &add.size_bytes, &err) != 0)
         add.sha256[0] = '\0';
-    inferd_audit_t audit = {change->actor, "discover", v->model_name, v->version,
-                            "{\"source\":\"repository folder\"}", change->reason};
+    inferd_audit_t audit = {
+        change->actor, "discover", v->model_name, v->version, "{\"source\":\"repository folder\"}",
+        change->reason};
     if (add.inputs_json != NULL && add.outputs_json != NULL &&
         inferd_registry_add_version(r, &add, &audit, &err) != 0 && err.code != INFERD_ECONFLICT)
         log_failure("recording a version", &err);
@@ -289,17 +289,18 @@ void repo_persist_sync(inferd_repo_t *repo, const char *name, const inferd_chang
             is_deployed |= state->pins[p].version == v->version;
         for (size_t j = 0; j < n_active; j++)
             is_deployed |= active[j].version == v->version;
-        inferd_audit_t audit = {change->actor, "deploy", name, v->version,
-                                "{\"source\":\"policy\"}", change->reason};
-        if (!is_deployed && inferd_registry_add_deployment(r, name, v->version,
-                                                           "{\"source\":\"policy\"}",
-                                                           change->actor, &audit, NULL, &err) != 0)
+        inferd_audit_t audit = {
+            change->actor, "deploy", name, v->version, "{\"source\":\"policy\"}", change->reason};
+        if (!is_deployed &&
+            inferd_registry_add_deployment(r, name, v->version, "{\"source\":\"policy\"}",
+                                           change->actor, &audit, NULL, &err) != 0)
             log_failure("recording a deployment", &err);
         inferd_reg_version_t row = {0};
         if (inferd_registry_get_version(r, name, v->version, &row, &err) == 0 &&
             row.status != INFERD_VS_ACTIVE) {
-            inferd_audit_t status = {change->actor, "set_status", name, v->version,
-                                     "{\"status\":\"active\"}", change->reason};
+            inferd_audit_t status = {
+                change->actor, "set_status", name, v->version, "{\"status\":\"active\"}",
+                change->reason};
             inferd_registry_set_version_status(r, name, v->version, INFERD_VS_ACTIVE, &status,
                                                &err);
         }
@@ -309,15 +310,16 @@ void repo_persist_sync(inferd_repo_t *repo, const char *name, const inferd_chang
     for (size_t j = 0; j < n_active; j++) {
         if (serves(model, active[j].version))
             continue;
-        inferd_audit_t audit = {change->actor, "undeploy", name, active[j].version, NULL,
-                                change->reason};
+        inferd_audit_t audit = {change->actor,     "undeploy", name,
+                                active[j].version, NULL,       change->reason};
         if (inferd_registry_retire_deployment(r, name, active[j].version, &audit, &err) != 0)
             log_failure("retiring a deployment", &err);
         inferd_reg_version_t row = {0};
         if (inferd_registry_get_version(r, name, active[j].version, &row, &err) == 0 &&
             row.status == INFERD_VS_ACTIVE) {
-            inferd_audit_t status = {change->actor, "set_status", name, active[j].version,
-                                     "{\"status\":\"deprecated\"}", change->reason};
+            inferd_audit_t status = {
+                change->actor, "set_status", name, active[j].version, "{\"status\":\"deprecated\"}",
+                change->reason};
             inferd_registry_set_version_status(r, name, active[j].version, INFERD_VS_DEPRECATED,
                                                &status, &err);
         }

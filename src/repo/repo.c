@@ -198,8 +198,8 @@ static int read_disk_model(const inferd_repo_t *repo, const char *name, const ch
     memset(disk, 0, sizeof(*disk));
     snprintf(disk->dir, sizeof(disk->dir), "%s/%s", repo->dir, name);
     if (!is_dir(disk->dir))
-        return inferd_fail(err, INFERD_ENOTFOUND, "no model folder '%s' in the repository %s",
-                           name, repo->dir);
+        return inferd_fail(err, INFERD_ENOTFOUND, "no model folder '%s' in the repository %s", name,
+                           repo->dir);
     int rc = 0;
     inferd_err_t why = {0};
     if (override != NULL)
@@ -207,8 +207,8 @@ static int read_disk_model(const inferd_repo_t *repo, const char *name, const ch
     else
         rc = read_config_text(disk->dir, &disk->config_text, &why);
     if (rc == 0 && disk->config_text != NULL)
-        rc = inferd_model_config_parse(disk->config_text, strlen(disk->config_text),
-                                       &disk->config, &why);
+        rc = inferd_model_config_parse(disk->config_text, strlen(disk->config_text), &disk->config,
+                                       &why);
     if (rc == 0 && disk->config.name != NULL && strcmp(disk->config.name, name) != 0)
         rc = inferd_fail(&why, INFERD_EMODEL,
                          "config.json names the model '%s' but its folder is '%s'; they must "
@@ -485,8 +485,8 @@ static inferd_model_t *build_model(const char *name, const disk_model_t *disk,
     }
     model->config_text = disk->config_text ? strdup(disk->config_text) : NULL;
     if (inferd_model_config_parse(disk->config_text ? disk->config_text : "{}",
-                                  disk->config_text ? strlen(disk->config_text) : 2,
-                                  &model->config, NULL) != 0) {
+                                  disk->config_text ? strlen(disk->config_text) : 2, &model->config,
+                                  NULL) != 0) {
         model->failure = strdup("config.json could not be read twice the same way");
         return model;
     }
@@ -523,8 +523,10 @@ static inferd_model_t *build_model(const char *name, const disk_model_t *disk,
             v = load_version(name, disk, number, pin, fingerprint);
             if (v != NULL && !v->is_ready && old != NULL && old->is_ready) {
                 (*OUT_failed)++;
-                snprintf(why, why_len, "version %s failed to reload, its previous copy keeps "
-                         "serving: %s", v->version_str, v->failure ? v->failure : "unknown");
+                snprintf(why, why_len,
+                         "version %s failed to reload, its previous copy keeps "
+                         "serving: %s",
+                         v->version_str, v->failure ? v->failure : "unknown");
                 inferd_log_error("model '%s' %s", name, why);
                 inferd_version_release(v);
                 v = old;
@@ -543,8 +545,8 @@ static inferd_model_t *build_model(const char *name, const disk_model_t *disk,
         model->failure = strdup("no version folders (expected <model>/1/model.onnx)");
     else if (model->n_versions == 0)
         model->failure = strdup("its version_policy selects none of its version folders");
-    model->default_version = state && state->has_default ? state->default_version
-                                                         : model->config.default_version;
+    model->default_version =
+        state && state->has_default ? state->default_version : model->config.default_version;
     if (build_labels(model, &model->config, state) != 0) {
         repo_model_release(model);
         return NULL;
@@ -623,8 +625,8 @@ static int reload(inferd_repo_t *repo, const char *name, repo_model_state_t *sta
     char why[600];
     size_t n_managed = 0;
     int64_t *managed = repo_persist_managed_versions(repo, name, &n_managed);
-    inferd_model_t *model = build_model(name, &disk, state, current, managed, n_managed, &failed,
-                                        why, sizeof(why));
+    inferd_model_t *model =
+        build_model(name, &disk, state, current, managed, n_managed, &failed, why, sizeof(why));
     free(managed);
     repo_model_release(current);
     if (state != NULL)
@@ -785,8 +787,8 @@ int inferd_repo_deploy_version(inferd_repo_t *repo, const char *model, int64_t v
                                      (long long)version);
     }
     if (repo_persist_deployment(repo, model, version, settings_json, change, err) != 0)
-        inferd_log_error("registry: recording the deployment of model '%s' version %lld: %s",
-                         model, (long long)version, err->msg);
+        inferd_log_error("registry: recording the deployment of model '%s' version %lld: %s", model,
+                         (long long)version, err->msg);
     return 0;
 }
 
@@ -837,8 +839,8 @@ static int relabel(inferd_repo_t *repo, const char *name, const repo_model_state
         rc = next->name && next->versions ? 0 : INFERD_ENOMEM;
     }
     if (rc == 0 && next->config_text != NULL)
-        rc = inferd_model_config_parse(next->config_text, strlen(next->config_text),
-                                       &next->config, NULL);
+        rc = inferd_model_config_parse(next->config_text, strlen(next->config_text), &next->config,
+                                       NULL);
     for (size_t i = 0; rc == 0 && i < now->n_versions; i++) {
         inferd_version_acquire(now->versions[i]);
         next->versions[next->n_versions++] = now->versions[i];
@@ -877,8 +879,8 @@ int inferd_repo_set_default(inferd_repo_t *repo, const char *model, int64_t vers
     if (rc == 0 && repo->registry != NULL) {
         char detail[64];
         snprintf(detail, sizeof(detail), "{\"default_version\":%lld}", (long long)version);
-        inferd_audit_t audit = {change->actor, "set_default", model, version, detail,
-                                change->reason};
+        inferd_audit_t audit = {change->actor, "set_default", model,
+                                version,       detail,        change->reason};
         inferd_err_t ignored;
         if (inferd_registry_set_default(repo->registry, model, version, &audit, &ignored) != 0)
             inferd_log_error("registry: recording the default version: %s", ignored.msg);
@@ -926,13 +928,14 @@ int inferd_repo_set_label(inferd_repo_t *repo, const char *model, const char *la
     int rc = relabel(repo, model, state, err);
     if (rc == 0 && repo->registry != NULL) {
         inferd_err_t ignored;
-        inferd_audit_t audit = {change->actor, version < 0 ? "delete_label" : "set_label", model,
-                                version < 0 ? 0 : version, NULL, change->reason};
+        inferd_audit_t audit = {change->actor, version < 0 ? "delete_label" : "set_label",
+                                model,         version < 0 ? 0 : version,
+                                NULL,          change->reason};
         char detail[128];
         snprintf(detail, sizeof(detail), "{\"label\":\"%s\"}", label);
         audit.detail_json = strchr(label, '"') || strchr(label, '\\') ? NULL : detail;
-        int wrote = version < 0 ? inferd_registry_delete_label(repo->registry, model, label,
-                                                               &audit, &ignored)
+        int wrote = version < 0 ? inferd_registry_delete_label(repo->registry, model, label, &audit,
+                                                               &ignored)
                                 : inferd_registry_set_label(repo->registry, model, label, version,
                                                             &audit, &ignored);
         if (wrote != 0 && ignored.code != INFERD_ENOTFOUND)

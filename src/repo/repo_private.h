@@ -21,7 +21,7 @@ typedef struct repo_pin {
 /* The control thread's knowledge of one model, beyond its files. */
 typedef struct repo_model_state {
     char *name;
-    bool is_wanted;      /* should serve (explicit mode: loaded through the API) */
+    bool is_wanted;        /* should serve (explicit mode: loaded through the API) */
     char *config_override; /* JSON text given to the load API, or NULL */
     repo_pin_t *pins;
     size_t n_pins;

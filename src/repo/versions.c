@@ -181,7 +181,8 @@ int inferd_repo_register_version(inferd_repo_t *repo, const inferd_register_t *r
     inferd_jsonw_t inputs = {0}, outputs = {0};
     if (rc == 0)
         rc = prove(repo, reg, version, backend, staged, &inputs, &outputs, err);
-    if (rc == 0 && (inferd_jsonw_cstr_of(&inputs) == NULL || inferd_jsonw_cstr_of(&outputs) == NULL))
+    if (rc == 0 &&
+        (inferd_jsonw_cstr_of(&inputs) == NULL || inferd_jsonw_cstr_of(&outputs) == NULL))
         rc = inferd_fail(err, INFERD_ENOMEM, "out of memory describing the artifact");
     /* move into the repository */
     snprintf(model_dir, sizeof(model_dir), "%s/%s", repo->dir, reg->model);
@@ -216,8 +217,7 @@ int inferd_repo_register_version(inferd_repo_t *repo, const inferd_register_t *r
     char detail[256];
     snprintf(detail, sizeof(detail), "{\"sha256\":\"%s\",\"size_bytes\":%lld}", sha256,
              (long long)size_bytes);
-    inferd_audit_t audit = {change->actor, "register", reg->model, version, detail,
-                            change->reason};
+    inferd_audit_t audit = {change->actor, "register", reg->model, version, detail, change->reason};
     if (repo->registry != NULL &&
         (rc = inferd_registry_add_version(repo->registry, &row, &audit, err)) != 0) {
         remove_tree(final_dir); /* the registry refused: the folder must not stay */
@@ -261,8 +261,8 @@ int inferd_repo_delete_version(inferd_repo_t *repo, const char *model, int64_t v
                            "model '%s' version %lld serves traffic; undeploy it (or move the "
                            "traffic away) before deleting it",
                            model, (long long)version);
-    bool on_disk = inferd_model_name_is_valid(model) &&
-                   inferd_repo_version_on_disk(repo, model, version);
+    bool on_disk =
+        inferd_model_name_is_valid(model) && inferd_repo_version_on_disk(repo, model, version);
     inferd_reg_version_t row = {0};
     bool in_registry = repo->registry != NULL &&
                        inferd_registry_get_version(repo->registry, model, version, &row, err) == 0;
@@ -313,8 +313,8 @@ int inferd_repo_rollback(inferd_repo_t *repo, const char *model, int64_t to_vers
         char detail[96];
         snprintf(detail, sizeof(detail), "{\"from_version\":%lld,\"to_version\":%lld}",
                  (long long)*OUT_previous, (long long)to_version);
-        inferd_audit_t audit = {change->actor, "rollback", model, to_version, detail,
-                                change->reason};
+        inferd_audit_t audit = {change->actor, "rollback", model,
+                                to_version,    detail,     change->reason};
         inferd_err_t ignored;
         if (inferd_registry_append_audit(repo->registry, &audit, &ignored) != 0)
             inferd_log_error("registry: recording the rollback: %s", ignored.msg);

@@ -44,13 +44,13 @@ typedef struct ab_test {
     ab_status_t status;
     int64_t control_version;
     int64_t started_at_ms, ended_at_ms;
-    int64_t duration_s;  /* 0: until stopped */
-    int64_t min_samples; /* per variant, before a winner may be named */
+    int64_t duration_s;         /* 0: until stopped */
+    int64_t min_samples;        /* per variant, before a winner may be named */
     double rollback_error_rate; /* 0: never */
     double alpha;
     ab_metric_t primary;
     char *end_reason;
-    char *definition; /* the request body, as JSON text */
+    char *definition;    /* the request body, as JSON text */
     inferd_rule_t *rule; /* a reference: live statistics while running, final ones after */
     char *results;       /* results JSON when restored from the registry (rule NULL) */
 } ab_test_t;
@@ -137,8 +137,8 @@ static void write_welch(inferd_jsonw_t *w, sample_t a, sample_t b, double alpha,
                         bool *OUT_significant, double *OUT_difference)
 {
     inferd_stat_welch_t result;
-    int rc = inferd_stat_welch(a.n, a.mean, a.variance, b.n, b.mean, b.variance, 1 - alpha,
-                              &result);
+    int rc =
+        inferd_stat_welch(a.n, a.mean, a.variance, b.n, b.mean, b.variance, 1 - alpha, &result);
     inferd_jsonw_lit(w, "{\"control_mean\":");
     write_number(w, a.n ? a.mean : NAN);
     inferd_jsonw_lit(w, ",\"variant_mean\":");
@@ -173,9 +173,9 @@ static void write_welch(inferd_jsonw_t *w, sample_t a, sample_t b, double alpha,
     inferd_jsonw_lit(w, "}");
 }
 
-static void write_proportions(inferd_jsonw_t *w, uint64_t errors_a, uint64_t n_a,
-                              uint64_t errors_b, uint64_t n_b, double alpha,
-                              bool *OUT_significant, double *OUT_difference)
+static void write_proportions(inferd_jsonw_t *w, uint64_t errors_a, uint64_t n_a, uint64_t errors_b,
+                              uint64_t n_b, double alpha, bool *OUT_significant,
+                              double *OUT_difference)
 {
     inferd_stat_proportions_t result;
     int rc = inferd_stat_two_proportions(errors_a, n_a, errors_b, n_b, 1 - alpha, &result);
@@ -252,12 +252,12 @@ static void write_results(inferd_jsonw_t *w, const ab_test_t *t, int64_t *OUT_wi
                           t->alpha, &significant[2], &difference[2]);
         inferd_jsonw_lit(w, "}");
         /* gain > 0: the variant is better than the control on the primary metric */
-        double gain = t->primary == METRIC_REWARD ? difference[t->primary]
-                                                   : -difference[t->primary];
+        double gain =
+            t->primary == METRIC_REWARD ? difference[t->primary] : -difference[t->primary];
         uint64_t samples = t->primary == METRIC_REWARD ? reward_sample(vs).n : n;
         uint64_t control_samples = t->primary == METRIC_REWARD ? reward_sample(cs).n : control_n;
-        bool has_samples = (int64_t)samples >= t->min_samples &&
-                           (int64_t)control_samples >= t->min_samples;
+        bool has_samples =
+            (int64_t)samples >= t->min_samples && (int64_t)control_samples >= t->min_samples;
         if (has_samples && significant[t->primary] && gain > best_gain) {
             best_gain = gain;
             best = rule->variants[i].version;
@@ -378,8 +378,8 @@ static void finish(inferd_ab_t *ab, ab_test_t *t, ab_status_t status, const char
     static const char *const actions[] = {"ab_start", "ab_complete", "ab_stop", "ab_promote",
                                           "ab_rollback"};
     store(ab, t, actor, actions[status], reason);
-    inferd_log_info("A/B test '%s' of model '%s' %s%s%s", t->name, t->model,
-                    status_names[status], reason ? ": " : "", reason ? reason : "");
+    inferd_log_info("A/B test '%s' of model '%s' %s%s%s", t->name, t->model, status_names[status],
+                    reason ? ": " : "", reason ? reason : "");
 }
 
 /* Control thread, every tick: end tests whose time is up or whose variants fail too often. */
@@ -508,8 +508,8 @@ int inferd_ab_create(inferd_ab_t *ab, const char *model, const char *body, size_
     }
     if (rc == 0 && find_test(ab, model, name) != NULL)
         rc = inferd_fail(err, INFERD_ECONFLICT,
-                         "model '%s' already has an A/B test named '%s'; pick another name",
-                         model, name);
+                         "model '%s' already has an A/B test named '%s'; pick another name", model,
+                         name);
     inferd_rule_t *current = rc == 0 ? inferd_router_rule(ab->router, model) : NULL;
     if (current != NULL && current->kind != INFERD_ROUTE_SPLIT)
         rc = inferd_fail(err, INFERD_ECONFLICT, "model '%s' has a %s running ('%s'); end it first",
@@ -517,8 +517,8 @@ int inferd_ab_create(inferd_ab_t *ab, const char *model, const char *body, size_
                          current->name ? current->name : "");
     inferd_rule_release(current);
     inferd_rule_t *rule = NULL;
-    if (rc == 0 && (rule = inferd_rule_new(model, INFERD_ROUTE_AB, name,
-                                           INFERD_STRATEGY_RANDOM)) == NULL)
+    if (rc == 0 &&
+        (rule = inferd_rule_new(model, INFERD_ROUTE_AB, name, INFERD_STRATEGY_RANDOM)) == NULL)
         rc = INFERD_ENOMEM;
     if (rc == 0)
         rc = inferd_rule_read_split(&doc, inferd_json_get(&doc, 0, "versions"), ab->repo, model,
@@ -685,8 +685,9 @@ void inferd_ab_render_metrics(inferd_ab_t *ab, inferd_jsonw_t *w)
         if (strpbrk(t->model, "\"\\\n") != NULL)
             continue;
         char line[400];
-        int len = snprintf(line, sizeof(line), "inferd_ab_test_running{model=\"%s\",test=\"%s\"} %d\n",
-                           t->model, t->name, t->status == AB_RUNNING);
+        int len =
+            snprintf(line, sizeof(line), "inferd_ab_test_running{model=\"%s\",test=\"%s\"} %d\n",
+                     t->model, t->name, t->status == AB_RUNNING);
         if (len > 0 && (size_t)len < sizeof(line))
             inferd_jsonw_raw(w, line, (size_t)len);
     }
@@ -740,7 +741,8 @@ static void restore(inferd_ab_t *ab)
                         ab_test_t *t = calloc(1, sizeof(*t));
                         size_t len;
                         int results = inferd_json_get(&doc, 0, "results");
-                        const char *raw = results >= 0 ? inferd_json_raw(&doc, results, &len) : NULL;
+                        const char *raw =
+                            results >= 0 ? inferd_json_raw(&doc, results, &len) : NULL;
                         if (t != NULL) {
                             t->model = strdup(model);
                             t->name = strdup(name);
@@ -751,7 +753,8 @@ static void restore(inferd_ab_t *ab)
                             raw = definition >= 0 ? inferd_json_raw(&doc, definition, &len) : NULL;
                             t->definition = raw ? strndup(raw, len) : NULL;
                             pthread_mutex_lock(&ab->lock);
-                            ab_test_t **grown = realloc(ab->tests, (ab->n_tests + 1) * sizeof(*grown));
+                            ab_test_t **grown =
+                                realloc(ab->tests, (ab->n_tests + 1) * sizeof(*grown));
                             if (grown != NULL) {
                                 ab->tests = grown;
                                 ab->tests[ab->n_tests++] = t;

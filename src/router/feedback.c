@@ -1,6 +1,6 @@
 /* Feedback: the router remembers the request ids of recent routed requests (a fixed table of
- * buckets, each keeping its 8 newest ids) so that a reward or label posted later reaches the variant that
- * answered, and feeds A/B statistics and bandits. */
+ * buckets, each keeping its 8 newest ids) so that a reward or label posted later reaches the
+ * variant that answered, and feeds A/B statistics and bandits. */
 #include "router_private.h"
 
 #include <stdio.h>
@@ -18,7 +18,8 @@ static size_t bucket_of(const char *request_id)
 void router_remember(inferd_router_t *router, const char *request_id, const inferd_rule_t *rule,
                      int variant, int64_t predicted_class)
 {
-    if (strlen(request_id) >= ROUTER_ID_BYTES || strlen(rule->model) >= sizeof(((router_memory_t *)0)->model))
+    if (strlen(request_id) >= ROUTER_ID_BYTES ||
+        strlen(rule->model) >= sizeof(((router_memory_t *)0)->model))
         return; /* ids that long are not remembered: feedback for them answers 404 */
     size_t bucket = bucket_of(request_id);
     pthread_mutex_lock(&router->memory_lock);

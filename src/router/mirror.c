@@ -101,7 +101,8 @@ static size_t tensors_bytes(const inferd_tensor_t *t, size_t n)
     size_t bytes = (n + 1) * sizeof(*t);
     for (size_t i = 0; i < n; i++) {
         int64_t data = inferd_tensor_bytes(&t[i]);
-        bytes += ((strlen(t[i].name) + 16) & ~(size_t)15) + ((size_t)(data > 0 ? data : 0) + 15) / 16 * 16;
+        bytes += ((strlen(t[i].name) + 16) & ~(size_t)15) +
+                 ((size_t)(data > 0 ? data : 0) + 15) / 16 * 16;
     }
     return bytes;
 }
@@ -174,13 +175,19 @@ void inferd_mirror_offer(inferd_mirror_t *m, const char *model, int64_t answered
 static double element(const inferd_tensor_t *t, int64_t i)
 {
     switch (t->dtype) {
-    case INFERD_DT_FP32: return ((const float *)t->data)[i];
-    case INFERD_DT_FP64: return ((const double *)t->data)[i];
-    case INFERD_DT_INT32: return ((const int32_t *)t->data)[i];
-    case INFERD_DT_INT64: return (double)((const int64_t *)t->data)[i];
+    case INFERD_DT_FP32:
+        return ((const float *)t->data)[i];
+    case INFERD_DT_FP64:
+        return ((const double *)t->data)[i];
+    case INFERD_DT_INT32:
+        return ((const int32_t *)t->data)[i];
+    case INFERD_DT_INT64:
+        return (double)((const int64_t *)t->data)[i];
     case INFERD_DT_BOOL:
-    case INFERD_DT_UINT8: return ((const uint8_t *)t->data)[i];
-    default: return NAN;
+    case INFERD_DT_UINT8:
+        return ((const uint8_t *)t->data)[i];
+    default:
+        return NAN;
     }
 }
 
@@ -247,8 +254,8 @@ static void run_copy(inferd_mirror_t *m, copy_t *c)
     inferd_err_t err;
     inferd_arena_t arena;
     inferd_arena_init(&arena, 16 * 1024, 0);
-    inferd_request_t req = {.arena = &arena, .inputs = c->inputs, .n_inputs = c->n_inputs,
-                            .timeout_us = -1};
+    inferd_request_t req = {
+        .arena = &arena, .inputs = c->inputs, .n_inputs = c->n_inputs, .timeout_us = -1};
     inferd_response_t resp = {0};
     comparison_t result = {0};
     uint64_t start = now_ns();
@@ -312,8 +319,8 @@ static void store(inferd_mirror_t *m, const char *model, const shadow_t *s, cons
         return;
     char json[128];
     if (s != NULL)
-        snprintf(json, sizeof(json), "{\"version\":%lld,\"percent\":%.17g}",
-                 (long long)s->version, s->percent);
+        snprintf(json, sizeof(json), "{\"version\":%lld,\"percent\":%.17g}", (long long)s->version,
+                 s->percent);
     inferd_audit_t audit = {actor, action, model, s ? s->version : 0, s ? json : NULL, NULL};
     inferd_err_t err;
     if (inferd_registry_put_state(registry, model, "shadow", s ? json : NULL, &audit, &err) != 0)
@@ -370,8 +377,7 @@ int inferd_mirror_set(inferd_mirror_t *m, const char *model, int64_t version, do
     return 0;
 }
 
-int inferd_mirror_clear(inferd_mirror_t *m, const char *model, const char *actor,
-                        inferd_err_t *err)
+int inferd_mirror_clear(inferd_mirror_t *m, const char *model, const char *actor, inferd_err_t *err)
 {
     pthread_mutex_lock(&m->lock);
     shadow_t *s = find_shadow(m, model);

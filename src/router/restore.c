@@ -45,8 +45,8 @@ static inferd_rule_t *rule_from_json(const char *model, const char *json,
         for (size_t v = 0; v < m->n_versions; v++)
             serves |= m->versions[v]->version == version && m->versions[v]->is_ready;
         if (!serves) {
-            inferd_log_warn("traffic rule of '%s': version %lld no longer serves; left out",
-                            model, (long long)version);
+            inferd_log_warn("traffic rule of '%s': version %lld no longer serves; left out", model,
+                            (long long)version);
             continue;
         }
         rule->variants[rule->n_variants].version = version;

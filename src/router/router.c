@@ -36,7 +36,7 @@
 
 /* Latency bucket upper bounds in microseconds (the last slot holds what is above). */
 static const uint64_t latency_bounds_us[INFERD_ROUTER_LATENCY_BUCKETS] = {
-    50,    100,   200,   300,    500,    750,    1000,   1500,   2000,   3000,    5000,    7500,
+    50,    100,   200,   300,   500,   750,   1000,   1500,   2000,   3000,   5000,    7500,
     10000, 15000, 20000, 30000, 50000, 75000, 100000, 150000, 250000, 500000, 1000000, 5000000};
 
 static int64_t now_ms(void)
@@ -271,9 +271,8 @@ void inferd_variant_record(inferd_variant_stats_t *stats, uint64_t latency_ns, b
     atomic_fetch_add_explicit(&stats->latency_buckets[bucket], 1, memory_order_relaxed);
 }
 
-void inferd_router_record(inferd_router_t *router, const inferd_route_t *route,
-                          uint64_t latency_ns, bool is_error, const char *request_id,
-                          int64_t predicted_class)
+void inferd_router_record(inferd_router_t *router, const inferd_route_t *route, uint64_t latency_ns,
+                          bool is_error, const char *request_id, int64_t predicted_class)
 {
     if (route->rule == NULL || route->variant < 0)
         return;
@@ -296,8 +295,8 @@ double inferd_variant_latency_ms(const inferd_variant_stats_t *stats, double q)
         }
         if (seen + (double)counts[i] >= rank) {
             double lower = i == 0 ? 0 : (double)latency_bounds_us[i - 1];
-            double upper = i < INFERD_ROUTER_LATENCY_BUCKETS ? (double)latency_bounds_us[i]
-                                                              : lower * 2;
+            double upper =
+                i < INFERD_ROUTER_LATENCY_BUCKETS ? (double)latency_bounds_us[i] : lower * 2;
             double within = ((rank - seen) / (double)counts[i]);
             return (lower + (upper - lower) * within) / 1000.0;
         }

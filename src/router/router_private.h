@@ -5,8 +5,8 @@
 #include "inferd/router.h"
 
 #define ROUTER_MEMORY_SLOTS 65536 /* recent request ids kept for feedback */
-#define ROUTER_MEMORY_WAYS 8      /* per bucket: an id is lost only to 8 newer ids of its bucket */
-#define ROUTER_ID_BYTES 64
+#define ROUTER_MEMORY_WAYS  8     /* per bucket: an id is lost only to 8 newer ids of its bucket */
+#define ROUTER_ID_BYTES     64
 
 /* One remembered request: which rule and variant answered it, and what it predicted. */
 typedef struct router_memory {

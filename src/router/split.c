@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 int inferd_rule_read_split(const inferd_json_t *doc, int split, inferd_repo_t *repo,
                            const char *model, inferd_rule_t *rule, inferd_err_t *err)
 {
@@ -38,8 +37,8 @@ int inferd_rule_read_split(const inferd_json_t *doc, int split, inferd_repo_t *r
             break;
         }
         if (inferd_json_double(doc, key + 1, &weight) != 0 || !(weight >= 0) || weight > 1e9) {
-            rc = inferd_fail(err, INFERD_EINVAL,
-                             "the weight of version %lld must be a number >= 0", version);
+            rc = inferd_fail(err, INFERD_EINVAL, "the weight of version %lld must be a number >= 0",
+                             version);
             break;
         }
         const inferd_model_version_t *served = NULL;
@@ -67,8 +66,8 @@ int inferd_rule_read_split(const inferd_json_t *doc, int split, inferd_repo_t *r
 }
 
 /* Reads "strategy" (default random) and "epsilon" into `rule`. */
-int inferd_rule_read_strategy(const inferd_json_t *doc, inferd_arena_t *arena,
-                              inferd_rule_t *rule, inferd_err_t *err)
+int inferd_rule_read_strategy(const inferd_json_t *doc, inferd_arena_t *arena, inferd_rule_t *rule,
+                              inferd_err_t *err)
 {
     int tok = inferd_json_get(doc, 0, "strategy");
     if (tok >= 0) {
@@ -88,4 +87,3 @@ int inferd_rule_read_strategy(const inferd_json_t *doc, inferd_arena_t *arena,
         return inferd_fail(err, INFERD_EINVAL, "epsilon must be a number from 0 to 1");
     return 0;
 }
-

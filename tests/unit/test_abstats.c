@@ -11,11 +11,11 @@
 
 #include "inferd/abstats.h"
 
-#define assert_close(actual, expected, tolerance)                                              \
-    do {                                                                                       \
-        double a_ = (actual), e_ = (expected);                                                 \
-        if (!(fabs(a_ - e_) <= (tolerance)))                                                   \
-            fail_msg("%s = %.12g, expected %.12g", #actual, a_, e_);                           \
+#define assert_close(actual, expected, tolerance)                                                  \
+    do {                                                                                           \
+        double a_ = (actual), e_ = (expected);                                                     \
+        if (!(fabs(a_ - e_) <= (tolerance)))                                                       \
+            fail_msg("%s = %.12g, expected %.12g", #actual, a_, e_);                               \
     } while (0)
 
 static void distributions_match_scipy(void **state)

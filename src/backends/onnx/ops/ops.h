@@ -14,15 +14,15 @@
     X(gemm)        /* Gemm, MatMul */                                                              \
     X(softmax)     /* Softmax, LogSoftmax */                                                       \
     X(shape)       /* Flatten, Reshape, Identity, Shape, Size, ConstantOfShape, Range, Dropout */  \
-    X(transform)   /* Transpose, Squeeze, Unsqueeze, Concat, Split, Slice, Expand, Tile, Pad ... */ \
-    X(gather)      /* Gather, GatherElements, ScatterElements, OneHot, CumSum, NonZero */          \
-    X(conv)        /* Conv, ConvTranspose */                                                       \
-    X(pool)        /* MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool */                    \
-    X(norm)        /* BatchNormalization, InstanceNormalization, LayerNormalization */             \
-    X(resize)      /* Resize */                                                                    \
-    X(reduce)      /* Reduce*, ArgMax, ArgMin */                                                   \
-    X(topk)        /* TopK */                                                                      \
-    X(einsum)      /* Einsum */
+    X(transform) /* Transpose, Squeeze, Unsqueeze, Concat, Split, Slice, Expand, Tile, Pad ... */  \
+    X(gather)    /* Gather, GatherElements, ScatterElements, OneHot, CumSum, NonZero */            \
+    X(conv)      /* Conv, ConvTranspose */                                                         \
+    X(pool)      /* MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool */                      \
+    X(norm)      /* BatchNormalization, InstanceNormalization, LayerNormalization */               \
+    X(resize)    /* Resize */                                                                      \
+    X(reduce)    /* Reduce*, ArgMax, ArgMin */                                                     \
+    X(topk)      /* TopK */                                                                        \
+    X(einsum)    /* Einsum */
 
 #define ONNX_OP_FAMILY_DECLARE(family) extern const onnx_op_t *const onnx_ops_##family[];
 ONNX_OP_FAMILIES(ONNX_OP_FAMILY_DECLARE)
