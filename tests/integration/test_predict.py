@@ -451,8 +451,8 @@ def test_scheduled_versions_answer_the_same(batched):
 
 
 def test_concurrent_protocols_through_one_scheduler(batched):
-    """Rows batched with other clients' rows: equal to the V2 answer to the rounding of the GEMM
-    kernel, which depends on the batch a row lands in."""
+    """Rows batched with other clients' rows: exactly equal to the V2 answer, whatever batch a
+    row lands in."""
     expected, _ = v2_answer(batched, "mnist_mlp", {"input": ("FP32", MNIST_ROWS)}, "2")
     rows = expected["probabilities"]
     before = counters(batched, "mnist_mlp", "2").get("success", 0)
@@ -478,8 +478,7 @@ def test_concurrent_protocols_through_one_scheduler(batched):
                             "inputs": [tensor("input", "FP32", [1, 64], MNIST_ROWS[row])]},
                             timeout=30)
                         got = resp.json()["outputs"][0]["data"]
-                    ok = resp.status_code == 200 and np.allclose(got, rows[row], rtol=0,
-                                                                 atol=1e-6) \
+                    ok = resp.status_code == 200 and np.array_equal(got, rows[row]) \
                         and resp.headers.get("X-Model-Version") == "2"
                 except Exception as exc:  # noqa: BLE001 - reported below
                     ok, got = False, repr(exc)

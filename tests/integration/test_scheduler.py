@@ -132,12 +132,24 @@ def test_batches_form_and_results_equal_unbatched(sched_server):
     assert requests_done == ok
     assert executions < requests_done, "no batch larger than one request formed"
 
-    # The same rows give the same numbers batched or not (to the rounding of the GEMM kernel).
-    body = json.loads(work[0][1])
-    plain = assert_json_response(sched_server.infer("mnist_mlp", body, version="2"), 200)
-    batched = assert_json_response(sched_server.infer("mnist_batched", body, version="2"), 200)
-    np.testing.assert_allclose(batched["outputs"][0]["data"], plain["outputs"][0]["data"],
-                               rtol=0, atol=1e-6)
+    # The same rows give exactly the same numbers whatever batch they ran in: requests sent
+    # together (so that they share batches) against the same requests run one by one inline.
+    bodies = [json.loads(body) for _, body, _, _ in work]
+    batched = {}
+
+    def send(index):
+        batched[index] = assert_json_response(
+            sched_server.infer("mnist_batched", bodies[index], version="2"), 200)
+
+    for _ in range(3):
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(len(bodies))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        for index, body in enumerate(bodies):
+            plain = assert_json_response(sched_server.infer("mnist_mlp", body, version="2"), 200)
+            assert batched[index]["outputs"][0]["data"] == plain["outputs"][0]["data"], index
 
 
 def load_model(server, model):

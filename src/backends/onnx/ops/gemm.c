@@ -109,6 +109,32 @@ static void gemm_f64(const gemm_params_t *p, const inferd_tensor_t *a, const inf
         }
 }
 
+/* A constant B of a Gemm with transB, transposed once per execution context into [k, n] and
+ * kept in the node's state; NULL when B is not a constant, transB is 0, or memory runs out
+ * (then the caller transposes on the fly). */
+static const float *transposed_weights(const onnx_node_t *node, const inferd_tensor_t *b,
+                                       onnx_scratch_t *scratch)
+{
+    const gemm_params_t *p = node->params;
+    if (!p->trans_b || !(node->constant_inputs & 2u) || scratch == NULL ||
+        scratch->node_state == NULL)
+        return NULL;
+    onnx_node_state_t *state = scratch->node_state;
+    if (state->data == NULL) {
+        int64_t n = b->shape[0], k = b->shape[1];
+        float *t = malloc((size_t)(n * k) * sizeof(float) + 1);
+        if (t == NULL)
+            return NULL;
+        const float *src = b->data;
+        for (int64_t j = 0; j < n; j++)
+            for (int64_t kk = 0; kk < k; kk++)
+                t[kk * n + j] = src[j * k + kk];
+        state->data = t;
+        state->free = free;
+    }
+    return state->data;
+}
+
 static int gemm_run(const onnx_node_t *node, const inferd_tensor_t *const *in, inferd_tensor_t *out,
                     onnx_scratch_t *scratch, inferd_err_t *err)
 {
@@ -121,18 +147,27 @@ static int gemm_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
         return 0;
     }
     float *y = out[0].data;
-    float beta = 0.0f;
-    if (c != NULL && p->beta != 0.0f) { /* y = beta * C broadcast, then accumulate onto it */
+    const float *bd = b->data;
+    bool trans_b = p->trans_b;
+    const float *weights = transposed_weights(node, b, scratch);
+    if (weights != NULL) { /* B' as [k, n]: no transpose at run time */
+        bd = weights;
+        trans_b = false;
+    }
+    /* y = alpha * A' * B' first, then + beta * C in its own pass: with beta 0 and no transpose of
+     * B, oneDNN computes each row the same whatever the number of rows, so a request's answer
+     * does not depend on the batch it ran in */
+    int rc = onnx_sgemm(p->trans_a, trans_b, m, n, k, p->alpha, a->data, a->shape[1], bd,
+                        trans_b ? b->shape[1] : n, 0.0f, y, n, err);
+    if (rc == 0 && c != NULL && p->beta != 0.0f) {
         int64_t cm, cn;
         gemm_c_extent(c, &cm, &cn);
         const float *cd = c->data;
         for (int64_t i = 0; i < m; i++)
             for (int64_t j = 0; j < n; j++)
-                y[i * n + j] = p->beta * cd[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)];
-        beta = 1.0f;
+                y[i * n + j] += p->beta * cd[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)];
     }
-    return onnx_sgemm(p->trans_a, p->trans_b, m, n, k, p->alpha, a->data, a->shape[1], b->data,
-                      b->shape[1], beta, y, n, err);
+    return rc;
 }
 
 static const onnx_op_t onnx_op_gemm = {"Gemm", 2, 3, 1, 1, gemm_prepare, gemm_shape, gemm_run};
