@@ -29,6 +29,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -403,7 +404,9 @@ static inferd_model_version_t *load_version(const char *name, const disk_model_t
     } else {
         inferd_model_config_t config;
         version_config(&disk->config, pin, &config);
-        if (inferd_version_load(v, backend, &config, &err) == 0) {
+        int loaded = inferd_version_load(v, backend, &config, &err);
+        malloc_trim(0); /* the file and its parse are freed: give that memory back */
+        if (loaded == 0) {
             inferd_log_info("model '%s' version %s loaded (%s, %.1f ms)", name, v->version_str,
                             backend->name, v->load_ms);
             return v;
