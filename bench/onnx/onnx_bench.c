@@ -92,6 +92,25 @@ static int parse_options(int argc, char **argv, bench_options_t *OUT_opts)
     return 0;
 }
 
+/* The process's resident set in MiB (VmRSS of /proc/self/status), or -1 when unknown. */
+static double rss_mib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f == NULL)
+        return -1.0;
+    char line[256];
+    double mib = -1.0;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        long long kib;
+        if (sscanf(line, "VmRSS: %lld kB", &kib) == 1) {
+            mib = (double)kib / 1024.0;
+            break;
+        }
+    }
+    fclose(f);
+    return mib;
+}
+
 static int64_t now_ns(void)
 {
     struct timespec ts;
@@ -216,6 +235,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "onnx_bench: %s\n", err.msg);
         return rc == INFERD_EMODEL ? EXIT_UNSUPPORTED : EXIT_RUN_FAILED;
     }
+    double rss_loaded_mib = rss_mib();
 
     int status = EXIT_RUN_FAILED;
     size_t n_inputs = graph.sig.n_inputs, n_outputs = graph.sig.n_outputs;
@@ -268,15 +288,16 @@ int main(int argc, char **argv)
         }
         timed_ns += elapsed_ns;
     }
+    double rss_warm_mib = rss_mib();
     int64_t runs = samples.count;
     qsort(samples.us, (size_t)runs, sizeof(*samples.us), compare_doubles);
 
     char out_shape[96];
     inferd_shape_str(outputs[0].shape, outputs[0].ndim, out_shape, sizeof(out_shape));
     printf("engine=inferd batch=%lld threads=%d runs=%lld median_us=%.2f p10_us=%.2f "
-           "output=%s\n",
+           "output=%s rss_loaded_mib=%.1f rss_run_mib=%.1f\n",
            (long long)opts.batch, opts.threads, (long long)runs, quantile(samples.us, runs, 0.5),
-           quantile(samples.us, runs, 0.1), out_shape);
+           quantile(samples.us, runs, 0.1), out_shape, rss_loaded_mib, rss_warm_mib);
     status = 0;
 
 done:

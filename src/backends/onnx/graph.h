@@ -25,6 +25,20 @@ typedef struct onnx_node_state {
     void (*free)(void *data);
 } onnx_node_state_t;
 
+/* What the optimizer fused into a node (Conv only for now), applied after its own result in this
+ * order: y += input `sum_input` (a residual Add), then the activation. Zeroed means nothing. */
+typedef enum {
+    ONNX_FUSED_NONE,
+    ONNX_FUSED_RELU,
+    ONNX_FUSED_CLIP, /* min(max(y, alpha), beta) */
+} onnx_fused_activation_t;
+
+typedef struct onnx_fused {
+    int sum_input; /* the node input added to the result, or 0 for none (input 0 never is) */
+    onnx_fused_activation_t activation;
+    float alpha, beta;
+} onnx_fused_t;
+
 /* Scratch memory an op may use while it runs (owned by the execution context, reused by every
  * node, so a steady workload stops allocating), and the running node's state slot. */
 typedef struct onnx_scratch {
@@ -58,6 +72,15 @@ typedef struct onnx_node {
     void *params; /* what the op's prepare() parsed from the attributes; freed with free() */
     const Onnx__NodeProto *proto; /* the node in the file: valid only while loading */
     uint64_t constant_inputs;     /* bit k: input k is a constant of the model (first 64) */
+    onnx_fused_t fused;           /* what the optimizer folded into this node */
+    /* Values kept channels-last (NHWC, NDHWC...: the logical shape unchanged, the channel axis
+     * stored innermost) instead of row-major, as oneDNN's convolutions want them; bit k of each
+     * mask is input / output k. Set by the optimizer only between ops that accept it. */
+    uint64_t channels_last_inputs, channels_last_outputs;
+    /* State every execution context shares, made by the op's finalize() (e.g. weights reordered
+     * once for oneDNN); mutable behind the op's own lock. Freed with shared_free. */
+    void *shared;
+    void (*shared_free)(void *shared);
 } onnx_node_t;
 
 typedef struct onnx_graph {
@@ -90,6 +113,16 @@ struct onnx_op {
     int (*run)(const onnx_node_t *node, const inferd_tensor_t *const *in, inferd_tensor_t *out,
                onnx_scratch_t *scratch, inferd_err_t *err);
 };
+
+/* An op's optional load-time step once the graph is optimized: it sees the node's constant
+ * inputs (NULL for the others); bit k of `is_owned` says constant k is read by this node alone
+ * and is no graph output, so the op may take its data into node->shared (setting data to NULL:
+ * its run() then receives that input with data NULL). Returns 0 or a negative code. */
+typedef int (*onnx_finalize_fn)(onnx_node_t *node, inferd_tensor_t *const *constants,
+                                uint64_t is_owned, inferd_err_t *err);
+
+/* The finalize step of `op` (ops/registry.c), or NULL when it has none. */
+onnx_finalize_fn onnx_op_finalizer(const onnx_op_t *op);
 
 /* The operator table (ops/registry.c). NULL for an op_type inferd cannot run. */
 const onnx_op_t *onnx_op_find(const char *op_type);

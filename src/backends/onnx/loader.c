@@ -555,6 +555,8 @@ void onnx_graph_free(onnx_graph_t *g)
         free(g->values[i].constant.data);
     }
     for (int i = 0; i < g->n_nodes; i++) {
+        if (g->nodes[i].shared_free != NULL)
+            g->nodes[i].shared_free(g->nodes[i].shared);
         free(g->nodes[i].name);
         free(g->nodes[i].inputs);
         free(g->nodes[i].outputs);

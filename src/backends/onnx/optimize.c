@@ -215,6 +215,42 @@ static void fold_batch_norms(onnx_graph_t *g)
     }
 }
 
+/* ==== finalize ====
+ * Each op that wants it sees its constant inputs once the graph is final, and may take those
+ * that only it reads (e.g. Conv keeps one copy of its weights in oneDNN's layout, shared by every
+ * execution context, and drops the plain one). */
+
+static int finalize_nodes(onnx_graph_t *g, inferd_err_t *err)
+{
+    int *reads = calloc((size_t)g->n_values + 1, sizeof(int));
+    if (reads == NULL)
+        return inferd_fail(err, INFERD_ENOMEM, "out of memory optimizing the graph");
+    for (int n = 0; n < g->n_nodes; n++)
+        for (int k = 0; k < g->nodes[n].n_inputs; k++)
+            if (g->nodes[n].inputs[k] >= 0)
+                reads[g->nodes[n].inputs[k]]++;
+    int rc = 0;
+    for (int n = 0; n < g->n_nodes && rc == 0; n++) {
+        onnx_node_t *node = &g->nodes[n];
+        onnx_finalize_fn finalize = onnx_op_finalizer(node->op);
+        if (finalize == NULL)
+            continue;
+        inferd_tensor_t *constants[ONNX_MAX_NODE_INPUTS];
+        uint64_t is_owned = 0;
+        for (int k = 0; k < node->n_inputs; k++) {
+            int v = node->inputs[k];
+            constants[k] = v >= 0 && g->values[v].is_constant ? &g->values[v].constant : NULL;
+            if (constants[k] != NULL && k < 64 && reads[v] == 1 && g->values[v].graph_output < 0)
+                is_owned |= (uint64_t)1 << k;
+        }
+        rc = finalize(node, constants, is_owned, err);
+        if (rc != 0)
+            inferd_err_prefix(err, "node '%s' (%s): ", node->name, node->op->op_type);
+    }
+    free(reads);
+    return rc;
+}
+
 int onnx_graph_optimize(onnx_graph_t *g, inferd_err_t *err)
 {
     /* Fold in execution order, so that folding one node can make its readers foldable. */
@@ -276,5 +312,5 @@ int onnx_graph_optimize(onnx_graph_t *g, inferd_err_t *err)
         for (int k = 0; k < g->nodes[n].n_inputs; k++)
             if (g->nodes[n].inputs[k] >= 0)
                 g->values[g->nodes[n].inputs[k]].last_reader = n;
-    return 0;
+    return finalize_nodes(g, err);
 }

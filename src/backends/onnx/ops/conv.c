@@ -207,6 +207,155 @@ static int conv_compute(const conv_plan_t *plan, const float *x, const float *w,
     return 0;
 }
 
+/* Row-major [batch, channels, spatial] to channels-last [batch, spatial, channels], or back. */
+static void to_channels_last(const float *x, int64_t batch, int64_t channels, int64_t spatial,
+                             float *y)
+{
+    for (int64_t n = 0; n < batch; n++)
+        for (int64_t c = 0; c < channels; c++)
+            for (int64_t i = 0; i < spatial; i++)
+                y[(n * spatial + i) * channels + c] = x[(n * channels + c) * spatial + i];
+}
+
+static void from_channels_last(const float *x, int64_t batch, int64_t channels, int64_t spatial,
+                               float *y)
+{
+    for (int64_t n = 0; n < batch; n++)
+        for (int64_t c = 0; c < channels; c++)
+            for (int64_t i = 0; i < spatial; i++)
+                y[(n * channels + c) * spatial + i] = x[(n * spatial + i) * channels + c];
+}
+
+/* [batch, channels, spatial...] of t: the sizes the layout conversions need. */
+static void tensor_ncs(const inferd_tensor_t *t, int64_t *batch, int64_t *channels,
+                       int64_t *spatial)
+{
+    *batch = t->ndim > 0 ? t->shape[0] : 1;
+    *channels = t->ndim > 1 ? t->shape[1] : 1;
+    *spatial = 1;
+    for (int d = 2; d < t->ndim; d++)
+        *spatial *= t->shape[d];
+}
+
+static void apply_activation(const onnx_fused_t *f, float *y, int64_t count)
+{
+    if (f->activation == ONNX_FUSED_RELU) {
+        for (int64_t i = 0; i < count; i++)
+            y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+    } else if (f->activation == ONNX_FUSED_CLIP) {
+        for (int64_t i = 0; i < count; i++) {
+            float v = y[i] < f->alpha ? f->alpha : y[i];
+            y[i] = v > f->beta ? f->beta : v;
+        }
+    }
+}
+
+/* Scratch carved into consecutive 64-byte aligned regions. */
+typedef struct {
+    uint8_t *base;
+    size_t used;
+} carve_t;
+
+static size_t carve_size(int64_t floats)
+{
+    return ((size_t)(floats > 0 ? floats : 1) * sizeof(float) + 63) & ~(size_t)63;
+}
+
+static float *carve(carve_t *c, int64_t floats)
+{
+    float *p = (float *)(c->base + c->used);
+    c->used += carve_size(floats);
+    return p;
+}
+
+/* The slow but general path, all in row-major layout: when oneDNN declines the shape, or a fused
+ * residual must broadcast. With `is_conv_done` the convolution already sits in out[0] (in its
+ * layout, without the residual or activation); else it is computed here. */
+static int conv_general(const onnx_node_t *node, const conv_plan_t *plan, const onnx_conv_desc_t *d,
+                        const inferd_tensor_t *const *in, inferd_tensor_t *out, bool is_conv_done,
+                        onnx_scratch_t *scratch, inferd_err_t *err)
+{
+    const onnx_fused_t *f = &node->fused;
+    const inferd_tensor_t *sum = f->sum_input > 0 ? in[f->sum_input] : NULL;
+    bool is_x_last = (node->channels_last_inputs & 1u) != 0;
+    bool is_y_last = (node->channels_last_outputs & 1u) != 0;
+    bool is_sum_last = sum != NULL && (node->channels_last_inputs >> f->sum_input & 1u) != 0;
+    int64_t xn, xc, xs, yn, yc, ys, sn = 0, sc = 0, ss = 0;
+    tensor_ncs(in[0], &xn, &xc, &xs);
+    tensor_ncs(&out[0], &yn, &yc, &ys);
+    if (sum != NULL)
+        tensor_ncs(sum, &sn, &sc, &ss);
+    int64_t col_count = plan->is_pointwise || is_conv_done
+                            ? 0
+                            : onnx_conv_mul3(plan->in_channels, plan->kernel_size, plan->out_size);
+    int64_t w_count = inferd_tensor_count(in[1]);
+    bool needs_w = !is_conv_done && in[1]->data == NULL;
+    size_t bytes = carve_size(col_count) + (needs_w ? carve_size(w_count) : 0) +
+                   (is_x_last && !is_conv_done ? carve_size(xn * xc * xs) : 0) +
+                   (is_y_last ? carve_size(yn * yc * ys) : 0) +
+                   (is_sum_last ? carve_size(sn * sc * ss) : 0);
+    carve_t c = {onnx_scratch_get(scratch, bytes), 0};
+    if (c.base == NULL)
+        return inferd_fail(err, INFERD_ENOMEM, "Conv: out of memory for %zu bytes of scratch",
+                           bytes);
+    float *col = carve(&c, col_count);
+    float *y = is_y_last ? carve(&c, yn * yc * ys) : out[0].data;
+    if (is_conv_done) {
+        if (is_y_last)
+            from_channels_last(out[0].data, yn, yc, ys, y);
+    } else {
+        const float *x = in[0]->data, *w = in[1]->data;
+        if (is_x_last) {
+            float *plain = carve(&c, xn * xc * xs);
+            from_channels_last(x, xn, xc, xs, plain);
+            x = plain;
+        }
+        if (needs_w) {
+            float *plain = carve(&c, w_count);
+            int rc = onnx_conv_shared_plain(node->shared, d, plain, err);
+            if (rc != 0)
+                return rc;
+            w = plain;
+        }
+        const inferd_tensor_t *b = node->n_inputs > 2 ? in[2] : NULL;
+        int rc = conv_compute(plan, x, w, b != NULL ? b->data : NULL, y, col, err);
+        if (rc != 0)
+            return rc;
+    }
+    int64_t count = yn * yc * ys;
+    if (sum != NULL) { /* y += sum, numpy broadcasting (the shapes were checked by the Add) */
+        const float *s = sum->data;
+        if (is_sum_last) {
+            float *plain = carve(&c, sn * sc * ss);
+            from_channels_last(s, sn, sc, ss, plain);
+            s = plain;
+        }
+        int64_t strides[INFERD_MAX_DIMS], index[INFERD_MAX_DIMS] = {0};
+        int rank = out[0].ndim;
+        onnx_broadcast_strides(sum, rank, out[0].shape, strides);
+        int64_t offset = 0;
+        for (int64_t i = 0; i < count; i++) {
+            y[i] += s[offset];
+            for (int a = rank - 1; a >= 0; a--) { /* the next index, odometer style */
+                offset += strides[a];
+                if (++index[a] < out[0].shape[a])
+                    break;
+                offset -= strides[a] * index[a];
+                index[a] = 0;
+            }
+        }
+    }
+    apply_activation(f, y, count);
+    if (is_y_last)
+        to_channels_last(y, yn, yc, ys, out[0].data);
+    return 0;
+}
+
+static bool is_same_shape(const inferd_tensor_t *a, const inferd_tensor_t *b)
+{
+    return a->ndim == b->ndim && memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim) == 0;
+}
+
 static int conv_run(const onnx_node_t *node, const inferd_tensor_t *const *in, inferd_tensor_t *out,
                     onnx_scratch_t *scratch, inferd_err_t *err)
 {
@@ -217,41 +366,76 @@ static int conv_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
         return rc;
     if (plan.batch == 0 || plan.out_size == 0)
         return 0; /* an empty output */
-    float *col = NULL;
-    if (!plan.is_pointwise) {
-        int64_t count = onnx_conv_mul3(plan.in_channels, plan.kernel_size, plan.out_size);
-        col = onnx_scratch_get(scratch, sizeof(float) * (size_t)(count > 0 ? count : 1));
-        if (col == NULL)
-            return inferd_fail(err, INFERD_ENOMEM, "Conv: out of memory for %lld unfolded values",
-                               (long long)count);
-    }
+    const onnx_fused_t *f = &node->fused;
     const inferd_tensor_t *b = node->n_inputs > 2 ? in[2] : NULL;
-    if (scratch->node_state != NULL) {
-        onnx_conv_desc_t d;
-        memset(&d, 0, sizeof(d)); /* compared byte for byte, padding included */
-        d.n_spatial = in[0]->ndim - 2;
-        d.has_bias = b != NULL;
-        d.batch = plan.batch;
-        d.channels = plan.in_channels * plan.group;
-        d.filters = plan.out_channels * plan.group;
-        d.group = plan.group;
-        for (int a = 0; a < ONNX_WINDOW_MAX_SPATIAL; a++) {
-            d.in[a] = plan.window.in[a];
-            d.out[a] = plan.window.out[a];
-            d.kernel[a] = plan.window.kernel[a];
-            d.stride[a] = plan.window.stride[a];
-            d.dilation[a] = plan.window.dilation[a];
-            d.pad_begin[a] = plan.window.pad_begin[a];
-            d.pad_end[a] = plan.window.pad_end[a];
-        }
-        bool is_constant = (node->constant_inputs & 2u) != 0;
-        rc = onnx_conv_dnnl(scratch->node_state, &d, in[0]->data, in[1]->data,
-                            b != NULL ? b->data : NULL, out[0].data, is_constant, err);
-        if (rc != INFERD_EUNSUPPORTED)
-            return rc;
+    const inferd_tensor_t *sum = f->sum_input > 0 ? in[f->sum_input] : NULL;
+    if (sum != NULL && sum->dtype != INFERD_DT_FP32)
+        return onnx_fail_dtype(err, sum, "FP32");
+    /* a residual of the output's shape is summed by oneDNN; one that broadcasts, after it */
+    bool is_sum_fused = sum != NULL && is_same_shape(sum, &out[0]);
+    onnx_conv_desc_t d;
+    memset(&d, 0, sizeof(d)); /* compared byte for byte, padding included */
+    d.n_spatial = in[0]->ndim - 2;
+    d.has_bias = b != NULL;
+    d.has_sum = is_sum_fused;
+    d.is_src_channels_last = (node->channels_last_inputs & 1u) != 0;
+    d.is_dst_channels_last = (node->channels_last_outputs & 1u) != 0;
+    d.is_sum_channels_last = is_sum_fused && (node->channels_last_inputs >> f->sum_input & 1u) != 0;
+    if (sum == NULL || is_sum_fused) {
+        d.activation = f->activation;
+        d.alpha = f->alpha;
+        d.beta = f->beta;
     }
-    return conv_compute(&plan, in[0]->data, in[1]->data, b != NULL ? b->data : NULL, out[0].data,
-                        col, err);
+    d.batch = plan.batch;
+    d.channels = plan.in_channels * plan.group;
+    d.filters = plan.out_channels * plan.group;
+    d.group = plan.group;
+    for (int a = 0; a < ONNX_WINDOW_MAX_SPATIAL; a++) {
+        d.in[a] = plan.window.in[a];
+        d.out[a] = plan.window.out[a];
+        d.kernel[a] = plan.window.kernel[a];
+        d.stride[a] = plan.window.stride[a];
+        d.dilation[a] = plan.window.dilation[a];
+        d.pad_begin[a] = plan.window.pad_begin[a];
+        d.pad_end[a] = plan.window.pad_end[a];
+    }
+    rc = INFERD_EUNSUPPORTED;
+    if (scratch->node_state != NULL) {
+        onnx_conv_io_t io = {
+            .x = in[0]->data,
+            .w = in[1]->data,
+            .bias = b != NULL ? b->data : NULL,
+            .sum = is_sum_fused ? sum->data : NULL,
+            .y = out[0].data,
+            .is_weights_constant = (node->constant_inputs & 2u) != 0,
+        };
+        rc = onnx_conv_dnnl(scratch->node_state, node->shared, &d, &io, scratch, err);
+        if (rc == 0 && (is_sum_fused || sum == NULL))
+            return 0;
+    }
+    if (rc != 0 && rc != INFERD_EUNSUPPORTED)
+        return rc;
+    return conv_general(node, &plan, &d, in, out, rc == 0, scratch, err);
+}
+
+/* Takes the weights into node->shared when only this Conv reads them: oneDNN's reordered copy
+ * then replaces the plain one, once for all execution contexts. */
+int onnx_conv_finalize(onnx_node_t *node, inferd_tensor_t *const *constants, uint64_t is_owned,
+                       inferd_err_t *err)
+{
+    inferd_tensor_t *w = node->n_inputs > 1 ? constants[1] : NULL;
+    if (w == NULL || !(is_owned & 2u) || w->dtype != INFERD_DT_FP32 || w->data == NULL)
+        return 0;
+    int64_t bytes = inferd_tensor_bytes(w);
+    if (bytes <= 0)
+        return 0;
+    onnx_conv_shared_t *shared = onnx_conv_shared_new(w->data, (size_t)bytes);
+    if (shared == NULL)
+        return inferd_fail(err, INFERD_ENOMEM, "out of memory");
+    w->data = NULL;
+    node->shared = shared;
+    node->shared_free = onnx_conv_shared_free;
+    return 0;
 }
 
 static const onnx_op_t onnx_op_conv = {"Conv", 2, 3, 1, 1, conv_prepare, conv_shape, conv_run};

@@ -71,7 +71,10 @@ static inline int64_t onnx_window_volume(const int64_t *sizes)
  * so it is zeroed before being filled. Spatial arrays are promoted like onnx_window_t. */
 typedef struct {
     int n_spatial;
-    bool has_bias;
+    bool has_bias, has_sum;
+    bool is_src_channels_last, is_dst_channels_last, is_sum_channels_last;
+    onnx_fused_activation_t activation;
+    float alpha, beta;                       /* the activation's parameters (Clip's bounds) */
     int64_t batch, channels, filters, group; /* channels and filters in total, not per group */
     int64_t in[ONNX_WINDOW_MAX_SPATIAL], out[ONNX_WINDOW_MAX_SPATIAL];
     int64_t kernel[ONNX_WINDOW_MAX_SPATIAL], stride[ONNX_WINDOW_MAX_SPATIAL];
@@ -79,12 +82,33 @@ typedef struct {
     int64_t pad_begin[ONNX_WINDOW_MAX_SPATIAL], pad_end[ONNX_WINDOW_MAX_SPATIAL];
 } onnx_conv_desc_t;
 
-/* y = conv(x, w) + bias (NCHW-family plain layouts) with a primitive cached in `node_state`
- * (rebuilt when `d` changes). `is_weights_constant`: w is a constant of the model, so its
- * reordered copy is kept. Returns 0, INFERD_EUNSUPPORTED when oneDNN declines (the caller then
- * computes it another way), or INFERD_EINTERNAL. */
-int onnx_conv_dnnl(onnx_node_state_t *node_state, const onnx_conv_desc_t *d, const float *x,
-                   const float *w, const float *bias, float *y, bool is_weights_constant,
+/* The buffers of one convolution. w is NULL when the weights live in the node's shared state. */
+typedef struct {
+    const float *x, *w, *bias, *sum; /* sum: the fused residual (has_sum), else NULL */
+    float *y;
+    bool is_weights_constant; /* w is a constant of the model: its reordered copy is kept */
+} onnx_conv_io_t;
+
+/* The weights of one Conv node, shared by every execution context (node->shared): the plain
+ * copy until a context first runs, then one copy in the layout oneDNN chose. */
+typedef struct onnx_conv_shared onnx_conv_shared_t;
+
+/* Takes `plain` (malloc'ed row-major weights of `plain_bytes`); NULL when out of memory (then
+ * the caller still owns `plain`). */
+onnx_conv_shared_t *onnx_conv_shared_new(float *plain, size_t plain_bytes);
+void onnx_conv_shared_free(void *shared);
+
+/* Writes the weights in row-major order into `out` (plain_bytes), for the fallback kernel.
+ * Returns 0 or INFERD_EINTERNAL. */
+int onnx_conv_shared_plain(onnx_conv_shared_t *shared, const onnx_conv_desc_t *d, float *out,
+                           inferd_err_t *err);
+
+/* y = conv(x, w) + bias, then the fused sum and activation, in the layouts `d` names, with a
+ * primitive cached in `node_state` (rebuilt when `d` changes). `shared` (or NULL: weights from
+ * io->w) holds the weights. Returns 0, INFERD_EUNSUPPORTED when oneDNN declines (the caller then
+ * computes it another way), INFERD_ENOMEM or INFERD_EINTERNAL. */
+int onnx_conv_dnnl(onnx_node_state_t *node_state, onnx_conv_shared_t *shared,
+                   const onnx_conv_desc_t *d, const onnx_conv_io_t *io, onnx_scratch_t *scratch,
                    inferd_err_t *err);
 
 /* ---- ConvTranspose (conv_transpose.c), listed in conv.c's table ---- */

@@ -1,9 +1,11 @@
 /* Conv through oneDNN's convolution primitive: built once per input shape and kept in the node's
- * per-context state, with the weights reordered once into the layout the primitive chose, and
- * the activations reordered from and to inferd's plain NCHW layout around it. On this machine
- * oneDNN's blocked or channels-last kernels run a ResNet layer 1.5-3x faster than unfolding plus
- * sgemm (measured: 64ch 16x16 3x3, batch 1: 77 us against 188 us), which pays for the two
- * reorders. conv.c falls back to its own path when oneDNN declines a shape. */
+ * per-context state; the weights reordered once into the layout the primitive chose and, when the
+ * model's weights are read by this Conv alone, kept in that layout only, in one copy every
+ * execution context shares (the plain copy is freed). Activations arrive and leave in the layout
+ * the graph keeps them in (row-major or channels-last, see graph.h) and are reordered, through the
+ * context's scratch memory, only when the primitive wants another. A residual Add and a Relu or
+ * Clip the optimizer fused into the Conv run as oneDNN post-ops (sum, eltwise). conv.c falls back
+ * to its own path when oneDNN declines a shape. */
 #include "conv.h"
 
 #include <oneapi/dnnl/dnnl.h>
@@ -20,12 +22,51 @@ static void create_engine(void)
         engine = NULL;
 }
 
+/* ==== weights shared by every context ====
+ * Invariant: under `lock`, exactly one of `plain` and `packed` is set once a context has run
+ * (before that, `plain` alone). `packed` never changes once set, so a context that has read its
+ * pointer under the lock may use it afterwards without the lock. */
+
+struct onnx_conv_shared {
+    pthread_mutex_t lock;
+    float *plain; /* the model's weights, owned, row-major (oihw / goihw) */
+    size_t plain_bytes;
+    dnnl_memory_desc_t packed_md; /* the layout of `packed` */
+    void *packed;                 /* owned, aligned */
+};
+
+void onnx_conv_shared_free(void *data)
+{
+    onnx_conv_shared_t *shared = data;
+    if (shared == NULL)
+        return;
+    pthread_mutex_destroy(&shared->lock);
+    free(shared->plain);
+    free(shared->packed);
+    free(shared);
+}
+
+onnx_conv_shared_t *onnx_conv_shared_new(float *plain, size_t plain_bytes)
+{
+    onnx_conv_shared_t *shared = calloc(1, sizeof(*shared));
+    if (shared == NULL)
+        return NULL;
+    pthread_mutex_init(&shared->lock, NULL);
+    shared->plain = plain;
+    shared->plain_bytes = plain_bytes;
+    return shared;
+}
+
 typedef struct {
     onnx_conv_desc_t desc; /* the shapes the primitive was built for */
     const float *weights_source;
     dnnl_stream_t stream;
-    dnnl_primitive_t conv, src_reorder, dst_reorder, weights_reorder;
-    dnnl_memory_t src_user, src, weights_user, weights, bias, dst, dst_user;
+    dnnl_primitive_t conv, src_reorder, dst_reorder, sum_reorder, weights_reorder;
+    /* user_*: the graph's buffers; src/dst: the primitive's layouts in scratch when they differ */
+    dnnl_memory_t src_user, src, weights_user, weights, bias, dst, dst_user, sum_user;
+    size_t src_bytes, dst_bytes; /* scratch each needs (0: none) */
+    bool owns_weights;           /* `weights` is this context's own copy */
+    bool has_weights;            /* `weights` holds the reordered values */
 } conv_state_t;
 
 static void destroy_primitive(dnnl_primitive_t p)
@@ -48,6 +89,7 @@ static void conv_state_free(void *data)
     destroy_primitive(s->conv);
     destroy_primitive(s->src_reorder);
     destroy_primitive(s->dst_reorder);
+    destroy_primitive(s->sum_reorder);
     destroy_primitive(s->weights_reorder);
     destroy_memory(s->src_user);
     destroy_memory(s->src);
@@ -56,43 +98,77 @@ static void conv_state_free(void *data)
     destroy_memory(s->bias);
     destroy_memory(s->dst);
     destroy_memory(s->dst_user);
+    destroy_memory(s->sum_user);
     if (s->stream != NULL)
         dnnl_stream_destroy(s->stream);
     free(s);
 }
 
-static dnnl_format_tag_t plain_tag(int n_spatial, bool is_grouped_weights, bool is_weights)
+static dnnl_format_tag_t activation_tag(int n_spatial, bool is_channels_last)
 {
-    static const dnnl_format_tag_t activations[] = {dnnl_ncw, dnnl_nchw, dnnl_ncdhw};
-    static const dnnl_format_tag_t weights[] = {dnnl_oiw, dnnl_oihw, dnnl_oidhw};
-    static const dnnl_format_tag_t grouped[] = {dnnl_goiw, dnnl_goihw, dnnl_goidhw};
-    if (!is_weights)
-        return activations[n_spatial - 1];
-    return is_grouped_weights ? grouped[n_spatial - 1] : weights[n_spatial - 1];
+    static const dnnl_format_tag_t plain[] = {dnnl_ncw, dnnl_nchw, dnnl_ncdhw};
+    static const dnnl_format_tag_t last[] = {dnnl_nwc, dnnl_nhwc, dnnl_ndhwc};
+    return is_channels_last ? last[n_spatial - 1] : plain[n_spatial - 1];
 }
 
-/* A memory in the layout `want`, fed from (or feeding) the plain `user` memory through a reorder
- * primitive; or the user memory itself when the layouts are equal (*OUT_reorder stays NULL). */
-static dnnl_status_t layout_for(const dnnl_memory_desc_t *user_md, const dnnl_memory_desc_t *want,
-                                bool is_to_user, dnnl_memory_t user, dnnl_memory_t *OUT_mem,
-                                dnnl_primitive_t *OUT_reorder)
+static dnnl_format_tag_t weights_tag(int n_spatial, bool is_grouped)
 {
-    *OUT_reorder = NULL;
-    if (dnnl_memory_desc_equal(user_md, want)) {
-        *OUT_mem = NULL;
-        return dnnl_success;
-    }
-    dnnl_status_t st = dnnl_memory_create(OUT_mem, want, engine, DNNL_MEMORY_ALLOCATE);
+    static const dnnl_format_tag_t weights[] = {dnnl_oiw, dnnl_oihw, dnnl_oidhw};
+    static const dnnl_format_tag_t grouped[] = {dnnl_goiw, dnnl_goihw, dnnl_goidhw};
+    return is_grouped ? grouped[n_spatial - 1] : weights[n_spatial - 1];
+}
+
+static dnnl_status_t reorder_create(const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
+                                    dnnl_primitive_t *OUT_reorder)
+{
     dnnl_primitive_desc_t pd;
-    if (st == dnnl_success)
-        st = is_to_user
-                 ? dnnl_reorder_primitive_desc_create(&pd, want, engine, user_md, engine, NULL)
-                 : dnnl_reorder_primitive_desc_create(&pd, user_md, engine, want, engine, NULL);
+    dnnl_status_t st = dnnl_reorder_primitive_desc_create(&pd, from, engine, to, engine, NULL);
     if (st == dnnl_success) {
         st = dnnl_primitive_create(OUT_reorder, pd);
         dnnl_primitive_desc_destroy(pd);
     }
-    (void)user;
+    return st;
+}
+
+/* When the user layout differs from the one the primitive wants: a handle-less memory of the
+ * wanted layout (its data will be scratch), its byte size and the reorder between the two. */
+static dnnl_status_t layout_for(const dnnl_memory_desc_t *user_md, const dnnl_memory_desc_t *want,
+                                bool is_to_user, dnnl_memory_t *OUT_mem, size_t *OUT_bytes,
+                                dnnl_primitive_t *OUT_reorder)
+{
+    *OUT_reorder = NULL;
+    *OUT_mem = NULL;
+    *OUT_bytes = 0;
+    if (dnnl_memory_desc_equal(user_md, want))
+        return dnnl_success;
+    *OUT_bytes = (dnnl_memory_desc_get_size(want) + 63) & ~(size_t)63;
+    dnnl_status_t st = dnnl_memory_create(OUT_mem, want, engine, DNNL_MEMORY_NONE);
+    if (st == dnnl_success)
+        st = is_to_user ? reorder_create(want, user_md, OUT_reorder)
+                        : reorder_create(user_md, want, OUT_reorder);
+    return st;
+}
+
+static dnnl_status_t post_ops_attr(const onnx_conv_desc_t *d, dnnl_primitive_attr_t *OUT_attr)
+{
+    *OUT_attr = NULL;
+    if (!d->has_sum && d->activation == ONNX_FUSED_NONE)
+        return dnnl_success;
+    dnnl_post_ops_t ops;
+    dnnl_status_t st = dnnl_post_ops_create(&ops);
+    if (st != dnnl_success)
+        return st;
+    if (d->has_sum)
+        st = dnnl_post_ops_append_sum(ops, 1.0f);
+    if (st == dnnl_success && d->activation == ONNX_FUSED_RELU)
+        st = dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
+    if (st == dnnl_success && d->activation == ONNX_FUSED_CLIP)
+        st = dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_clip, d->alpha, d->beta);
+    if (st == dnnl_success)
+        st = dnnl_primitive_attr_create(OUT_attr);
+    if (st == dnnl_success)
+        st = dnnl_primitive_attr_set_post_ops(*OUT_attr, ops);
+    dnnl_post_ops_destroy(ops);
     return st;
 }
 
@@ -123,15 +199,18 @@ static dnnl_status_t build(conv_state_t *s, const onnx_conv_desc_t *d)
         pad_l[a] = d->pad_begin[first + a];
         pad_r[a] = d->pad_end[first + a];
     }
-    dnnl_memory_desc_t src_md, dst_md, weights_md, bias_md, any_src, any_dst, any_weights;
+    dnnl_memory_desc_t src_md, dst_md, sum_md, weights_md, bias_md, any_src, any_dst, any_weights;
     dnnl_status_t st = dnnl_memory_desc_init_by_tag(&src_md, ndims, src_dims, dnnl_f32,
-                                                    plain_tag(n, false, false));
+                                                    activation_tag(n, d->is_src_channels_last));
     if (st == dnnl_success)
         st = dnnl_memory_desc_init_by_tag(&dst_md, ndims, dst_dims, dnnl_f32,
-                                          plain_tag(n, false, false));
+                                          activation_tag(n, d->is_dst_channels_last));
+    if (st == dnnl_success)
+        st = dnnl_memory_desc_init_by_tag(&sum_md, ndims, dst_dims, dnnl_f32,
+                                          activation_tag(n, d->is_sum_channels_last));
     if (st == dnnl_success)
         st = dnnl_memory_desc_init_by_tag(&weights_md, w_ndims, weights_dims, dnnl_f32,
-                                          plain_tag(n, is_grouped, true));
+                                          weights_tag(n, is_grouped));
     if (st == dnnl_success)
         st = dnnl_memory_desc_init_by_tag(&bias_md, 1, bias_dims, dnnl_f32, dnnl_x);
     if (st == dnnl_success)
@@ -146,9 +225,14 @@ static dnnl_status_t build(conv_state_t *s, const onnx_conv_desc_t *d)
         st = dnnl_dilated_convolution_forward_desc_init(
             &conv_desc, dnnl_forward_inference, dnnl_convolution_direct, &any_src, &any_weights,
             d->has_bias ? &bias_md : NULL, &any_dst, strides, dilates, pad_l, pad_r);
+    dnnl_primitive_attr_t attr = NULL;
+    if (st == dnnl_success)
+        st = post_ops_attr(d, &attr);
     dnnl_primitive_desc_t pd = NULL;
     if (st == dnnl_success)
-        st = dnnl_primitive_desc_create(&pd, &conv_desc, NULL, engine, NULL);
+        st = dnnl_primitive_desc_create(&pd, &conv_desc, attr, engine, NULL);
+    if (attr != NULL)
+        dnnl_primitive_attr_destroy(attr);
     if (st != dnnl_success)
         return st;
     const dnnl_memory_desc_t *chosen_src = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
@@ -161,15 +245,19 @@ static dnnl_status_t build(conv_state_t *s, const onnx_conv_desc_t *d)
         st = dnnl_memory_create(&s->dst_user, &dst_md, engine, DNNL_MEMORY_NONE);
     if (st == dnnl_success)
         st = dnnl_memory_create(&s->weights_user, &weights_md, engine, DNNL_MEMORY_NONE);
+    if (st == dnnl_success)
+        st = dnnl_memory_create(&s->weights, chosen_w, engine, DNNL_MEMORY_NONE);
     if (st == dnnl_success && d->has_bias)
         st = dnnl_memory_create(&s->bias, &bias_md, engine, DNNL_MEMORY_NONE);
     if (st == dnnl_success)
-        st = layout_for(&src_md, chosen_src, false, s->src_user, &s->src, &s->src_reorder);
+        st = layout_for(&src_md, chosen_src, false, &s->src, &s->src_bytes, &s->src_reorder);
     if (st == dnnl_success)
-        st = layout_for(&dst_md, chosen_dst, true, s->dst_user, &s->dst, &s->dst_reorder);
-    if (st == dnnl_success)
-        st = layout_for(&weights_md, chosen_w, false, s->weights_user, &s->weights,
-                        &s->weights_reorder);
+        st = layout_for(&dst_md, chosen_dst, true, &s->dst, &s->dst_bytes, &s->dst_reorder);
+    /* the residual goes where the primitive writes, in its layout: copied when they agree */
+    if (st == dnnl_success && d->has_sum)
+        st = dnnl_memory_create(&s->sum_user, &sum_md, engine, DNNL_MEMORY_NONE);
+    if (st == dnnl_success && d->has_sum && !dnnl_memory_desc_equal(&sum_md, chosen_dst))
+        st = reorder_create(&sum_md, chosen_dst, &s->sum_reorder);
     if (st == dnnl_success && s->stream == NULL)
         st = dnnl_stream_create(&s->stream, engine, dnnl_stream_default_flags);
     dnnl_primitive_desc_destroy(pd);
@@ -183,8 +271,137 @@ static dnnl_status_t execute(dnnl_primitive_t p, dnnl_stream_t stream, dnnl_memo
     return dnnl_primitive_execute(p, stream, 2, args);
 }
 
-int onnx_conv_dnnl(onnx_node_state_t *node_state, const onnx_conv_desc_t *d, const float *x,
-                   const float *w, const float *bias, float *y, bool is_weights_constant,
+/* Reorders between two layouts of one tensor, once (load-time or first-run work). */
+static dnnl_status_t reorder_once(const dnnl_memory_desc_t *from_md, const void *from,
+                                  const dnnl_memory_desc_t *to_md, void *to, dnnl_stream_t stream)
+{
+    dnnl_primitive_t reorder = NULL;
+    dnnl_memory_t src = NULL, dst = NULL;
+    dnnl_status_t st = reorder_create(from_md, to_md, &reorder);
+    if (st == dnnl_success)
+        st = dnnl_memory_create(&src, from_md, engine, (void *)from);
+    if (st == dnnl_success)
+        st = dnnl_memory_create(&dst, to_md, engine, to);
+    if (st == dnnl_success)
+        st = execute(reorder, stream, src, dst);
+    if (st == dnnl_success)
+        st = dnnl_stream_wait(stream);
+    destroy_memory(src);
+    destroy_memory(dst);
+    destroy_primitive(reorder);
+    return st;
+}
+
+static void *aligned_bytes(size_t bytes)
+{
+    return aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+}
+
+/* Points s->weights at the shared copy in the primitive's layout, making it on first use (and
+ * freeing the plain one). When this shape wants another layout than the shared copy's, the
+ * context keeps its own copy reordered from the shared one. */
+static dnnl_status_t bind_shared_weights(conv_state_t *s, onnx_conv_shared_t *shared,
+                                         const dnnl_memory_desc_t *weights_md, bool *OUT_nomem)
+{
+    const dnnl_memory_desc_t *want = NULL;
+    dnnl_status_t st = dnnl_memory_get_memory_desc(s->weights, &want);
+    if (st != dnnl_success)
+        return st;
+    *OUT_nomem = false;
+    pthread_mutex_lock(&shared->lock);
+    if (shared->packed == NULL) {
+        void *packed = aligned_bytes(dnnl_memory_desc_get_size(want));
+        if (packed == NULL) {
+            *OUT_nomem = true;
+            st = dnnl_out_of_memory;
+        } else {
+            st = reorder_once(weights_md, shared->plain, want, packed, s->stream);
+        }
+        if (st == dnnl_success) {
+            shared->packed_md = *want;
+            shared->packed = packed;
+            free(shared->plain);
+            shared->plain = NULL;
+        } else {
+            free(packed);
+        }
+    }
+    void *packed = shared->packed;
+    dnnl_memory_desc_t packed_md = shared->packed_md;
+    pthread_mutex_unlock(&shared->lock);
+    if (st != dnnl_success)
+        return st;
+    if (dnnl_memory_desc_equal(&packed_md, want)) {
+        s->owns_weights = false;
+        return dnnl_memory_set_data_handle(s->weights, packed);
+    }
+    void *own = aligned_bytes(dnnl_memory_desc_get_size(want));
+    if (own == NULL) {
+        *OUT_nomem = true;
+        return dnnl_out_of_memory;
+    }
+    st = reorder_once(&packed_md, packed, want, own, s->stream);
+    if (st == dnnl_success)
+        st = dnnl_memory_set_data_handle(s->weights, own);
+    if (st != dnnl_success) {
+        free(own);
+        return st;
+    }
+    s->owns_weights = true;
+    return dnnl_success;
+}
+
+static void conv_state_release(void *data)
+{
+    conv_state_t *s = data;
+    if (s != NULL && s->owns_weights && s->weights != NULL) {
+        void *own = NULL;
+        dnnl_memory_get_data_handle(s->weights, &own);
+        free(own);
+    }
+    conv_state_free(s);
+}
+
+int onnx_conv_shared_plain(onnx_conv_shared_t *shared, const onnx_conv_desc_t *d, float *out,
+                           inferd_err_t *err)
+{
+    pthread_once(&engine_once, create_engine);
+    pthread_mutex_lock(&shared->lock);
+    dnnl_status_t st = dnnl_success;
+    if (shared->plain != NULL) {
+        memcpy(out, shared->plain, shared->plain_bytes);
+    } else if (engine == NULL) {
+        st = dnnl_runtime_error;
+    } else {
+        int n = d->n_spatial, first = ONNX_WINDOW_MAX_SPATIAL - n;
+        bool is_grouped = d->group > 1;
+        dnnl_dims_t dims;
+        int ndims = is_grouped ? n + 3 : n + 2, k = 0;
+        if (is_grouped)
+            dims[k++] = d->group;
+        dims[k++] = d->filters / d->group;
+        dims[k++] = d->channels / d->group;
+        for (int a = 0; a < n; a++)
+            dims[k++] = d->kernel[first + a];
+        dnnl_memory_desc_t plain_md;
+        dnnl_stream_t stream = NULL;
+        st = dnnl_memory_desc_init_by_tag(&plain_md, ndims, dims, dnnl_f32,
+                                          weights_tag(n, is_grouped));
+        if (st == dnnl_success)
+            st = dnnl_stream_create(&stream, engine, dnnl_stream_default_flags);
+        if (st == dnnl_success)
+            st = reorder_once(&shared->packed_md, shared->packed, &plain_md, out, stream);
+        if (stream != NULL)
+            dnnl_stream_destroy(stream);
+    }
+    pthread_mutex_unlock(&shared->lock);
+    if (st != dnnl_success)
+        return inferd_fail(err, INFERD_EINTERNAL, "Conv: oneDNN failed (status %d)", (int)st);
+    return 0;
+}
+
+int onnx_conv_dnnl(onnx_node_state_t *node_state, onnx_conv_shared_t *shared,
+                   const onnx_conv_desc_t *d, const onnx_conv_io_t *io, onnx_scratch_t *scratch,
                    inferd_err_t *err)
 {
     pthread_once(&engine_once, create_engine);
@@ -192,7 +409,7 @@ int onnx_conv_dnnl(onnx_node_state_t *node_state, const onnx_conv_desc_t *d, con
         return INFERD_EUNSUPPORTED;
     conv_state_t *s = node_state->data;
     if (s != NULL && memcmp(&s->desc, d, sizeof(*d)) != 0) { /* a new shape: rebuild */
-        conv_state_free(s);
+        conv_state_release(s);
         node_state->data = s = NULL;
     }
     if (s == NULL) {
@@ -205,28 +422,85 @@ int onnx_conv_dnnl(onnx_node_state_t *node_state, const onnx_conv_desc_t *d, con
         }
         s->desc = *d;
         node_state->data = s;
-        node_state->free = conv_state_free;
+        node_state->free = conv_state_release;
     }
-    dnnl_status_t st = dnnl_memory_set_data_handle(s->src_user, (void *)x);
+    dnnl_status_t st = dnnl_success;
+    if (!s->has_weights || (shared == NULL && s->weights_source != io->w)) {
+        if (shared != NULL) {
+            const dnnl_memory_desc_t *user_md = NULL;
+            bool is_nomem = false;
+            st = dnnl_memory_get_memory_desc(s->weights_user, &user_md);
+            if (st == dnnl_success)
+                st = bind_shared_weights(s, shared, user_md, &is_nomem);
+            if (is_nomem)
+                return inferd_fail(err, INFERD_ENOMEM, "Conv: out of memory for its weights");
+        } else {
+            /* weights the context owns: reordered once when they are a constant of the model,
+             * else on every run */
+            const dnnl_memory_desc_t *want = NULL;
+            st = dnnl_memory_get_memory_desc(s->weights, &want);
+            if (st == dnnl_success && s->weights_reorder == NULL && !s->owns_weights) {
+                void *own = aligned_bytes(dnnl_memory_desc_get_size(want));
+                if (own == NULL)
+                    return inferd_fail(err, INFERD_ENOMEM, "Conv: out of memory for its weights");
+                st = dnnl_memory_set_data_handle(s->weights, own);
+                s->owns_weights = true;
+                if (st == dnnl_success)
+                    st = dnnl_memory_get_memory_desc(s->weights, &want);
+                const dnnl_memory_desc_t *user_md = NULL;
+                if (st == dnnl_success)
+                    st = dnnl_memory_get_memory_desc(s->weights_user, &user_md);
+                if (st == dnnl_success)
+                    st = reorder_create(user_md, want, &s->weights_reorder);
+            }
+            if (st == dnnl_success)
+                st = dnnl_memory_set_data_handle(s->weights_user, (void *)io->w);
+            if (st == dnnl_success)
+                st = execute(s->weights_reorder, s->stream, s->weights_user, s->weights);
+            s->weights_source = io->is_weights_constant ? io->w : NULL;
+        }
+        s->has_weights = st == dnnl_success;
+    }
+    /* the primitive's own layouts live in scratch, carved afresh each run (it may move) */
+    uint8_t *base = NULL;
+    if (st == dnnl_success && s->src_bytes + s->dst_bytes > 0) {
+        base = onnx_scratch_get(scratch, s->src_bytes + s->dst_bytes);
+        if (base == NULL)
+            return inferd_fail(err, INFERD_ENOMEM, "Conv: out of memory for its activations");
+    }
+    if (st == dnnl_success && s->src != NULL)
+        st = dnnl_memory_set_data_handle(s->src, base);
+    if (st == dnnl_success && s->dst != NULL)
+        st = dnnl_memory_set_data_handle(s->dst, base + s->src_bytes);
     if (st == dnnl_success)
-        st = dnnl_memory_set_data_handle(s->dst_user, y);
+        st = dnnl_memory_set_data_handle(s->src_user, (void *)io->x);
     if (st == dnnl_success)
-        st = dnnl_memory_set_data_handle(s->weights_user, (void *)w);
+        st = dnnl_memory_set_data_handle(s->dst_user, io->y);
     if (st == dnnl_success && s->bias != NULL)
-        st = dnnl_memory_set_data_handle(s->bias, (void *)bias);
-    /* weights: reordered once when they are a constant of the model, else on every run */
-    if (st == dnnl_success && s->weights_reorder != NULL &&
-        (!is_weights_constant || s->weights_source != w)) {
-        st = execute(s->weights_reorder, s->stream, s->weights_user, s->weights);
-        s->weights_source = w;
-    }
+        st = dnnl_memory_set_data_handle(s->bias, (void *)io->bias);
+    dnnl_memory_t src = s->src != NULL ? s->src : s->src_user;
+    dnnl_memory_t dst = s->dst != NULL ? s->dst : s->dst_user;
     if (st == dnnl_success && s->src_reorder != NULL)
         st = execute(s->src_reorder, s->stream, s->src_user, s->src);
+    if (st == dnnl_success && s->sum_user != NULL) { /* the residual into dst, summed onto */
+        st = dnnl_memory_set_data_handle(s->sum_user, (void *)io->sum);
+        if (st == dnnl_success && s->sum_reorder != NULL) {
+            st = execute(s->sum_reorder, s->stream, s->sum_user, dst);
+        } else if (st == dnnl_success) {
+            void *to = NULL;
+            const dnnl_memory_desc_t *md = NULL;
+            st = dnnl_memory_get_data_handle(dst, &to);
+            if (st == dnnl_success)
+                st = dnnl_memory_get_memory_desc(dst, &md);
+            if (st == dnnl_success && to != io->sum)
+                memcpy(to, io->sum, dnnl_memory_desc_get_size(md));
+        }
+    }
     if (st == dnnl_success) {
         dnnl_exec_arg_t args[4] = {
-            {DNNL_ARG_SRC, s->src != NULL ? s->src : s->src_user},
-            {DNNL_ARG_WEIGHTS, s->weights != NULL ? s->weights : s->weights_user},
-            {DNNL_ARG_DST, s->dst != NULL ? s->dst : s->dst_user},
+            {DNNL_ARG_SRC, src},
+            {DNNL_ARG_WEIGHTS, s->weights},
+            {DNNL_ARG_DST, dst},
             {DNNL_ARG_BIAS, s->bias},
         };
         st = dnnl_primitive_execute(s->conv, s->stream, s->bias != NULL ? 4 : 3, args);

@@ -19,3 +19,19 @@ const onnx_op_t *onnx_op_find(const char *op_type)
                 return *op;
     return NULL;
 }
+
+/* The ops with a finalize step, by name (most have none). */
+static const struct {
+    const char *op_type;
+    onnx_finalize_fn finalize;
+} finalizers[] = {
+    {"Conv", onnx_conv_finalize},
+};
+
+onnx_finalize_fn onnx_op_finalizer(const onnx_op_t *op)
+{
+    for (size_t i = 0; i < sizeof(finalizers) / sizeof(finalizers[0]); i++)
+        if (strcmp(finalizers[i].op_type, op->op_type) == 0)
+            return finalizers[i].finalize;
+    return NULL;
+}
