@@ -268,7 +268,7 @@ static int serve_main(int argc, char **argv)
     inferd_catalog_release(catalog);
     if (inferd_ab_start(repo, config.router, &config.ab) != 0)
         inferd_log_error("out of memory starting A/B tests");
-    if (inferd_mirror_start(repo, &config.mirror) == 0)
+    if (inferd_mirror_start(repo, config.router, &config.mirror) == 0)
         inferd_mirror_restore(config.mirror);
     else
         inferd_log_error("cannot start the shadow-traffic worker");

@@ -9,11 +9,13 @@
 #include "inferd/infer.h"
 #include "inferd/json.h"
 #include "inferd/repo.h"
+#include "inferd/router.h"
 
 typedef struct inferd_mirror inferd_mirror_t;
 
-/* Starts the worker. Returns 0 or INFERD_ENOMEM/INFERD_EINTERNAL. */
-int inferd_mirror_start(inferd_repo_t *repo, inferd_mirror_t **OUT_mirror);
+/* Starts the worker. `router` (may be NULL) tells which versions the model's traffic rule sends
+ * requests to. Returns 0 or INFERD_ENOMEM/INFERD_EINTERNAL. */
+int inferd_mirror_start(inferd_repo_t *repo, inferd_router_t *router, inferd_mirror_t **OUT_mirror);
 
 /* Stops the worker (copies still queued are dropped) and frees everything. */
 void inferd_mirror_stop(inferd_mirror_t *mirror);
@@ -25,8 +27,10 @@ void inferd_mirror_offer(inferd_mirror_t *mirror, const char *model, int64_t ans
                          const inferd_request_t *req, const inferd_response_t *resp);
 
 /* Control thread. Mirrors `percent` (0..100) of `model`'s requests to `version`, which must be
- * served and ready; statistics restart when the version changes. Stored in the registry (actor
- * and reason for the audit). */
+ * served and ready (INFERD_ENOTFOUND, INFERD_EUNAVAIL) and must not answer every request itself
+ * (the serving version with no traffic rule sending requests elsewhere: INFERD_ECONFLICT);
+ * statistics restart when the version changes. Stored in the registry as the model's "shadow"
+ * document, audited as set_shadow by `actor`. */
 int inferd_mirror_set(inferd_mirror_t *mirror, const char *model, int64_t version, double percent,
                       const char *actor, inferd_err_t *err);
 
@@ -38,7 +42,8 @@ int inferd_mirror_clear(inferd_mirror_t *mirror, const char *model, const char *
 int inferd_mirror_describe(inferd_mirror_t *mirror, const char *model, inferd_jsonw_t *w,
                            inferd_err_t *err);
 
-/* Start-up: the shadows stored in the registry for the models that serve. */
+/* Start-up: the shadows stored in the registry for the models that serve (a version that no
+ * longer serves is left out with a warning). Writes nothing back to the registry. */
 void inferd_mirror_restore(inferd_mirror_t *mirror);
 
 /* The inferd_shadow_* Prometheus series. */

@@ -54,7 +54,8 @@ typedef struct copy {
 
 struct inferd_mirror {
     inferd_repo_t *repo;
-    pthread_mutex_t lock; /* guards shadows, the queue and the statistics */
+    inferd_router_t *router; /* may be NULL: no traffic rules */
+    pthread_mutex_t lock;    /* guards shadows, the queue and the statistics */
     pthread_cond_t has_work;
     shadow_t **shadows;
     size_t n_shadows;
@@ -147,8 +148,15 @@ void inferd_mirror_offer(inferd_mirror_t *m, const char *model, int64_t answered
     size_t bytes = sizeof(copy_t) + strlen(model) + 16 + tensors_bytes(req->inputs, req->n_inputs) +
                    tensors_bytes(resp->outputs, resp->n_outputs);
     copy_t *c = malloc(bytes);
-    if (c == NULL)
+    if (c == NULL) { /* counted as dropped: `mirrored` promises a run */
+        pthread_mutex_lock(&m->lock);
+        if ((s = find_shadow(m, model)) != NULL && s->version == version) {
+            s->mirrored--;
+            s->dropped++;
+        }
+        pthread_mutex_unlock(&m->lock);
         return;
+    }
     char *cursor = (char *)(c + 1);
     c->next = NULL;
     c->model = cursor;
@@ -311,27 +319,52 @@ static void *worker_main(void *arg)
 
 /* ==== the control side ==== */
 
-static void store(inferd_mirror_t *m, const char *model, const shadow_t *s, const char *actor,
-                  const char *action)
+/* Stores `model`'s shadow (`version` at `percent`; version 0: none) as its "shadow" document,
+ * audited as `action` by `actor`. A registry failure is logged: the setting holds until exit. */
+static void store(inferd_mirror_t *m, const char *model, int64_t version, double percent,
+                  const char *actor, const char *action)
 {
     inferd_registry_t *registry = inferd_repo_registry(m->repo);
     if (registry == NULL)
         return;
     char json[128];
-    if (s != NULL)
-        snprintf(json, sizeof(json), "{\"version\":%lld,\"percent\":%.17g}", (long long)s->version,
-                 s->percent);
-    inferd_audit_t audit = {actor, action, model, s ? s->version : 0, s ? json : NULL, NULL};
+    if (version != 0)
+        snprintf(json, sizeof(json), "{\"version\":%lld,\"percent\":%.17g}", (long long)version,
+                 percent);
+    const char *doc = version != 0 ? json : NULL;
+    inferd_audit_t audit = {actor, action, model, version, doc, NULL};
     inferd_err_t err;
-    if (inferd_registry_put_state(registry, model, "shadow", s ? json : NULL, &audit, &err) != 0)
+    if (inferd_registry_put_state(registry, model, "shadow", doc, &audit, &err) != 0)
         inferd_log_error("registry: storing the shadow of '%s': %s", model, err.msg);
 }
 
-int inferd_mirror_set(inferd_mirror_t *m, const char *model, int64_t version, double percent,
-                      const char *actor, inferd_err_t *err)
+/* Whether every request of `model` that names no version is answered by `version`: it is the
+ * serving version and no traffic rule sends a share of the requests to another one. */
+static bool answers_every_request(inferd_mirror_t *m, const char *model, int64_t version)
 {
-    if (!(percent >= 0) || percent > 100)
-        return inferd_fail(err, INFERD_EINVAL, "percent must be a number from 0 to 100");
+    inferd_catalog_t *catalog = inferd_repo_snapshot(m->repo);
+    const inferd_model_t *entry = inferd_catalog_model(catalog, model);
+    const inferd_model_version_t *serving =
+        entry != NULL ? inferd_model_serving_version(entry) : NULL;
+    bool is_serving = serving != NULL && serving->version == version;
+    inferd_catalog_release(catalog);
+    if (!is_serving)
+        return false;
+    inferd_rule_t *rule = m->router != NULL ? inferd_router_rule(m->router, model) : NULL;
+    bool has_other_variant = false;
+    for (size_t i = 0; rule != NULL && i < rule->n_variants; i++)
+        has_other_variant |= rule->variants[i].version != version && rule->variants[i].weight > 0;
+    if (rule != NULL)
+        inferd_rule_release(rule);
+    return !has_other_variant;
+}
+
+/* Makes `version` (served and ready) the shadow of `model` at `percent`; its statistics start
+ * from zero unless it already was the shadow. Stores nothing. Returns 0, the code of
+ * inferd_repo_acquire, or INFERD_ENOMEM. */
+static int activate(inferd_mirror_t *m, const char *model, int64_t version, double percent,
+                    inferd_err_t *err)
+{
     char number[24];
     snprintf(number, sizeof(number), "%lld", (long long)version);
     inferd_model_version_t *v;
@@ -359,11 +392,11 @@ int inferd_mirror_set(inferd_mirror_t *m, const char *model, int64_t version, do
     }
     bool was_active = s->is_active;
     if (!s->is_active || s->version != version) { /* another shadow: its own statistics */
-        pthread_mutex_t keep = s->latency.lock;
         char *name = s->model;
+        pthread_mutex_destroy(&s->latency.lock);
         memset(s, 0, sizeof(*s));
+        pthread_mutex_init(&s->latency.lock, NULL);
         s->model = name;
-        s->latency.lock = keep;
     }
     if (!was_active)
         atomic_fetch_add(&m->n_active, 1);
@@ -371,9 +404,26 @@ int inferd_mirror_set(inferd_mirror_t *m, const char *model, int64_t version, do
     s->version = version;
     s->percent = percent;
     pthread_mutex_unlock(&m->lock);
-    store(m, model, s, actor, "set_shadow");
     inferd_log_info("model '%s': %g%% of requests mirrored to version %lld", model, percent,
                     (long long)version);
+    return 0;
+}
+
+int inferd_mirror_set(inferd_mirror_t *m, const char *model, int64_t version, double percent,
+                      const char *actor, inferd_err_t *err)
+{
+    if (!(percent >= 0) || percent > 100)
+        return inferd_fail(err, INFERD_EINVAL, "percent must be a number from 0 to 100");
+    if (answers_every_request(m, model, version))
+        return inferd_fail(err, INFERD_ECONFLICT,
+                           "version %lld answers every request of model '%s' itself (it is the "
+                           "serving version and no traffic rule sends requests elsewhere): a "
+                           "shadow must be another version",
+                           (long long)version, model);
+    int rc = activate(m, model, version, percent, err);
+    if (rc != 0)
+        return rc;
+    store(m, model, version, percent, actor, "set_shadow");
     return 0;
 }
 
@@ -388,7 +438,7 @@ int inferd_mirror_clear(inferd_mirror_t *m, const char *model, const char *actor
     pthread_mutex_unlock(&m->lock);
     if (s == NULL)
         return inferd_fail(err, INFERD_ENOTFOUND, "model '%s' has no shadow", model);
-    store(m, model, NULL, actor, "delete_shadow");
+    store(m, model, 0, 0, actor, "delete_shadow");
     return 0;
 }
 
@@ -498,7 +548,7 @@ void inferd_mirror_restore(inferd_mirror_t *m)
         if (inferd_json_parse(&doc, json, strlen(json), &arena, NULL) == 0 &&
             inferd_json_int64(&doc, inferd_json_get(&doc, 0, "version"), &version) == 0 &&
             inferd_json_double(&doc, inferd_json_get(&doc, 0, "percent"), &percent) == 0 &&
-            inferd_mirror_set(m, model, version, percent, "startup", &err) != 0)
+            percent >= 0 && percent <= 100 && activate(m, model, version, percent, &err) != 0)
             inferd_log_warn("model '%s': its shadow (version %lld) is not restored: %s", model,
                             (long long)version, err.msg);
         inferd_arena_free(&arena);
@@ -507,15 +557,18 @@ void inferd_mirror_restore(inferd_mirror_t *m)
     inferd_catalog_release(catalog);
 }
 
-int inferd_mirror_start(inferd_repo_t *repo, inferd_mirror_t **OUT_mirror)
+int inferd_mirror_start(inferd_repo_t *repo, inferd_router_t *router, inferd_mirror_t **OUT_mirror)
 {
     inferd_mirror_t *m = calloc(1, sizeof(*m));
     if (m == NULL)
         return INFERD_ENOMEM;
     m->repo = repo;
+    m->router = router;
     pthread_mutex_init(&m->lock, NULL);
     pthread_cond_init(&m->has_work, NULL);
     if (pthread_create(&m->worker, NULL, worker_main, m) != 0) {
+        pthread_mutex_destroy(&m->lock);
+        pthread_cond_destroy(&m->has_work);
         free(m);
         return INFERD_EINTERNAL;
     }
