@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,13 +32,14 @@ typedef struct bench_options {
     const char *model_path;
     int64_t batch;
     int threads;
-    int64_t runs; /* 0: enough for MIN_TIMED_NS, at least MIN_TIMED_RUNS */
+    int64_t runs;          /* 0: enough for MIN_TIMED_NS, at least MIN_TIMED_RUNS */
+    const char *dump_path; /* write input 0 and output 0 there as raw FP32 (.in, .out), or NULL */
 } bench_options_t;
 
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: onnx_bench MODEL.onnx --batch B --threads T [--runs N]\n"
+            "usage: onnx_bench MODEL.onnx --batch B --threads T [--runs N] [--dump PATH]\n"
             "exit status: 0 measured, 1 a run failed, 2 misuse, 3 the model does not load\n");
 }
 
@@ -73,7 +75,9 @@ static int parse_options(int argc, char **argv, bench_options_t *OUT_opts)
             return -1;
         }
         const char *text = argv[++i];
-        if (strcmp(arg, "--batch") == 0 && parse_positive(text, 1 << 20, &value) == 0)
+        if (strcmp(arg, "--dump") == 0)
+            opts.dump_path = text;
+        else if (strcmp(arg, "--batch") == 0 && parse_positive(text, 1 << 20, &value) == 0)
             opts.batch = value;
         else if (strcmp(arg, "--threads") == 0 && parse_positive(text, 1024, &value) == 0)
             opts.threads = (int)value;
@@ -206,6 +210,31 @@ static double quantile(const double *sorted, int64_t n, double q)
     return sorted[rank < 1 ? 0 : rank - 1];
 }
 
+/* Writes `t`'s data to `path`; returns 0 or -1 after printing why. */
+static int write_raw(const char *path, const inferd_tensor_t *t)
+{
+    FILE *f = fopen(path, "wb");
+    size_t bytes = (size_t)inferd_tensor_bytes(t);
+    bool is_written = f != NULL && fwrite(t->data, 1, bytes, f) == bytes;
+    if (f != NULL && fclose(f) != 0)
+        is_written = false;
+    if (!is_written)
+        fprintf(stderr, "onnx_bench: cannot write %s\n", path);
+    return is_written ? 0 : -1;
+}
+
+/* --dump PATH: the input as PATH.in and the output as PATH.out (raw values), to compare with
+ * another engine's output for the same input (bench/onnx/compare.sh). */
+static int dump(const char *path, const inferd_tensor_t *input, const inferd_tensor_t *output)
+{
+    char name[4096];
+    snprintf(name, sizeof(name), "%s.in", path);
+    if (write_raw(name, input) != 0)
+        return -1;
+    snprintf(name, sizeof(name), "%s.out", path);
+    return write_raw(name, output);
+}
+
 /* One timed run: the arena is reset first, as the server does per request. Returns 0 or the
  * executor's code with err filled in. */
 static int run_once(onnx_exec_t *ctx, const onnx_graph_t *g, const inferd_tensor_t *inputs,
@@ -289,6 +318,8 @@ int main(int argc, char **argv)
         timed_ns += elapsed_ns;
     }
     double rss_warm_mib = rss_mib();
+    if (opts.dump_path != NULL && dump(opts.dump_path, &inputs[0], &outputs[0]) != 0)
+        goto done;
     int64_t runs = samples.count;
     qsort(samples.us, (size_t)runs, sizeof(*samples.us), compare_doubles);
 

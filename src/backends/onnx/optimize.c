@@ -5,6 +5,7 @@
  * the nodes. */
 #include "graph.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,6 +216,195 @@ static void fold_batch_norms(onnx_graph_t *g)
     }
 }
 
+/* ==== Conv + Add + Relu/Clip ====
+ * A Conv whose output only a residual Add reads, and whose result (or the Add's) only a Relu or
+ * a Clip with constant bounds reads, computes all of it in one pass (oneDNN post-ops): the Conv
+ * takes over the last node's output and the others die in dead-node removal. The residual must
+ * be computed before the Conv runs (its producer comes first in execution order). */
+
+/* The node writing value `v`, or -1 (a graph input or a constant). */
+static int producer_of(const onnx_graph_t *g, int v)
+{
+    for (int n = 0; n < g->n_nodes; n++)
+        for (int k = 0; k < g->nodes[n].n_outputs; k++)
+            if (g->nodes[n].outputs[k] == v)
+                return n;
+    return -1;
+}
+
+static bool is_op(const onnx_node_t *node, const char *op_type)
+{
+    return strcmp(node->op->op_type, op_type) == 0;
+}
+
+/* A constant FP32 scalar (one element) of input k into *OUT_value; false when it is not one. */
+static bool constant_scalar(const onnx_graph_t *g, const onnx_node_t *node, int k, float *OUT_value)
+{
+    const onnx_value_t *v = constant_input(g, node, k);
+    if (v == NULL || v->constant.dtype != INFERD_DT_FP32 || inferd_tensor_count(&v->constant) != 1)
+        return false;
+    *OUT_value = *(const float *)v->constant.data;
+    return true;
+}
+
+/* The bounds of a Clip node, when they are known at load (attributes, or constant inputs). */
+static bool clip_bounds(const onnx_graph_t *g, const onnx_node_t *clip, float *OUT_min,
+                        float *OUT_max)
+{
+    float lo = -FLT_MAX, hi = FLT_MAX;
+    if (clip->opset < 11) {
+        if (clip->proto == NULL)
+            return false;
+        lo = onnx_attr_float(clip->proto, "min", -FLT_MAX);
+        hi = onnx_attr_float(clip->proto, "max", FLT_MAX);
+    } else {
+        if (clip->n_inputs > 1 && clip->inputs[1] >= 0 && !constant_scalar(g, clip, 1, &lo))
+            return false;
+        if (clip->n_inputs > 2 && clip->inputs[2] >= 0 && !constant_scalar(g, clip, 2, &hi))
+            return false;
+    }
+    if (!(lo <= hi)) /* min > max makes every element max: not oneDNN's clip */
+        return false;
+    *OUT_min = lo;
+    *OUT_max = hi;
+    return true;
+}
+
+/* Moves `from`'s single output onto `conv` (which then writes it); `from` writes nothing. */
+static void take_output(onnx_graph_t *g, onnx_node_t *conv, onnx_node_t *from)
+{
+    g->values[conv->outputs[0]].has_producer = false;
+    conv->outputs[0] = from->outputs[0];
+    from->outputs[0] = -1;
+}
+
+/* Fuses a residual Add after `conv` (node index n). Returns true when it did. */
+static bool fuse_residual(onnx_graph_t *g, int n)
+{
+    onnx_node_t *conv = &g->nodes[n];
+    int y = conv->outputs[0];
+    int reader = only_reader(g, y);
+    if (reader < 0 || !is_op(&g->nodes[reader], "Add") || g->nodes[reader].n_inputs != 2 ||
+        g->nodes[reader].n_outputs != 1 || g->nodes[reader].outputs[0] < 0)
+        return false;
+    onnx_node_t *add = &g->nodes[reader];
+    int other = add->inputs[0] == y ? add->inputs[1] : add->inputs[0];
+    if (other < 0 || other == y || g->values[other].is_constant)
+        return false;
+    int source = producer_of(g, other);
+    if (source >= n || (source < 0 && g->values[other].graph_input < 0))
+        return false;
+    int *inputs = malloc(4 * sizeof(int));
+    if (inputs == NULL)
+        return false;
+    inputs[0] = conv->inputs[0];
+    inputs[1] = conv->inputs[1];
+    inputs[2] = conv->n_inputs > 2 ? conv->inputs[2] : -1;
+    inputs[3] = other;
+    free(conv->inputs);
+    conv->inputs = inputs;
+    conv->n_inputs = 4;
+    conv->fused.sum_input = 3;
+    take_output(g, conv, add);
+    return true;
+}
+
+static void fuse_into_convs(onnx_graph_t *g)
+{
+    for (int n = 0; n < g->n_nodes; n++) {
+        onnx_node_t *conv = &g->nodes[n];
+        if (!is_op(conv, "Conv") || conv->n_outputs != 1 || conv->outputs[0] < 0 ||
+            conv->n_inputs > 3)
+            continue;
+        fuse_residual(g, n);
+        int reader = only_reader(g, conv->outputs[0]);
+        if (reader < 0 || g->nodes[reader].n_outputs != 1 || g->nodes[reader].outputs[0] < 0 ||
+            g->nodes[reader].inputs[0] != conv->outputs[0])
+            continue;
+        onnx_node_t *act = &g->nodes[reader];
+        float lo, hi;
+        if (is_op(act, "Relu")) {
+            conv->fused.activation = ONNX_FUSED_RELU;
+        } else if (is_op(act, "Clip") && clip_bounds(g, act, &lo, &hi)) {
+            conv->fused.activation = ONNX_FUSED_CLIP;
+            conv->fused.alpha = lo;
+            conv->fused.beta = hi;
+        } else {
+            continue;
+        }
+        take_output(g, conv, act);
+    }
+}
+
+/* ==== channels-last activations ====
+ * oneDNN's convolutions here run on channels-last (NHWC) activations; keeping a value in that
+ * layout from the Conv that writes it to the Convs and poolings that read it saves two reorders
+ * per Conv. A value is kept so when its producer can write it and every reader can read it, and
+ * it is no graph output; everywhere else values stay row-major. */
+
+static bool writes_channels_last(const onnx_node_t *node, int k)
+{
+    if (k != 0)
+        return false;
+    if (is_op(node, "Conv"))
+        return true;
+    bool has_indices = node->n_outputs > 1 && node->outputs[1] >= 0;
+    return (is_op(node, "MaxPool") && !has_indices) || is_op(node, "AveragePool");
+}
+
+static bool reads_channels_last(const onnx_node_t *node, int k)
+{
+    if (is_op(node, "Conv"))
+        return k == 0 || (node->fused.sum_input > 0 && k == node->fused.sum_input);
+    if (k != 0)
+        return false;
+    bool has_indices = node->n_outputs > 1 && node->outputs[1] >= 0;
+    return (is_op(node, "MaxPool") && !has_indices) || is_op(node, "AveragePool") ||
+           is_op(node, "GlobalAveragePool") || is_op(node, "GlobalMaxPool");
+}
+
+static int plan_layouts(onnx_graph_t *g, inferd_err_t *err)
+{
+    /* per value: 1 can be channels-last so far, 0 cannot; decided over all readers */
+    signed char *can = malloc((size_t)g->n_values + 1);
+    if (can == NULL)
+        return inferd_fail(err, INFERD_ENOMEM, "out of memory optimizing the graph");
+    memset(can, 0, (size_t)g->n_values + 1);
+    for (int n = 0; n < g->n_nodes; n++)
+        for (int k = 0; k < g->nodes[n].n_outputs; k++) {
+            int v = g->nodes[n].outputs[k];
+            if (v >= 0 && writes_channels_last(&g->nodes[n], k) && g->values[v].graph_output < 0)
+                can[v] = 1;
+        }
+    bool *is_read = calloc((size_t)g->n_values + 1, sizeof(bool));
+    if (is_read == NULL) {
+        free(can);
+        return inferd_fail(err, INFERD_ENOMEM, "out of memory optimizing the graph");
+    }
+    for (int n = 0; n < g->n_nodes; n++)
+        for (int k = 0; k < g->nodes[n].n_inputs; k++) {
+            int v = g->nodes[n].inputs[k];
+            if (v < 0)
+                continue;
+            is_read[v] = true;
+            if (!reads_channels_last(&g->nodes[n], k))
+                can[v] = 0;
+        }
+    for (int n = 0; n < g->n_nodes; n++) {
+        onnx_node_t *node = &g->nodes[n];
+        node->channels_last_inputs = node->channels_last_outputs = 0;
+        for (int k = 0; k < node->n_inputs && k < 64; k++)
+            if (node->inputs[k] >= 0 && can[node->inputs[k]] && is_read[node->inputs[k]])
+                node->channels_last_inputs |= (uint64_t)1 << k;
+        for (int k = 0; k < node->n_outputs && k < 64; k++)
+            if (node->outputs[k] >= 0 && can[node->outputs[k]] && is_read[node->outputs[k]])
+                node->channels_last_outputs |= (uint64_t)1 << k;
+    }
+    free(is_read);
+    free(can);
+    return 0;
+}
+
 /* ==== finalize ====
  * Each op that wants it sees its constant inputs once the graph is final, and may take those
  * that only it reads (e.g. Conv keeps one copy of its weights in oneDNN's layout, shared by every
@@ -269,6 +459,7 @@ int onnx_graph_optimize(onnx_graph_t *g, inferd_err_t *err)
     g->n_nodes = kept;
 
     fold_batch_norms(g);
+    fuse_into_convs(g);
 
     /* Drop dead nodes from the end back, so that a chain of them goes in one pass. */
     bool *is_read = calloc((size_t)g->n_values + 1, sizeof(bool));
@@ -312,5 +503,6 @@ int onnx_graph_optimize(onnx_graph_t *g, inferd_err_t *err)
         for (int k = 0; k < g->nodes[n].n_inputs; k++)
             if (g->nodes[n].inputs[k] >= 0)
                 g->values[g->nodes[n].inputs[k]].last_reader = n;
-    return finalize_nodes(g, err);
+    int rc = plan_layouts(g, err);
+    return rc != 0 ? rc : finalize_nodes(g, err);
 }

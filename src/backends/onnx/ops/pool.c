@@ -261,6 +261,74 @@ static bool max_pool_2x2_f32(const pool_params_t *p, const pool_plan_t *plan, co
 }
 DEFINE_POOL_KERNEL(pool_f64, double)
 
+/* MaxPool (no Indices) or AveragePool of a channels-last FP32 input (see graph.h): each tap is a
+ * run of `channels` contiguous values, so the inner loop is over channels and vectorizes. Writes
+ * `y` channels-last when `is_y_last`, else row-major through `acc` (scratch of `channels`
+ * floats). Same taps in the same order as pool_f32, so the same results. */
+static void pool_channels_last_f32(const pool_params_t *p, const pool_plan_t *plan,
+                                   pool_span_t *const spans[ONNX_WINDOW_MAX_SPATIAL], int64_t batch,
+                                   int64_t channels, const float *x, float *y, bool is_y_last,
+                                   float *acc)
+{
+    const onnx_window_t *w = &plan->window;
+    const int64_t in_h = w->in[1], in_w = w->in[2];
+    const int64_t dil_d = w->dilation[0], dil_h = w->dilation[1], dil_w = w->dilation[2];
+    for (int64_t n = 0; n < batch; n++) {
+        const float *xn = x + n * plan->in_size * channels;
+        int64_t o = 0;
+        for (int64_t od = 0; od < w->out[0]; od++)
+            for (int64_t oh = 0; oh < w->out[1]; oh++)
+                for (int64_t ow = 0; ow < w->out[2]; ow++, o++) {
+                    const pool_span_t *sd = &spans[0][od], *sh = &spans[1][oh];
+                    const pool_span_t *sw = &spans[2][ow];
+                    float *a = is_y_last ? y + (n * plan->out_size + o) * channels : acc;
+                    bool is_first = true;
+                    if (p->kind == POOL_AVERAGE)
+                        memset(a, 0, sizeof(float) * (size_t)channels);
+                    for (int64_t kd = sd->lo; kd < sd->hi; kd++)
+                        for (int64_t kh = sh->lo; kh < sh->hi; kh++)
+                            for (int64_t kw = sw->lo; kw < sw->hi; kw++) {
+                                const float *px =
+                                    xn +
+                                    (((sd->start + kd * dil_d) * in_h + sh->start + kh * dil_h) *
+                                         in_w +
+                                     sw->start + kw * dil_w) *
+                                        channels;
+                                if (p->kind == POOL_AVERAGE) {
+                                    for (int64_t c = 0; c < channels; c++)
+                                        a[c] += px[c];
+                                } else if (is_first) {
+                                    memcpy(a, px, sizeof(float) * (size_t)channels);
+                                    is_first = false;
+                                } else {
+                                    for (int64_t c = 0; c < channels; c++)
+                                        a[c] = px[c] > a[c] ? px[c] : a[c];
+                                }
+                            }
+                    if (p->kind == POOL_AVERAGE) {
+                        int64_t count = p->counts_pad ? sd->padded * sh->padded * sw->padded
+                                                      : (sd->hi - sd->lo) * (sh->hi - sh->lo) *
+                                                            (sw->hi - sw->lo);
+                        for (int64_t c = 0; c < channels; c++)
+                            a[c] = a[c] / (float)count;
+                    }
+                    if (!is_y_last)
+                        for (int64_t c = 0; c < channels; c++)
+                            y[(n * channels + c) * plan->out_size + o] = a[c];
+                }
+    }
+}
+
+/* Row-major [batch, channels, size] into channels-last [batch, size, channels]. */
+static void pool_to_channels_last(const float *x, int64_t batch, int64_t channels, int64_t size,
+                                  float *y)
+{
+    for (int64_t n = 0; n < batch; n++)
+        for (int64_t c = 0; c < channels; c++)
+            for (int64_t i = 0; i < size; i++)
+                y[(n * size + i) * channels + c] = x[(n * channels + c) * size + i];
+}
+
 static int pool_run(const onnx_node_t *node, const inferd_tensor_t *const *in, inferd_tensor_t *out,
                     onnx_scratch_t *scratch, inferd_err_t *err)
 {
@@ -274,11 +342,17 @@ static int pool_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
     const onnx_window_t *w = &plan.window;
     if (plan.planes * plan.out_size == 0)
         return 0;
-    /* scratch: the spans of each axis, then (for dtypes the FP32 kernel converts) X and Y */
+    /* scratch: the spans of each axis, then (for dtypes the FP32 kernel converts) X and Y, or
+     * for channels-last values one output position or the whole row-major output */
+    bool is_x_last = (node->channels_last_inputs & 1u) != 0;
+    bool is_y_last = (node->channels_last_outputs & 1u) != 0;
+    int64_t batch = x->shape[0], channels = x->shape[1];
     int64_t n_spans = w->out[0] + w->out[1] + w->out[2];
     bool converts = x->dtype != INFERD_DT_FP32 && x->dtype != INFERD_DT_FP64;
     int64_t x_count = converts ? plan.planes * plan.in_size : 0;
-    int64_t y_count = converts ? plan.planes * plan.out_size : 0;
+    int64_t y_count = converts || (is_y_last && !is_x_last) ? plan.planes * plan.out_size : 0;
+    if (is_x_last && !is_y_last)
+        y_count = channels;
     size_t span_bytes = sizeof(pool_span_t) * (size_t)n_spans;
     span_bytes = (span_bytes + 63) & ~(size_t)63;
     char *base =
@@ -292,6 +366,20 @@ static int pool_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
         for (int64_t o = 0; o < w->out[a]; o++)
             spans[a][o] = pool_span(w, a, o);
         next += w->out[a];
+    }
+    if (is_x_last || is_y_last) { /* only between FP32 Convs and pools (optimize.c) */
+        if (x->dtype != INFERD_DT_FP32 || node->n_outputs > 1)
+            return inferd_fail(err, INFERD_EINTERNAL, "%s: channels-last needs FP32, no Indices",
+                               pool_name(p));
+        float *scratch_y = (float *)(base + span_bytes);
+        if (is_x_last) {
+            pool_channels_last_f32(p, &plan, spans, batch, channels, x->data, out[0].data,
+                                   is_y_last, scratch_y);
+        } else {
+            pool_f32(p, &plan, spans, x->data, scratch_y, NULL);
+            pool_to_channels_last(scratch_y, batch, channels, plan.out_size, out[0].data);
+        }
+        return 0;
     }
     int64_t *indices = node->n_outputs > 1 ? out[1].data : NULL;
     if (x->dtype == INFERD_DT_FP32 && max_pool_2x2_f32(p, &plan, x->data, out[0].data, indices))
@@ -346,6 +434,27 @@ static int global_pool_run(const onnx_node_t *node, const inferd_tensor_t *const
     int64_t planes = x->shape[0] * x->shape[1], size = 1;
     for (int d = 2; d < x->ndim; d++)
         size *= x->shape[d];
+    if (x->dtype == INFERD_DT_FP32 && (node->channels_last_inputs & 1u) != 0) {
+        /* channels-last: accumulate a row of channels per position, in the same order */
+        int64_t channels = x->shape[1];
+        const float *xd = x->data;
+        float *y = out[0].data;
+        for (int64_t n = 0; n < x->shape[0]; n++) {
+            float *yn = y + n * channels;
+            const float *xn = xd + n * size * channels;
+            for (int64_t c = 0; c < channels; c++)
+                yn[c] = is_max ? xn[c] : 0.0f;
+            for (int64_t i = 0; i < size; i++)
+                for (int64_t c = 0; c < channels; c++) {
+                    float v = xn[i * channels + c];
+                    yn[c] = is_max ? (v > yn[c] ? v : yn[c]) : yn[c] + v;
+                }
+            if (!is_max)
+                for (int64_t c = 0; c < channels; c++)
+                    yn[c] = yn[c] / (float)size;
+        }
+        return 0;
+    }
     if (x->dtype == INFERD_DT_FP32) {
         const float *xd = x->data;
         float *y = out[0].data;

@@ -1,0 +1,355 @@
+/* Unit tests for Conv fusion and channels-last activations (optimize.c, ops/conv*.c, ops/pool.c):
+ * a small residual CNN built here is loaded, the optimizer must fuse Relu, the residual Add and
+ * Clip into the Convs and keep the activations between Convs and pools channels-last, and the
+ * results must still equal a plain reference computed here, whatever the batch size, from two
+ * execution contexts sharing one copy of the weights. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "backends/onnx/exec.h"
+#include "backends/onnx/graph.h"
+
+enum { IN_C = 3, C = 4, H = 6, POOLED = 3, MAX_BATCH = 2 };
+
+/* ==== building the model ==== */
+
+typedef struct {
+    Onnx__TensorShapeProto__Dimension dims[4], *dim_ptrs[4];
+    Onnx__TensorShapeProto shape;
+    Onnx__TypeProto__Tensor tensor_type;
+    Onnx__TypeProto type;
+    Onnx__ValueInfoProto info;
+} value_info_t;
+
+/* A float value_info of shape [N, dims[1..3]] (the batch symbolic). */
+static Onnx__ValueInfoProto *info4(value_info_t *v, const char *name, int64_t c, int64_t h)
+{
+    int64_t sizes[4] = {0, c, h, h};
+    for (int d = 0; d < 4; d++) {
+        onnx__tensor_shape_proto__dimension__init(&v->dims[d]);
+        if (d == 0) {
+            v->dims[d].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+            v->dims[d].dim_param = "N";
+        } else {
+            v->dims[d].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+            v->dims[d].dim_value = sizes[d];
+        }
+        v->dim_ptrs[d] = &v->dims[d];
+    }
+    onnx__tensor_shape_proto__init(&v->shape);
+    v->shape.n_dim = 4;
+    v->shape.dim = v->dim_ptrs;
+    onnx__type_proto__tensor__init(&v->tensor_type);
+    v->tensor_type.has_elem_type = 1;
+    v->tensor_type.elem_type = 1; /* FLOAT */
+    v->tensor_type.shape = &v->shape;
+    onnx__type_proto__init(&v->type);
+    v->type.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    v->type.tensor_type = &v->tensor_type;
+    onnx__value_info_proto__init(&v->info);
+    v->info.name = (char *)name;
+    v->info.type = &v->type;
+    return &v->info;
+}
+
+static void init_tensor(Onnx__TensorProto *t, const char *name, int64_t *dims, size_t n_dims,
+                        float *values)
+{
+    onnx__tensor_proto__init(t);
+    t->name = (char *)name;
+    t->n_dims = n_dims;
+    t->dims = dims;
+    t->has_data_type = 1;
+    t->data_type = 1;
+    size_t count = 1;
+    for (size_t d = 0; d < n_dims; d++)
+        count *= (size_t)dims[d];
+    t->n_float_data = count;
+    t->float_data = values;
+}
+
+static void init_node(Onnx__NodeProto *node, const char *op_type, char **inputs, size_t n_inputs,
+                      char **outputs)
+{
+    onnx__node_proto__init(node);
+    node->op_type = (char *)op_type;
+    node->input = inputs;
+    node->n_input = n_inputs;
+    node->output = outputs;
+    node->n_output = 1;
+}
+
+static void init_ints(Onnx__AttributeProto *a, const char *name, int64_t *values, size_t n)
+{
+    onnx__attribute_proto__init(a);
+    a->name = (char *)name;
+    a->has_type = 1;
+    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+    a->n_ints = n;
+    a->ints = values;
+}
+
+static float w1[C * IN_C * 9], b1[C], w2[C * C * 9], w3[C * C], b3[C];
+
+/* A deterministic value in [-1, 1). */
+static float pseudo_random(uint32_t *state)
+{
+    *state = *state * 1664525u + 1013904223u;
+    return (float)(*state >> 8) / (float)(1 << 23) - 1.0f;
+}
+
+/* x, s -> a = Relu(Conv(x, W1, B1)); b = Relu(Conv(a, W2) + a); c = MaxPool2x2(b);
+ * d = Clip(Conv1x1(c, W3, B3) + s, 0, 0.5) with s [1, C, 1, 1] (a residual that broadcasts);
+ * y = GlobalAveragePool(d). Packed into *OUT_bytes (malloc'ed). */
+static size_t build_model(uint8_t **OUT_bytes)
+{
+    uint32_t seed = 7;
+    for (size_t i = 0; i < sizeof(w1) / sizeof(w1[0]); i++)
+        w1[i] = pseudo_random(&seed) * 0.5f;
+    for (size_t i = 0; i < sizeof(w2) / sizeof(w2[0]); i++)
+        w2[i] = pseudo_random(&seed) * 0.5f;
+    for (size_t i = 0; i < sizeof(w3) / sizeof(w3[0]); i++)
+        w3[i] = pseudo_random(&seed);
+    for (int i = 0; i < C; i++) {
+        b1[i] = pseudo_random(&seed) * 0.1f;
+        b3[i] = pseudo_random(&seed) * 0.1f;
+    }
+    static int64_t w1_dims[] = {C, IN_C, 3, 3}, w2_dims[] = {C, C, 3, 3}, w3_dims[] = {C, C, 1, 1};
+    static int64_t bias_dims[] = {C};
+    static float lo = 0.0f, hi = 0.5f;
+    static Onnx__TensorProto inits[7], *init_ptrs[7];
+    init_tensor(&inits[0], "W1", w1_dims, 4, w1);
+    init_tensor(&inits[1], "B1", bias_dims, 1, b1);
+    init_tensor(&inits[2], "W2", w2_dims, 4, w2);
+    init_tensor(&inits[3], "W3", w3_dims, 4, w3);
+    init_tensor(&inits[4], "B3", bias_dims, 1, b3);
+    init_tensor(&inits[5], "lo", NULL, 0, &lo);
+    init_tensor(&inits[6], "hi", NULL, 0, &hi);
+    for (int i = 0; i < 7; i++)
+        init_ptrs[i] = &inits[i];
+
+    static int64_t pads1[] = {1, 1, 1, 1}, kernel2[] = {2, 2}, strides2[] = {2, 2};
+    static Onnx__AttributeProto pad_attr, kernel_attr, stride_attr;
+    static Onnx__AttributeProto *conv_attrs[] = {&pad_attr},
+                                *pool_attrs[] = {&kernel_attr, &stride_attr};
+    init_ints(&pad_attr, "pads", pads1, 4);
+    init_ints(&kernel_attr, "kernel_shape", kernel2, 2);
+    init_ints(&stride_attr, "strides", strides2, 2);
+
+    static char *c1_in[] = {"x", "W1", "B1"}, *c1_out[] = {"c1"}, *r1_in[] = {"c1"},
+                *r1_out[] = {"a"}, *c2_in[] = {"a", "W2"}, *c2_out[] = {"c2"},
+                *add_in[] = {"c2", "a"}, *add_out[] = {"sum"}, *r2_in[] = {"sum"},
+                *r2_out[] = {"b"}, *p_in[] = {"b"}, *p_out[] = {"c"}, *c3_in[] = {"c", "W3", "B3"},
+                *c3_out[] = {"c3"}, *add2_in[] = {"s", "c3"}, *add2_out[] = {"shifted"},
+                *clip_in[] = {"shifted", "lo", "hi"}, *clip_out[] = {"d"}, *gap_in[] = {"d"},
+                *gap_out[] = {"y"};
+    static Onnx__NodeProto nodes[9], *node_ptrs[9];
+    init_node(&nodes[0], "Conv", c1_in, 3, c1_out);
+    nodes[0].n_attribute = 1;
+    nodes[0].attribute = conv_attrs;
+    init_node(&nodes[1], "Relu", r1_in, 1, r1_out);
+    init_node(&nodes[2], "Conv", c2_in, 2, c2_out);
+    nodes[2].n_attribute = 1;
+    nodes[2].attribute = conv_attrs;
+    init_node(&nodes[3], "Add", add_in, 2, add_out);
+    init_node(&nodes[4], "Relu", r2_in, 1, r2_out);
+    init_node(&nodes[5], "MaxPool", p_in, 1, p_out);
+    nodes[5].n_attribute = 2;
+    nodes[5].attribute = pool_attrs;
+    init_node(&nodes[6], "Conv", c3_in, 3, c3_out);
+    init_node(&nodes[7], "Add", add2_in, 2, add2_out);
+    init_node(&nodes[8], "Clip", clip_in, 3, clip_out);
+    static Onnx__NodeProto gap;
+    init_node(&gap, "GlobalAveragePool", gap_in, 1, gap_out);
+    for (int i = 0; i < 9; i++)
+        node_ptrs[i] = &nodes[i];
+
+    static value_info_t infos[3];
+    static Onnx__ValueInfoProto *inputs[2], *outputs[1];
+    inputs[0] = info4(&infos[0], "x", IN_C, H);
+    inputs[1] = info4(&infos[1], "s", C, 1);
+    infos[1].dims[0].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+    infos[1].dims[0].dim_value = 1;
+    outputs[0] = info4(&infos[2], "y", C, 1);
+
+    static Onnx__NodeProto *all_nodes[10];
+    memcpy(all_nodes, node_ptrs, sizeof(node_ptrs));
+    all_nodes[9] = &gap;
+    Onnx__GraphProto graph;
+    onnx__graph_proto__init(&graph);
+    graph.name = "residual";
+    graph.n_node = 10;
+    graph.node = all_nodes;
+    graph.n_initializer = 7;
+    graph.initializer = init_ptrs;
+    graph.n_input = 2;
+    graph.input = inputs;
+    graph.n_output = 1;
+    graph.output = outputs;
+    Onnx__OperatorSetIdProto opset, *opsets[1] = {&opset};
+    onnx__operator_set_id_proto__init(&opset);
+    opset.domain = "";
+    opset.has_version = 1;
+    opset.version = 13;
+    Onnx__ModelProto model;
+    onnx__model_proto__init(&model);
+    model.has_ir_version = 1;
+    model.ir_version = 8;
+    model.graph = &graph;
+    model.n_opset_import = 1;
+    model.opset_import = opsets;
+    size_t len = onnx__model_proto__get_packed_size(&model);
+    *OUT_bytes = malloc(len);
+    onnx__model_proto__pack(&model, *OUT_bytes);
+    return len;
+}
+
+/* ==== the plain reference ==== */
+
+/* y[n, f, h, w] = bias[f] + sum over c, kh, kw of x[n, c, h + kh - pad, w + kw - pad] * w[...] */
+static void ref_conv(const float *x, int batch, int channels, int size, const float *w,
+                     const float *bias, int filters, int k, int pad, float *y)
+{
+    for (int n = 0; n < batch; n++)
+        for (int f = 0; f < filters; f++)
+            for (int i = 0; i < size; i++)
+                for (int j = 0; j < size; j++) {
+                    double acc = bias != NULL ? bias[f] : 0.0;
+                    for (int c = 0; c < channels; c++)
+                        for (int a = 0; a < k; a++)
+                            for (int b = 0; b < k; b++) {
+                                int ii = i + a - pad, jj = j + b - pad;
+                                if (ii < 0 || jj < 0 || ii >= size || jj >= size)
+                                    continue;
+                                acc += (double)x[((n * channels + c) * size + ii) * size + jj] *
+                                       w[((f * channels + c) * k + a) * k + b];
+                            }
+                    y[((n * filters + f) * size + i) * size + j] = (float)acc;
+                }
+}
+
+static void reference(const float *x, const float *s, int batch, float *y)
+{
+    float a[MAX_BATCH * C * H * H], b[MAX_BATCH * C * H * H];
+    float c[MAX_BATCH * C * POOLED * POOLED], d[MAX_BATCH * C * POOLED * POOLED];
+    ref_conv(x, batch, IN_C, H, w1, b1, C, 3, 1, a);
+    for (int i = 0; i < batch * C * H * H; i++)
+        a[i] = a[i] > 0 ? a[i] : 0;
+    ref_conv(a, batch, C, H, w2, NULL, C, 3, 1, b);
+    for (int i = 0; i < batch * C * H * H; i++)
+        b[i] = b[i] + a[i] > 0 ? b[i] + a[i] : 0;
+    for (int n = 0; n < batch; n++)
+        for (int ch = 0; ch < C; ch++)
+            for (int i = 0; i < POOLED; i++)
+                for (int j = 0; j < POOLED; j++) {
+                    const float *p = b + ((n * C + ch) * H + 2 * i) * H + 2 * j;
+                    float m = fmaxf(fmaxf(p[0], p[1]), fmaxf(p[H], p[H + 1]));
+                    c[((n * C + ch) * POOLED + i) * POOLED + j] = m;
+                }
+    ref_conv(c, batch, C, POOLED, w3, b3, C, 1, 0, d);
+    for (int n = 0; n < batch; n++)
+        for (int ch = 0; ch < C; ch++) {
+            double sum = 0;
+            for (int i = 0; i < POOLED * POOLED; i++) {
+                float v = d[(n * C + ch) * POOLED * POOLED + i] + s[ch];
+                sum += v < 0.0f ? 0.0f : (v > 0.5f ? 0.5f : v);
+            }
+            y[n * C + ch] = (float)(sum / (POOLED * POOLED));
+        }
+}
+
+/* ==== tests ==== */
+
+static int count_op(const onnx_graph_t *g, const char *op_type)
+{
+    int count = 0;
+    for (int n = 0; n < g->n_nodes; n++)
+        count += strcmp(g->nodes[n].op->op_type, op_type) == 0;
+    return count;
+}
+
+static void run_and_compare(onnx_exec_t *ctx, const onnx_graph_t *g, int batch, uint32_t seed)
+{
+    float x[MAX_BATCH * IN_C * H * H], s[C], expected[MAX_BATCH * C];
+    for (int i = 0; i < batch * IN_C * H * H; i++)
+        x[i] = pseudo_random(&seed);
+    for (int i = 0; i < C; i++)
+        s[i] = pseudo_random(&seed) * 0.3f;
+    reference(x, s, batch, expected);
+    inferd_tensor_t inputs[2] = {
+        {.name = "x", .dtype = INFERD_DT_FP32, .ndim = 4, .shape = {batch, IN_C, H, H}, .data = x},
+        {.name = "s", .dtype = INFERD_DT_FP32, .ndim = 4, .shape = {1, C, 1, 1}, .data = s},
+    };
+    inferd_tensor_t y = {.name = "y"};
+    inferd_arena_t arena;
+    inferd_arena_init(&arena, 4096, 0);
+    inferd_err_t err;
+    assert_int_equal(onnx_exec_run(ctx, g, inputs, &y, &arena, &err), 0);
+    assert_int_equal(y.ndim, 4);
+    assert_int_equal(y.shape[0], batch);
+    assert_int_equal(y.shape[1], C);
+    const float *got = y.data;
+    for (int i = 0; i < batch * C; i++)
+        assert_true(fabsf(got[i] - expected[i]) <= 1e-5f + 1e-5f * fabsf(expected[i]));
+    inferd_arena_free(&arena);
+}
+
+static void fuses_and_keeps_channels_last(void **state)
+{
+    (void)state;
+    uint8_t *bytes;
+    size_t len = build_model(&bytes);
+    onnx_graph_t g;
+    inferd_err_t err;
+    assert_int_equal(onnx_graph_parse(bytes, len, "built", &g, &err), 0);
+    free(bytes);
+
+    /* Relu, both Adds and Clip are gone into the three Convs */
+    assert_int_equal(g.n_nodes, 5);
+    assert_int_equal(count_op(&g, "Conv"), 3);
+    assert_int_equal(count_op(&g, "Relu") + count_op(&g, "Add") + count_op(&g, "Clip"), 0);
+    assert_int_equal(g.nodes[0].fused.activation, ONNX_FUSED_RELU);
+    assert_int_equal(g.nodes[1].fused.activation, ONNX_FUSED_RELU);
+    assert_true(g.nodes[1].fused.sum_input > 0);
+    assert_int_equal(g.nodes[3].fused.activation, ONNX_FUSED_CLIP);
+    assert_true(g.nodes[3].fused.sum_input > 0);
+    /* channels-last from the first Conv to the GlobalAveragePool; the graph's ends stay plain */
+    assert_int_equal(g.nodes[0].channels_last_inputs, 0);
+    assert_int_equal(g.nodes[0].channels_last_outputs, 1);
+    assert_int_equal(g.nodes[2].channels_last_inputs, 1); /* MaxPool */
+    assert_int_equal(g.nodes[2].channels_last_outputs, 1);
+    assert_int_equal(g.nodes[4].channels_last_inputs, 1); /* GlobalAveragePool */
+    assert_int_equal(g.nodes[4].channels_last_outputs, 0);
+    /* the Convs own their weights: no plain copy left among the graph's values */
+    for (int n = 0; n < g.n_nodes; n++)
+        if (strcmp(g.nodes[n].op->op_type, "Conv") == 0) {
+            assert_non_null(g.nodes[n].shared);
+            assert_null(g.values[g.nodes[n].inputs[1]].constant.data);
+        }
+
+    /* two contexts share the weights; batch sizes change between runs (new primitives) */
+    onnx_exec_t *first = onnx_exec_new(&g), *second = onnx_exec_new(&g);
+    run_and_compare(first, &g, 2, 1);
+    run_and_compare(second, &g, 1, 2);
+    run_and_compare(first, &g, 1, 3);
+    run_and_compare(second, &g, 2, 4);
+    run_and_compare(first, &g, 2, 5);
+    onnx_exec_free(first);
+    onnx_exec_free(second);
+    onnx_graph_free(&g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(fuses_and_keeps_channels_last),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
