@@ -20,7 +20,7 @@
  * guards only the list against the /metrics reader. */
 #include "inferd/abtest.h"
 #include "inferd/log.h"
-#include "inferd/abstats.h"
+#include "inferd/significance.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -136,9 +136,9 @@ static sample_t reward_sample(const inferd_variant_stats_t *stats)
 static void write_welch(inferd_jsonw_t *w, sample_t a, sample_t b, double alpha,
                         bool *OUT_significant, double *OUT_difference)
 {
-    inferd_stat_welch_t result;
+    inferd_sig_welch_t result;
     int rc =
-        inferd_stat_welch(a.n, a.mean, a.variance, b.n, b.mean, b.variance, 1 - alpha, &result);
+        inferd_sig_welch(a.n, a.mean, a.variance, b.n, b.mean, b.variance, 1 - alpha, &result);
     inferd_jsonw_lit(w, "{\"control_mean\":");
     write_number(w, a.n ? a.mean : NAN);
     inferd_jsonw_lit(w, ",\"variant_mean\":");
@@ -177,8 +177,8 @@ static void write_proportions(inferd_jsonw_t *w, uint64_t errors_a, uint64_t n_a
                               uint64_t n_b, double alpha, bool *OUT_significant,
                               double *OUT_difference)
 {
-    inferd_stat_proportions_t result;
-    int rc = inferd_stat_two_proportions(errors_a, n_a, errors_b, n_b, 1 - alpha, &result);
+    inferd_sig_proportions_t result;
+    int rc = inferd_sig_two_proportions(errors_a, n_a, errors_b, n_b, 1 - alpha, &result);
     inferd_jsonw_lit(w, "{\"control_rate\":");
     write_number(w, n_a ? (double)errors_a / (double)n_a : NAN);
     inferd_jsonw_lit(w, ",\"variant_rate\":");

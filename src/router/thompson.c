@@ -3,26 +3,28 @@
  * were right or wrong, fractions) use a Beta(1 + successes, 1 + failures) posterior; other
  * rewards a normal one around their mean with its standard error. A variant without feedback
  * draws from the uniform prior, so that every variant is tried. */
-#include "inferd/abstats.h"
+#include "inferd/significance.h"
 #include "router_private.h"
 
 #include <math.h>
 #include <time.h>
 
-static uint64_t *thread_state(void)
+static inferd_sig_rng_t *thread_state(void)
 {
-    static _Thread_local uint64_t state;
-    if (state == 0) {
+    static _Thread_local inferd_sig_rng_t state;
+    static _Thread_local bool is_seeded;
+    if (!is_seeded) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        state = ((uint64_t)ts.tv_nsec << 17) ^ (uint64_t)(uintptr_t)&state ^ 0x2545f4914f6cdd1du;
+        inferd_sig_rng_seed(&state, ((uint64_t)ts.tv_nsec << 17) ^ (uint64_t)(uintptr_t)&state);
+        is_seeded = true;
     }
     return &state;
 }
 
 int router_thompson_choose(const inferd_rule_t *rule)
 {
-    uint64_t *state = thread_state();
+    inferd_sig_rng_t *state = thread_state();
     int best = 0;
     double best_draw = -INFINITY;
     for (size_t i = 0; i < rule->n_variants; i++) {
@@ -35,13 +37,13 @@ int router_thompson_choose(const inferd_rule_t *rule)
         pthread_mutex_unlock(lock);
         double draw;
         if (n == 0) {
-            draw = inferd_stat_uniform(state);
+            draw = inferd_sig_uniform(state);
         } else if (is_unit) {
             double successes = mean * (double)n;
-            draw = inferd_stat_beta(state, 1 + successes, 1 + (double)n - successes);
+            draw = inferd_sig_beta(state, 1 + successes, 1 + (double)n - successes);
         } else {
             double variance = n > 1 ? m2 / (double)(n - 1) : 1;
-            draw = mean + sqrt(variance / (double)n) * inferd_stat_normal(state);
+            draw = mean + sqrt(variance / (double)n) * inferd_sig_normal(state);
         }
         if (draw > best_draw) {
             best_draw = draw;
