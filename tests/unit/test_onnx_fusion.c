@@ -2,12 +2,14 @@
  * a small residual CNN built here is loaded, the optimizer must fuse Relu, the residual Add and
  * Clip into the Convs and keep the activations between Convs and pools channels-last, and the
  * results must still equal a plain reference computed here, whatever the batch size, from two
- * execution contexts sharing one copy of the weights. */
+ * execution contexts sharing one copy of the weights. Transposes feeding a MatMul's B are folded
+ * into it, for every way the MatMul then reads B. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -346,10 +348,169 @@ static void fuses_and_keeps_channels_last(void **state)
     onnx_graph_free(&g);
 }
 
+/* ==== MatMul + Transpose ==== */
+
+/* A float value_info of the given dims. */
+static Onnx__ValueInfoProto *info_dims(value_info_t *v, const char *name, const int64_t *dims,
+                                       int n)
+{
+    info4(v, name, 1, 1);
+    for (int d = 0; d < n; d++) {
+        v->dims[d].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+        v->dims[d].dim_value = dims[d];
+    }
+    v->shape.n_dim = (size_t)n;
+    return &v->info;
+}
+
+enum { N_CASES = 4 };
+
+/* Each case: y = MatMul(a, Transpose(r, perm)), with a and r graph inputs. */
+static const struct {
+    int a_rank, r_rank;
+    int64_t a_dims[4], r_dims[4], perm[4];
+} cases[N_CASES] = {
+    /* [2,3,4] x [2,4,5]: B's rows are runs of r (gathered row-major) */
+    {3, 3, {2, 3, 4}, {4, 2, 5}, {1, 0, 2}},
+    /* B's columns are runs of r (gathered transposed): attention's K^T */
+    {3, 3, {2, 3, 4}, {5, 2, 4}, {1, 2, 0}},
+    /* two batch axes, permuted: the general path gathers B whole */
+    {4, 4, {2, 2, 3, 4}, {2, 5, 2, 4}, {0, 2, 3, 1}},
+    /* one [4,5] B stored transposed: read as it is */
+    {2, 2, {3, 4}, {5, 4}, {1, 0}},
+};
+
+static void folds_transposes_into_matmuls(void **state)
+{
+    (void)state;
+    static char names[N_CASES][4][8];
+    static char *t_in[N_CASES][1], *t_out[N_CASES][1], *m_in[N_CASES][2], *m_out[N_CASES][1];
+    static Onnx__NodeProto nodes[2 * N_CASES], *node_ptrs[2 * N_CASES];
+    static Onnx__AttributeProto perm_attrs[N_CASES], *perm_ptrs[N_CASES][1];
+    static value_info_t infos[3 * N_CASES];
+    static Onnx__ValueInfoProto *inputs[2 * N_CASES], *outputs[N_CASES];
+    static int64_t perms[N_CASES][4];
+    for (int c = 0; c < N_CASES; c++) {
+        snprintf(names[c][0], 8, "a%d", c);
+        snprintf(names[c][1], 8, "r%d", c);
+        snprintf(names[c][2], 8, "t%d", c);
+        snprintf(names[c][3], 8, "y%d", c);
+        t_in[c][0] = names[c][1];
+        t_out[c][0] = names[c][2];
+        m_in[c][0] = names[c][0];
+        m_in[c][1] = names[c][2];
+        m_out[c][0] = names[c][3];
+        memcpy(perms[c], cases[c].perm, sizeof(perms[c]));
+        init_ints(&perm_attrs[c], "perm", perms[c], (size_t)cases[c].r_rank);
+        perm_ptrs[c][0] = &perm_attrs[c];
+        init_node(&nodes[2 * c], "Transpose", t_in[c], 1, t_out[c]);
+        nodes[2 * c].n_attribute = 1;
+        nodes[2 * c].attribute = perm_ptrs[c];
+        init_node(&nodes[2 * c + 1], "MatMul", m_in[c], 2, m_out[c]);
+        node_ptrs[2 * c] = &nodes[2 * c];
+        node_ptrs[2 * c + 1] = &nodes[2 * c + 1];
+        inputs[2 * c] = info_dims(&infos[3 * c], names[c][0], cases[c].a_dims, cases[c].a_rank);
+        inputs[2 * c + 1] =
+            info_dims(&infos[3 * c + 1], names[c][1], cases[c].r_dims, cases[c].r_rank);
+        outputs[c] = info_dims(&infos[3 * c + 2], names[c][3], cases[c].a_dims, 1);
+    }
+    Onnx__GraphProto graph;
+    onnx__graph_proto__init(&graph);
+    graph.name = "matmuls";
+    graph.n_node = 2 * N_CASES;
+    graph.node = node_ptrs;
+    graph.n_input = 2 * N_CASES;
+    graph.input = inputs;
+    graph.n_output = N_CASES;
+    graph.output = outputs;
+    Onnx__OperatorSetIdProto opset, *opsets[1] = {&opset};
+    onnx__operator_set_id_proto__init(&opset);
+    opset.domain = "";
+    opset.has_version = 1;
+    opset.version = 13;
+    Onnx__ModelProto model;
+    onnx__model_proto__init(&model);
+    model.has_ir_version = 1;
+    model.ir_version = 8;
+    model.graph = &graph;
+    model.n_opset_import = 1;
+    model.opset_import = opsets;
+    size_t len = onnx__model_proto__get_packed_size(&model);
+    uint8_t *bytes = malloc(len);
+    onnx__model_proto__pack(&model, bytes);
+    onnx_graph_t g;
+    inferd_err_t err;
+    assert_int_equal(onnx_graph_parse(bytes, len, "built", &g, &err), 0);
+    free(bytes);
+    assert_int_equal(g.n_nodes, N_CASES); /* the Transposes are gone */
+    assert_int_equal(count_op(&g, "MatMul"), N_CASES);
+
+    float a[N_CASES][64], r[N_CASES][64];
+    inferd_tensor_t ins[2 * N_CASES], outs[N_CASES];
+    uint32_t seed = 11;
+    for (int c = 0; c < N_CASES; c++) {
+        inferd_tensor_t *ta = &ins[2 * c], *tr = &ins[2 * c + 1];
+        *ta = (inferd_tensor_t){
+            .name = names[c][0], .dtype = INFERD_DT_FP32, .ndim = cases[c].a_rank, .data = a[c]};
+        *tr = (inferd_tensor_t){
+            .name = names[c][1], .dtype = INFERD_DT_FP32, .ndim = cases[c].r_rank, .data = r[c]};
+        memcpy(ta->shape, cases[c].a_dims, sizeof(int64_t) * (size_t)cases[c].a_rank);
+        memcpy(tr->shape, cases[c].r_dims, sizeof(int64_t) * (size_t)cases[c].r_rank);
+        for (int i = 0; i < 64; i++) {
+            a[c][i] = pseudo_random(&seed);
+            r[c][i] = pseudo_random(&seed);
+        }
+        outs[c] = (inferd_tensor_t){.name = names[c][3]};
+    }
+    onnx_exec_t *ctx = onnx_exec_new(&g);
+    inferd_arena_t arena;
+    inferd_arena_init(&arena, 4096, 0);
+    assert_int_equal(onnx_exec_run(ctx, &g, ins, outs, &arena, &err), 0);
+    for (int c = 0; c < N_CASES; c++) {
+        int rank = cases[c].a_rank;
+        const int64_t *ad = cases[c].a_dims, *rd = cases[c].r_dims, *perm = cases[c].perm;
+        int64_t m = ad[rank - 2], k = ad[rank - 1], n = rd[perm[rank - 1]];
+        int64_t batches = 1, r_strides[4], stride = 1;
+        for (int d = 0; d < rank - 2; d++)
+            batches *= ad[d];
+        for (int d = rank - 1; d >= 0; d--) {
+            r_strides[d] = stride;
+            stride *= rd[d];
+        }
+        assert_int_equal(outs[c].ndim, rank);
+        assert_int_equal(outs[c].shape[rank - 1], n);
+        const float *y = outs[c].data;
+        for (int64_t bt = 0; bt < batches; bt++)
+            for (int64_t i = 0; i < m; i++)
+                for (int64_t j = 0; j < n; j++) {
+                    /* B's logical index (batch..., kk, j): its element in r through perm */
+                    int64_t logical[4], at_batch = bt;
+                    for (int d = rank - 3; d >= 0; d--) {
+                        logical[d] = at_batch % ad[d];
+                        at_batch /= ad[d];
+                    }
+                    logical[rank - 1] = j;
+                    double sum = 0;
+                    for (int64_t kk = 0; kk < k; kk++) {
+                        logical[rank - 2] = kk;
+                        int64_t at = 0;
+                        for (int d = 0; d < rank; d++)
+                            at += logical[d] * r_strides[perm[d]];
+                        sum += (double)a[c][(bt * m + i) * k + kk] * r[c][at];
+                    }
+                    assert_true(fabs(y[(bt * m + i) * n + j] - sum) < 1e-5);
+                }
+    }
+    inferd_arena_free(&arena);
+    onnx_exec_free(ctx);
+    onnx_graph_free(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fuses_and_keeps_channels_last),
+        cmocka_unit_test(folds_transposes_into_matmuls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,8 +25,11 @@ typedef struct onnx_node_state {
     void (*free)(void *data);
 } onnx_node_state_t;
 
-/* What the optimizer fused into a node (Conv only for now), applied after its own result in this
- * order: y += input `sum_input` (a residual Add), then the activation. Zeroed means nothing. */
+#define ONNX_MATMUL_MAX_PERM 4
+
+/* What the optimizer fused into a node: for Conv, applied after its own result in this order,
+ * y += input `sum_input` (a residual Add), then the activation; for MatMul, a permuted B.
+ * Zeroed means nothing. */
 typedef enum {
     ONNX_FUSED_NONE,
     ONNX_FUSED_RELU,
@@ -37,6 +40,11 @@ typedef struct onnx_fused {
     int sum_input; /* the node input added to the result, or 0 for none (input 0 never is) */
     onnx_fused_activation_t activation;
     float alpha, beta;
+    /* MatMul: the product's B is input 1 with its axes permuted by b_perm (a Transpose the
+     * optimizer folded in: the product reads B through strides, no copy); b_perm_rank is 0
+     * when there is none. */
+    int8_t b_perm[ONNX_MATMUL_MAX_PERM];
+    int b_perm_rank;
 } onnx_fused_t;
 
 /* Scratch memory an op may use while it runs (owned by the execution context, reused by every

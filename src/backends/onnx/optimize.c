@@ -336,6 +336,40 @@ static void fuse_into_convs(onnx_graph_t *g)
     }
 }
 
+/* ==== MatMul + Transpose ====
+ * A Transpose feeding a MatMul's B, read by that MatMul alone, becomes a permutation the MatMul
+ * reads B through (attention's K^T and V), so the copy is not made. */
+
+static void fuse_transposes_into_matmuls(onnx_graph_t *g)
+{
+    for (int n = 0; n < g->n_nodes; n++) {
+        onnx_node_t *matmul = &g->nodes[n];
+        if (!is_op(matmul, "MatMul") || matmul->n_inputs != 2 || matmul->inputs[1] < 0 ||
+            matmul->fused.b_perm_rank > 0 || matmul->inputs[0] == matmul->inputs[1])
+            continue;
+        int b = matmul->inputs[1];
+        int source = producer_of(g, b);
+        if (source < 0 || !is_op(&g->nodes[source], "Transpose") || only_reader(g, b) != n ||
+            g->nodes[source].proto == NULL || g->nodes[source].n_inputs != 1 ||
+            g->nodes[source].inputs[0] < 0)
+            continue;
+        int64_t perm[ONNX_MATMUL_MAX_PERM];
+        int rank = onnx_attr_ints(g->nodes[source].proto, "perm", perm, ONNX_MATMUL_MAX_PERM);
+        bool is_permutation = rank >= 2 && rank <= ONNX_MATMUL_MAX_PERM;
+        for (int d = 0; d < rank && is_permutation; d++) {
+            is_permutation = perm[d] >= 0 && perm[d] < rank;
+            for (int e = 0; e < d && is_permutation; e++)
+                is_permutation = perm[e] != perm[d];
+        }
+        if (!is_permutation)
+            continue;
+        for (int d = 0; d < rank; d++)
+            matmul->fused.b_perm[d] = (int8_t)perm[d];
+        matmul->fused.b_perm_rank = rank;
+        matmul->inputs[1] = g->nodes[source].inputs[0]; /* the Transpose, now unread, dies */
+    }
+}
+
 /* ==== channels-last activations ====
  * oneDNN's convolutions here run on channels-last (NHWC) activations; keeping a value in that
  * layout from the Conv that writes it to the Convs and poolings that read it saves two reorders
@@ -460,6 +494,7 @@ int onnx_graph_optimize(onnx_graph_t *g, inferd_err_t *err)
 
     fold_batch_norms(g);
     fuse_into_convs(g);
+    fuse_transposes_into_matmuls(g);
 
     /* Drop dead nodes from the end back, so that a chain of them goes in one pass. */
     bool *is_read = calloc((size_t)g->n_values + 1, sizeof(bool));

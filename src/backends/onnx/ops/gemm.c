@@ -302,6 +302,50 @@ static int matmul_kernel_plain(const onnx_node_t *node, const inferd_tensor_t *c
     return 0;
 }
 
+/* B as the product sees it: input 1, or input 1 with its axes permuted by the folded
+ * Transpose (node->fused.b_perm). Fills *OUT_view (input 1's data, the permuted shape) and, per
+ * axis of the view, its stride in elements of input 1's data. Returns 0 or INFERD_EINVAL. */
+static int matmul_b_view(const onnx_node_t *node, const inferd_tensor_t *b,
+                         inferd_tensor_t *OUT_view, int64_t *OUT_strides, inferd_err_t *err)
+{
+    int64_t strides[INFERD_MAX_DIMS];
+    onnx_strides(b->shape, b->ndim, strides);
+    *OUT_view = *b;
+    int rank = node->fused.b_perm_rank;
+    if (rank == 0) {
+        memcpy(OUT_strides, strides, sizeof(int64_t) * (size_t)b->ndim);
+        return 0;
+    }
+    if (b->ndim != rank)
+        return inferd_fail(
+            err, INFERD_EINVAL,
+            "MatMul: B has rank %d but the Transpose folded into it permutes %d axes", b->ndim,
+            rank);
+    for (int d = 0; d < rank; d++) {
+        OUT_view->shape[d] = b->shape[node->fused.b_perm[d]];
+        OUT_strides[d] = strides[node->fused.b_perm[d]];
+    }
+    return 0;
+}
+
+/* Copies the permuted view into `to` (row-major in the view's shape). */
+static void matmul_b_gather(const inferd_tensor_t *view, const int64_t *strides, void *to)
+{
+    size_t element = inferd_dtype_size(view->dtype);
+    int64_t count = inferd_tensor_count(view), index[INFERD_MAX_DIMS] = {0}, at = 0;
+    const char *from = view->data;
+    for (int64_t i = 0; i < count; i++) {
+        memcpy((char *)to + (size_t)i * element, from + (size_t)at * element, element);
+        for (int d = view->ndim - 1; d >= 0; d--) { /* odometer over the view's indices */
+            at += strides[d];
+            if (++index[d] < view->shape[d])
+                break;
+            at -= strides[d] * index[d];
+            index[d] = 0;
+        }
+    }
+}
+
 static int matmul_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
                         inferd_tensor_t *out, inferd_err_t *err)
 {
@@ -315,10 +359,85 @@ static int matmul_shape(const onnx_node_t *node, const inferd_tensor_t *const *i
     matmul_plan_t plan;
     int64_t shape[INFERD_MAX_DIMS];
     int ndim;
-    int rc = matmul_plan(in[0], in[1], &plan, shape, &ndim, err);
+    inferd_tensor_t b;
+    int64_t b_strides[INFERD_MAX_DIMS];
+    int rc = matmul_b_view(node, in[1], &b, b_strides, err);
+    if (rc == 0)
+        rc = matmul_plan(in[0], &b, &plan, shape, &ndim, err);
     if (rc == 0)
         onnx_set_shape(&out[0], dtype, shape, ndim);
     return rc;
+}
+
+/* FP32 products of many matrices in one call, when A holds every matrix of the batch (no
+ * broadcast of A): with one plain B, A's rows are one tall matrix (one sgemm, 'N','N' with beta 0
+ * as Gemm calls it); else a batched oneDNN matmul, B row-major or transposed per matrix (a B
+ * permuted otherwise is gathered into scratch first). Returns INFERD_EUNSUPPORTED when neither
+ * applies. */
+static int matmul_f32_batched(const inferd_tensor_t *a, const inferd_tensor_t *b,
+                              const int64_t *b_strides, bool is_b_permuted, inferd_tensor_t *y,
+                              const matmul_plan_t *plan, onnx_scratch_t *scratch, inferd_err_t *err)
+{
+    int64_t batches = 1;
+    for (int d = 0; d < plan->batch_rank; d++)
+        batches *= plan->batch[d];
+    int64_t a_matrices = inferd_tensor_count(a) / (plan->m * plan->k);
+    int64_t b_matrices = inferd_tensor_count(b) / (plan->k * plan->n);
+    if (a_matrices != batches || (b_matrices != 1 && b_matrices != batches) ||
+        (batches < 2 && !is_b_permuted))
+        return INFERD_EUNSUPPORTED;
+    if (b_matrices == 1 && !is_b_permuted)
+        return onnx_sgemm(false, false, batches * plan->m, plan->n, plan->k, 1.0f, a->data, plan->k,
+                          b->data, plan->n, 0.0f, y->data, plan->n, err);
+    onnx_matmul_desc_t d;
+    memset(&d, 0, sizeof(d)); /* compared byte for byte, padding included */
+    d.batch = batches;
+    d.m = plan->m;
+    d.k = plan->k;
+    d.n = plan->n;
+    d.is_b_batched = b_matrices > 1;
+    int rank = b->ndim;
+    int64_t k_stride = rank >= 2 ? b_strides[rank - 2] : 1;
+    int64_t n_stride = rank >= 2 ? b_strides[rank - 1] : 1;
+    int64_t batch_stride = plan->k * plan->n; /* unused when B is not batched */
+    if (d.is_b_batched && rank == 3)
+        batch_stride = b_strides[0];
+    else if (d.is_b_batched && is_b_permuted)
+        return INFERD_EUNSUPPORTED; /* several permuted batch axes */
+    /* oneDNN's fast (brgemm) kernels read each B matrix row-major or transposed, the matrices one
+     * after another; any other permutation is first gathered that way, by runs of the innermost
+     * contiguous axis */
+    bool is_row_major = n_stride == 1 && k_stride == plan->n;
+    bool is_transposed = k_stride == 1 && n_stride == plan->k;
+    const float *b_data = b->data;
+    if (!((is_row_major || is_transposed) && batch_stride == plan->k * plan->n)) {
+        bool as_transposed = k_stride == 1 && n_stride != 1;
+        float *gathered =
+            onnx_scratch_get(scratch, sizeof(float) * (size_t)(b_matrices * plan->k * plan->n));
+        if (gathered == NULL)
+            return inferd_fail(err, INFERD_ENOMEM, "MatMul: out of memory");
+        int64_t outer = as_transposed ? plan->n : plan->k,
+                inner = as_transposed ? plan->k : plan->n;
+        int64_t outer_stride = as_transposed ? n_stride : k_stride;
+        int64_t inner_stride = as_transposed ? k_stride : n_stride;
+        const float *from = b->data;
+        for (int64_t m = 0; m < b_matrices; m++)
+            for (int64_t o = 0; o < outer; o++) {
+                const float *row = from + m * batch_stride + o * outer_stride;
+                float *to = gathered + (m * outer + o) * inner;
+                if (inner_stride == 1)
+                    memcpy(to, row, sizeof(float) * (size_t)inner);
+                else
+                    for (int64_t i = 0; i < inner; i++)
+                        to[i] = row[i * inner_stride];
+            }
+        b_data = gathered;
+        is_transposed = as_transposed;
+    }
+    d.b_batch_stride = plan->k * plan->n;
+    d.b_k_stride = is_transposed ? 1 : plan->n;
+    d.b_n_stride = is_transposed ? plan->k : 1;
+    return onnx_matmul_dnnl(scratch->node_state, &d, a->data, b_data, y->data, err);
 }
 
 static int matmul_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
@@ -327,10 +446,29 @@ static int matmul_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
     matmul_plan_t plan;
     int64_t shape[INFERD_MAX_DIMS];
     int ndim;
-    int rc = matmul_plan(in[0], in[1], &plan, shape, &ndim, err);
+    inferd_tensor_t b;
+    int64_t b_strides[INFERD_MAX_DIMS];
+    int rc = matmul_b_view(node, in[1], &b, b_strides, err);
+    if (rc == 0)
+        rc = matmul_plan(in[0], &b, &plan, shape, &ndim, err);
     if (rc != 0)
         return rc;
-    return matmul_batches(node, in, &out[0], &plan,
+    bool is_b_permuted = node->fused.b_perm_rank > 0;
+    if (in[0]->dtype == INFERD_DT_FP32 && plan.m * plan.n > 0 && plan.k > 0) {
+        rc = matmul_f32_batched(in[0], &b, b_strides, is_b_permuted, &out[0], &plan, scratch, err);
+        if (rc != INFERD_EUNSUPPORTED)
+            return rc;
+    }
+    if (is_b_permuted) { /* the general path wants B row-major: gather it into scratch */
+        void *gathered = onnx_scratch_get(
+            scratch, (size_t)inferd_tensor_count(&b) * inferd_dtype_size(b.dtype) + 1);
+        if (gathered == NULL)
+            return inferd_fail(err, INFERD_ENOMEM, "MatMul: out of memory");
+        matmul_b_gather(&b, b_strides, gathered);
+        b.data = gathered;
+    }
+    const inferd_tensor_t *operands[2] = {in[0], &b};
+    return matmul_batches(node, operands, &out[0], &plan,
                           in[0]->dtype == INFERD_DT_FP32 ? matmul_kernel_f32 : matmul_kernel_plain,
                           err);
 }

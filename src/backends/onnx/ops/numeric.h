@@ -16,6 +16,22 @@ int onnx_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, floa
                const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *y,
                int64_t ldy, inferd_err_t *err);
 
+/* A batched FP32 product: `batch` row-major matrices [m, k] times B, one [k, n] matrix per
+ * batch (or one for all when !is_b_batched) read through element strides (row-major:
+ * b_k_stride n, b_n_stride 1; a permuted B has others). Compared byte for byte: zero it before
+ * filling. */
+typedef struct {
+    int64_t batch, m, k, n;
+    int64_t b_batch_stride, b_k_stride, b_n_stride;
+    bool is_b_batched;
+} onnx_matmul_desc_t;
+
+/* y = a * b for `d` through a oneDNN matmul primitive cached in `node_state` (matmul_dnnl.c).
+ * Returns 0, INFERD_EUNSUPPORTED when oneDNN declines (the caller then multiplies another way),
+ * INFERD_ENOMEM or INFERD_EINTERNAL. */
+int onnx_matmul_dnnl(onnx_node_state_t *node_state, const onnx_matmul_desc_t *d, const float *a,
+                     const float *b, float *y, inferd_err_t *err);
+
 /* Writes `value` to element `i` of an integer or BOOL tensor, keeping its low bits the way a C
  * conversion to an unsigned type does (wrapping); float tensors get it through a double. */
 static inline void onnx_store_i64(inferd_tensor_t *t, int64_t i, int64_t value)
