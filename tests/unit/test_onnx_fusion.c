@@ -3,7 +3,8 @@
  * Clip into the Convs and keep the activations between Convs and pools channels-last, and the
  * results must still equal a plain reference computed here, whatever the batch size, from two
  * execution contexts sharing one copy of the weights. Transposes feeding a MatMul's B are folded
- * into it, for every way the MatMul then reads B. */
+ * into it, for every way the MatMul then reads B, and LayerNorm as PyTorch exports it (nine
+ * nodes) becomes one LayerNormalization. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -506,11 +507,120 @@ static void folds_transposes_into_matmuls(void **state)
     onnx_graph_free(&g);
 }
 
+/* ==== LayerNorm as PyTorch exports it ==== */
+
+static void fuses_exported_layer_norm(void **state)
+{
+    (void)state;
+    enum { ROWS = 6, D = 20 };
+    static float gamma[D], beta[D], two = 2.0f, eps = 1e-5f;
+    uint32_t seed = 5;
+    for (int i = 0; i < D; i++) {
+        gamma[i] = pseudo_random(&seed);
+        beta[i] = pseudo_random(&seed);
+    }
+    static int64_t d_dims[] = {D};
+    static Onnx__TensorProto inits[4], *init_ptrs[4];
+    init_tensor(&inits[0], "gamma", d_dims, 1, gamma);
+    init_tensor(&inits[1], "beta", d_dims, 1, beta);
+    init_tensor(&inits[2], "two", NULL, 0, &two);
+    init_tensor(&inits[3], "eps", NULL, 0, &eps);
+    for (int i = 0; i < 4; i++)
+        init_ptrs[i] = &inits[i];
+    static int64_t last_axis[] = {-1};
+    static Onnx__AttributeProto axes_attr, *mean_attrs[] = {&axes_attr};
+    init_ints(&axes_attr, "axes", last_axis, 1);
+    static char *m_in[] = {"x"}, *m_out[] = {"m"}, *sub_in[] = {"x", "m"}, *sub_out[] = {"d"},
+                *pow_in[] = {"d", "two"}, *pow_out[] = {"p"}, *v_in[] = {"p"}, *v_out[] = {"v"},
+                *e_in[] = {"v", "eps"}, *e_out[] = {"e"}, *sq_in[] = {"e"}, *sq_out[] = {"s"},
+                *div_in[] = {"d", "s"}, *div_out[] = {"n"}, *mul_in[] = {"n", "gamma"},
+                *mul_out[] = {"g"}, *add_in[] = {"g", "beta"}, *add_out[] = {"y"};
+    static Onnx__NodeProto nodes[9], *node_ptrs[9];
+    init_node(&nodes[0], "ReduceMean", m_in, 1, m_out);
+    nodes[0].n_attribute = 1;
+    nodes[0].attribute = mean_attrs;
+    init_node(&nodes[1], "Sub", sub_in, 2, sub_out);
+    init_node(&nodes[2], "Pow", pow_in, 2, pow_out);
+    init_node(&nodes[3], "ReduceMean", v_in, 1, v_out);
+    nodes[3].n_attribute = 1;
+    nodes[3].attribute = mean_attrs;
+    init_node(&nodes[4], "Add", e_in, 2, e_out);
+    init_node(&nodes[5], "Sqrt", sq_in, 1, sq_out);
+    init_node(&nodes[6], "Div", div_in, 2, div_out);
+    init_node(&nodes[7], "Mul", mul_in, 2, mul_out);
+    init_node(&nodes[8], "Add", add_in, 2, add_out);
+    for (int i = 0; i < 9; i++)
+        node_ptrs[i] = &nodes[i];
+    static value_info_t infos[2];
+    int64_t dims[2] = {ROWS, D};
+    Onnx__ValueInfoProto *inputs[1] = {info_dims(&infos[0], "x", dims, 2)};
+    Onnx__ValueInfoProto *outputs[1] = {info_dims(&infos[1], "y", dims, 2)};
+    Onnx__GraphProto graph;
+    onnx__graph_proto__init(&graph);
+    graph.name = "layer_norm";
+    graph.n_node = 9;
+    graph.node = node_ptrs;
+    graph.n_initializer = 4;
+    graph.initializer = init_ptrs;
+    graph.n_input = 1;
+    graph.input = inputs;
+    graph.n_output = 1;
+    graph.output = outputs;
+    Onnx__OperatorSetIdProto opset, *opsets[1] = {&opset};
+    onnx__operator_set_id_proto__init(&opset);
+    opset.domain = "";
+    opset.has_version = 1;
+    opset.version = 13;
+    Onnx__ModelProto model;
+    onnx__model_proto__init(&model);
+    model.has_ir_version = 1;
+    model.ir_version = 8;
+    model.graph = &graph;
+    model.n_opset_import = 1;
+    model.opset_import = opsets;
+    size_t len = onnx__model_proto__get_packed_size(&model);
+    uint8_t *bytes = malloc(len);
+    onnx__model_proto__pack(&model, bytes);
+    onnx_graph_t g;
+    inferd_err_t err;
+    assert_int_equal(onnx_graph_parse(bytes, len, "built", &g, &err), 0);
+    free(bytes);
+    assert_int_equal(g.n_nodes, 1);
+    assert_string_equal(g.nodes[0].op->op_type, "LayerNormalization");
+
+    float x[ROWS * D];
+    for (int i = 0; i < ROWS * D; i++)
+        x[i] = pseudo_random(&seed) * 3.0f + (float)(i / D); /* rows with different means */
+    inferd_tensor_t input = {
+        .name = "x", .dtype = INFERD_DT_FP32, .ndim = 2, .shape = {ROWS, D}, .data = x};
+    inferd_tensor_t y = {.name = "y"};
+    onnx_exec_t *ctx = onnx_exec_new(&g);
+    inferd_arena_t arena;
+    inferd_arena_init(&arena, 4096, 0);
+    assert_int_equal(onnx_exec_run(ctx, &g, &input, &y, &arena, &err), 0);
+    const float *got = y.data;
+    for (int r = 0; r < ROWS; r++) {
+        double mean = 0, var = 0;
+        for (int j = 0; j < D; j++)
+            mean += x[r * D + j] / (double)D;
+        for (int j = 0; j < D; j++)
+            var += (x[r * D + j] - mean) * (x[r * D + j] - mean) / D;
+        for (int j = 0; j < D; j++) {
+            double want = (x[r * D + j] - mean) / sqrt(var + eps) * gamma[j] + beta[j];
+            assert_true(fabs(got[r * D + j] - want) < 1e-5 + 1e-5 * fabs(want));
+        }
+    }
+    inferd_arena_free(&arena);
+    onnx_exec_free(ctx);
+    onnx_graph_free(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fuses_and_keeps_channels_last),
         cmocka_unit_test(folds_transposes_into_matmuls),
+        cmocka_unit_test(fuses_exported_layer_norm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

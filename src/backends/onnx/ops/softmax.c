@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,7 +269,10 @@ static int softmax_run(const onnx_node_t *node, const inferd_tensor_t *const *in
         if (work == NULL)
             return inferd_fail(err, INFERD_ENOMEM, "out of memory for softmax scratch");
     }
-    if (x->dtype == INFERD_DT_FP32 && inner == 1 && p->kind != KIND_HARDMAX) {
+    /* oneDNN's primitive opens an OpenMP region: with several threads on a busy machine that
+     * costs more than a small softmax, which the loops below do in microseconds */
+    bool is_worth_dnnl = omp_get_max_threads() == 1 || outer * length >= 65536;
+    if (x->dtype == INFERD_DT_FP32 && inner == 1 && p->kind != KIND_HARDMAX && is_worth_dnnl) {
         int rc = softmax_rows_dnnl(scratch->node_state, p->kind, x->data, out[0].data, outer,
                                    length, err);
         if (rc != INFERD_EUNSUPPORTED)
