@@ -319,6 +319,38 @@ static void pool_channels_last_f32(const pool_params_t *p, const pool_plan_t *pl
     }
 }
 
+/* MaxPool 2x2 with stride 2 (no padding, dilation or Indices) from channels-last to
+ * channels-last: each output row is the maximum of two input rows, taken first over whole rows
+ * (contiguous, so it vectorizes whatever the channel count) into `row_max` (in_w * channels
+ * floats), then over neighbouring pixels. Returns false when the plan is not that case. */
+static bool max_pool_2x2_channels_last(const pool_params_t *p, const pool_plan_t *plan,
+                                       int64_t batch, int64_t channels, const float *x, float *y,
+                                       float *row_max)
+{
+    const onnx_window_t *w = &plan->window;
+    if (p->kind != POOL_MAX || w->in[0] != 1 || w->out[0] != 1)
+        return false;
+    for (int a = 1; a < ONNX_WINDOW_MAX_SPATIAL; a++)
+        if (w->kernel[a] != 2 || w->stride[a] != 2 || w->dilation[a] != 1 || w->pad_begin[a] != 0 ||
+            w->pad_end[a] != 0 || w->out[a] * 2 > w->in[a])
+            return false;
+    const int64_t in_h = w->in[1], in_w = w->in[2], out_h = w->out[1], out_w = w->out[2];
+    const int64_t row = in_w * channels;
+    for (int64_t n = 0; n < batch; n++)
+        for (int64_t oh = 0; oh < out_h; oh++) {
+            const float *r0 = x + (n * in_h + 2 * oh) * row, *r1 = r0 + row;
+            for (int64_t j = 0; j < row; j++)
+                row_max[j] = r0[j] > r1[j] ? r0[j] : r1[j];
+            float *yr = y + (n * out_h + oh) * out_w * channels;
+            for (int64_t ow = 0; ow < out_w; ow++) {
+                const float *left = row_max + 2 * ow * channels, *right = left + channels;
+                for (int64_t c = 0; c < channels; c++)
+                    yr[ow * channels + c] = left[c] > right[c] ? left[c] : right[c];
+            }
+        }
+    return true;
+}
+
 /* Row-major [batch, channels, size] into channels-last [batch, size, channels]. */
 static void pool_to_channels_last(const float *x, int64_t batch, int64_t channels, int64_t size,
                                   float *y)
@@ -353,6 +385,8 @@ static int pool_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
     int64_t y_count = converts || (is_y_last && !is_x_last) ? plan.planes * plan.out_size : 0;
     if (is_x_last && !is_y_last)
         y_count = channels;
+    if (is_x_last && is_y_last)
+        y_count = w->in[2] * channels; /* one row's maxima for the 2x2 fast path */
     size_t span_bytes = sizeof(pool_span_t) * (size_t)n_spans;
     span_bytes = (span_bytes + 63) & ~(size_t)63;
     char *base =
@@ -372,6 +406,9 @@ static int pool_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
             return inferd_fail(err, INFERD_EINTERNAL, "%s: channels-last needs FP32, no Indices",
                                pool_name(p));
         float *scratch_y = (float *)(base + span_bytes);
+        if (is_x_last && is_y_last &&
+            max_pool_2x2_channels_last(p, &plan, batch, channels, x->data, out[0].data, scratch_y))
+            return 0;
         if (is_x_last) {
             pool_channels_last_f32(p, &plan, spans, batch, channels, x->data, out[0].data,
                                    is_y_last, scratch_y);
