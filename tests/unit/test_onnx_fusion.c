@@ -446,7 +446,7 @@ static void folds_transposes_into_matmuls(void **state)
     assert_int_equal(g.n_nodes, N_CASES); /* the Transposes are gone */
     assert_int_equal(count_op(&g, "MatMul"), N_CASES);
 
-    float a[N_CASES][64], r[N_CASES][64];
+    float a[N_CASES][128], r[N_CASES][128]; /* the largest case has 80 values */
     inferd_tensor_t ins[2 * N_CASES], outs[N_CASES];
     uint32_t seed = 11;
     for (int c = 0; c < N_CASES; c++) {
@@ -457,7 +457,7 @@ static void folds_transposes_into_matmuls(void **state)
             .name = names[c][1], .dtype = INFERD_DT_FP32, .ndim = cases[c].r_rank, .data = r[c]};
         memcpy(ta->shape, cases[c].a_dims, sizeof(int64_t) * (size_t)cases[c].a_rank);
         memcpy(tr->shape, cases[c].r_dims, sizeof(int64_t) * (size_t)cases[c].r_rank);
-        for (int i = 0; i < 64; i++) {
+        for (int i = 0; i < 128; i++) {
             a[c][i] = pseudo_random(&seed);
             r[c][i] = pseudo_random(&seed);
         }
@@ -501,6 +501,132 @@ static void folds_transposes_into_matmuls(void **state)
                     }
                     assert_true(fabs(y[(bt * m + i) * n + j] - sum) < 1e-5);
                 }
+    }
+    inferd_arena_free(&arena);
+    onnx_exec_free(ctx);
+    onnx_graph_free(&g);
+}
+
+/* ==== channels-last pooling, general windows ==== */
+
+/* x [2, 3, 5, 5] -> c = Conv1x1(x, W3x4) -> m = MaxPool(c, 3x3, stride 2, pads 1) ->
+ * a = AveragePool(Conv1x1(m), 2x2, stride 1) -> y = GlobalMaxPool(a): the pools between Convs
+ * read and write channels-last through the general window loops. */
+static void pools_channels_last_windows(void **state)
+{
+    (void)state;
+    enum { PC = 4, PH = 5, MH = 3, AH = 2 };
+    static float wa[PC * IN_C], wb[PC * PC];
+    uint32_t seed = 9;
+    for (int i = 0; i < PC * IN_C; i++)
+        wa[i] = pseudo_random(&seed);
+    for (int i = 0; i < PC * PC; i++)
+        wb[i] = pseudo_random(&seed);
+    static int64_t wa_dims[] = {PC, IN_C, 1, 1}, wb_dims[] = {PC, PC, 1, 1};
+    static Onnx__TensorProto inits[2], *init_ptrs[2];
+    init_tensor(&inits[0], "WA", wa_dims, 4, wa);
+    init_tensor(&inits[1], "WB", wb_dims, 4, wb);
+    init_ptrs[0] = &inits[0];
+    init_ptrs[1] = &inits[1];
+    static int64_t k3[] = {3, 3}, s2[] = {2, 2}, p1[] = {1, 1, 1, 1}, k2[] = {2, 2}, s1[] = {1, 1};
+    static Onnx__AttributeProto mk, ms, mp, ak, as, *max_attrs[] = {&mk, &ms, &mp},
+                                                    *avg_attrs[] = {&ak, &as};
+    init_ints(&mk, "kernel_shape", k3, 2);
+    init_ints(&ms, "strides", s2, 2);
+    init_ints(&mp, "pads", p1, 4);
+    init_ints(&ak, "kernel_shape", k2, 2);
+    init_ints(&as, "strides", s1, 2);
+    static char *c1_in[] = {"x", "WA"}, *c1_out[] = {"c"}, *mp_in[] = {"c"}, *mp_out[] = {"m"},
+                *c2_in[] = {"m", "WB"}, *c2_out[] = {"b"}, *ap_in[] = {"b"}, *ap_out[] = {"a"},
+                *g_in[] = {"a"}, *g_out[] = {"y"};
+    static Onnx__NodeProto nodes[5], *node_ptrs[5];
+    init_node(&nodes[0], "Conv", c1_in, 2, c1_out);
+    init_node(&nodes[1], "MaxPool", mp_in, 1, mp_out);
+    nodes[1].n_attribute = 3;
+    nodes[1].attribute = max_attrs;
+    init_node(&nodes[2], "Conv", c2_in, 2, c2_out);
+    init_node(&nodes[3], "AveragePool", ap_in, 1, ap_out);
+    nodes[3].n_attribute = 2;
+    nodes[3].attribute = avg_attrs;
+    init_node(&nodes[4], "GlobalMaxPool", g_in, 1, g_out);
+    for (int i = 0; i < 5; i++)
+        node_ptrs[i] = &nodes[i];
+    static value_info_t infos[2];
+    int64_t x_dims[] = {2, IN_C, PH, PH}, y_dims[] = {2, PC, 1, 1};
+    Onnx__ValueInfoProto *inputs[1] = {info_dims(&infos[0], "x", x_dims, 4)};
+    Onnx__ValueInfoProto *outputs[1] = {info_dims(&infos[1], "y", y_dims, 4)};
+    Onnx__GraphProto graph;
+    onnx__graph_proto__init(&graph);
+    graph.name = "pools";
+    graph.n_node = 5;
+    graph.node = node_ptrs;
+    graph.n_initializer = 2;
+    graph.initializer = init_ptrs;
+    graph.n_input = 1;
+    graph.input = inputs;
+    graph.n_output = 1;
+    graph.output = outputs;
+    Onnx__OperatorSetIdProto opset, *opsets[1] = {&opset};
+    onnx__operator_set_id_proto__init(&opset);
+    opset.domain = "";
+    opset.has_version = 1;
+    opset.version = 13;
+    Onnx__ModelProto model;
+    onnx__model_proto__init(&model);
+    model.has_ir_version = 1;
+    model.ir_version = 8;
+    model.graph = &graph;
+    model.n_opset_import = 1;
+    model.opset_import = opsets;
+    size_t len = onnx__model_proto__get_packed_size(&model);
+    uint8_t *bytes = malloc(len);
+    onnx__model_proto__pack(&model, bytes);
+    onnx_graph_t g;
+    inferd_err_t err;
+    assert_int_equal(onnx_graph_parse(bytes, len, "built", &g, &err), 0);
+    free(bytes);
+    assert_int_equal(g.nodes[1].channels_last_inputs, 1); /* MaxPool */
+    assert_int_equal(g.nodes[1].channels_last_outputs, 1);
+    assert_int_equal(g.nodes[3].channels_last_inputs, 1); /* AveragePool */
+    assert_int_equal(g.nodes[3].channels_last_outputs, 1);
+
+    float x[2 * IN_C * PH * PH], c[2 * PC * PH * PH], m[2 * PC * MH * MH], b[2 * PC * MH * MH];
+    float a[2 * PC * AH * AH];
+    for (int i = 0; i < 2 * IN_C * PH * PH; i++)
+        x[i] = pseudo_random(&seed);
+    ref_conv(x, 2, IN_C, PH, wa, NULL, PC, 1, 0, c);
+    for (int n = 0; n < 2 * PC; n++) /* planes */
+        for (int i = 0; i < MH; i++)
+            for (int j = 0; j < MH; j++) {
+                float best = -INFINITY;
+                for (int di = 0; di < 3; di++)
+                    for (int dj = 0; dj < 3; dj++) {
+                        int ii = 2 * i - 1 + di, jj = 2 * j - 1 + dj;
+                        if (ii >= 0 && jj >= 0 && ii < PH && jj < PH)
+                            best = fmaxf(best, c[(n * PH + ii) * PH + jj]);
+                    }
+                m[(n * MH + i) * MH + j] = best;
+            }
+    ref_conv(m, 2, PC, MH, wb, NULL, PC, 1, 0, b);
+    for (int n = 0; n < 2 * PC; n++)
+        for (int i = 0; i < AH; i++)
+            for (int j = 0; j < AH; j++) {
+                const float *q = b + (n * MH + i) * MH + j;
+                a[(n * AH + i) * AH + j] = (q[0] + q[1] + q[MH] + q[MH + 1]) / 4.0f;
+            }
+    inferd_tensor_t input = {
+        .name = "x", .dtype = INFERD_DT_FP32, .ndim = 4, .shape = {2, IN_C, PH, PH}, .data = x};
+    inferd_tensor_t y = {.name = "y"};
+    onnx_exec_t *ctx = onnx_exec_new(&g);
+    inferd_arena_t arena;
+    inferd_arena_init(&arena, 4096, 0);
+    assert_int_equal(onnx_exec_run(ctx, &g, &input, &y, &arena, &err), 0);
+    const float *got = y.data;
+    for (int n = 0; n < 2 * PC; n++) {
+        float best = -INFINITY;
+        for (int i = 0; i < AH * AH; i++)
+            best = fmaxf(best, a[n * AH * AH + i]);
+        assert_true(fabsf(got[n] - best) <= 1e-5f + 1e-5f * fabsf(best));
     }
     inferd_arena_free(&arena);
     onnx_exec_free(ctx);
@@ -621,6 +747,7 @@ int main(void)
         cmocka_unit_test(fuses_and_keeps_channels_last),
         cmocka_unit_test(folds_transposes_into_matmuls),
         cmocka_unit_test(fuses_exported_layer_norm),
+        cmocka_unit_test(pools_channels_last_windows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
