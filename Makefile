@@ -3,7 +3,7 @@
 #   make test         every test tier that needs no special hardware
 #   make check-asan   the unit and integration tests under ASan + UBSan
 #   make check-tsan   the integration tests under ThreadSanitizer
-#   make bench        load benchmark against nginx (and later references)
+#   make bench        load benchmark: nginx, FastAPI peer, batching on/off, pinned (~5 min)
 #   make bench-swap   20 version swaps under 32 connections: failed requests and p99
 #   make conformance  the ONNX backend test suite, test by test
 #   make fuzz         run each libFuzzer harness for FUZZ_SECONDS (clang)

@@ -7,19 +7,24 @@
 #   (b) inferd, the example MLP, batching off (examples/models as is)
 #   (c) inferd, the same MLP with dynamic batching (a generated repository copy)
 #   (d) the same MLP behind FastAPI + uvicorn (bench/peers/fastapi_mlp.py), same V2 JSON
-#   (e) inferd, a LeNet CNN, batching off and on (tools/make_bench_models.py's lenet.onnx)
+#   (e) inferd, a small CNN with a dense head (bench/make_cnn.py), batching off and on; and,
+#       at 64 connections only, LeNet (tools/make_bench_models.py's lenet.onnx) off and on
 #   (a) and (b) again pinned: server on CPU 0 with one thread, wrk -t1 -c64 on CPU 1
 # Each round runs every case once per connection count (order reversed every other round);
 # the table shows medians over rounds and the ratios the project targets (docs: DESIGN budgets).
+# inferd runs from a copy of the binary taken at start, so that a rebuild during the run does
+# not change what is measured.
 #
 # Usage: bench/run.sh /abs/path/to/inferd       (make bench does this)
-# Env:   BENCH_DURATION         seconds per wrk run (default 10)
+# Env:   BENCH_DURATION         seconds per wrk run (default 6)
 #        BENCH_RUNS             rounds (default 3)
 #        BENCH_BATCH_DELAY_US   max_queue_delay_microseconds of (c) and (e) on (default 250)
 #        BENCH_BATCH_INSTANCES  instance_group count of (c) and (e) on (default 1)
-#        BENCH_MODELS_DIR       where lenet.onnx is, or is made (default build/bench-models)
-# Output: the table on stdout, saved to bench/results/latest.txt and appended to
-#         bench/results/history.txt.
+#        BENCH_MODELS_DIR       where cnn.onnx and lenet.onnx are, or are made
+#                               (default build/bench-models)
+#        BENCH_RESULTS_DIR      where latest.txt and history.txt go (default bench/results)
+# Output: the table on stdout, saved to $BENCH_RESULTS_DIR/latest.txt and appended to
+#         $BENCH_RESULTS_DIR/history.txt.
 # Exit:  1 if a run had non-2xx responses or socket errors, or an inferd or nginx failed to
 #        start or exited; 2 on misuse. A FastAPI peer or CNN that cannot run is reported as
 #        skipped, with the reason, and does not fail the run. Missed targets do not either.
@@ -48,7 +53,7 @@ if [ -z "$INFERD_BIN" ] || [ ! -x "$INFERD_BIN" ]; then
   die "inferd binary '$1' not found or not executable (build it first: make build)"
 fi
 
-DURATION=${BENCH_DURATION:-10}
+DURATION=${BENCH_DURATION:-6}
 RUNS=${BENCH_RUNS:-3}
 BATCH_DELAY_US=${BENCH_BATCH_DELAY_US:-250}
 BATCH_INSTANCES=${BENCH_BATCH_INSTANCES:-1}
@@ -68,11 +73,13 @@ MLP_BODY=examples/requests/mnist_mlp.json
 MLP_PATH=/v2/models/mnist_mlp/infer
 MODELS_DIR=${BENCH_MODELS_DIR:-build/bench-models}
 LENET_TOOL=tools/make_bench_models.py
+CNN_TOOL=bench/make_cnn.py
+CNN_MAX_BATCH=64
 READY_TIMEOUT=30
 PEER_WORKERS=2
 SERVER_CPU=0
 CLIENT_CPU=1
-RESULTS=bench/results
+RESULTS=${BENCH_RESULTS_DIR:-bench/results}
 
 WRK=$(command -v wrk || true)
 TASKSET=$(command -v taskset || true)
@@ -80,7 +87,7 @@ TASKSET=$(command -v taskset || true)
 [ -x "$NGINX" ] || die "$NGINX not found (scripts/install-deps.sh bench)"
 [ -x "$PY" ] || die "$PY not found"
 [ -d "$MODEL_REPO/mnist_mlp" ] || die "$ROOT/$MODEL_REPO/mnist_mlp not found"
-for f in "$MLP_BODY" bench/post.lua "$HELPERS" bench/peers/fastapi_mlp.py; do
+for f in "$MLP_BODY" bench/post.lua "$HELPERS" bench/peers/fastapi_mlp.py "$CNN_TOOL"; do
   [ -r "$f" ] || die "$ROOT/$f not found"
 done
 
@@ -88,7 +95,7 @@ done
 
 # Order of the table and of a round. A case runs at each of its connection counts; "p64" is
 # the pinned layout (server on SERVER_CPU, wrk -t1 -c64 on CLIENT_CPU).
-CASES=(nginx mlp mlp_batched mlp_fastapi cnn cnn_batched nginx_pinned mlp_pinned)
+CASES=(nginx mlp mlp_batched mlp_fastapi cnn cnn_batched lenet lenet_batched nginx_pinned mlp_pinned)
 declare -A CASE_LABEL=(
   [nginx]="(a) nginx static 200"
   [mlp]="(b) inferd mlp"
@@ -96,22 +103,27 @@ declare -A CASE_LABEL=(
   [mlp_fastapi]="(d) fastapi mlp"
   [cnn]="(e) inferd cnn"
   [cnn_batched]="(e) inferd cnn batching"
+  [lenet]="(e) inferd lenet"
+  [lenet_batched]="(e) inferd lenet batching"
   [nginx_pinned]="(a) nginx pinned"
   [mlp_pinned]="(b) inferd mlp pinned"
 )
 declare -A CASE_SERVER=(
   [nginx]=nginx [mlp]=inferd [mlp_batched]=inferd_batched [mlp_fastapi]=fastapi
-  [cnn]=inferd_cnn [cnn_batched]=inferd_batched
+  [cnn]=inferd_cnn [cnn_batched]=inferd_batched [lenet]=inferd_cnn [lenet_batched]=inferd_batched
   [nginx_pinned]=nginx_pinned [mlp_pinned]=inferd_pinned
 )
 declare -A CASE_CONNS=(
   [nginx]="64 1" [mlp]="64 1" [mlp_batched]="64 1" [mlp_fastapi]="64 1"
-  [cnn]="64 1" [cnn_batched]="64 1" [nginx_pinned]=p64 [mlp_pinned]=p64
+  [cnn]="64 1" [cnn_batched]="64 1" [lenet]=64 [lenet_batched]=64
+  [nginx_pinned]=p64 [mlp_pinned]=p64
 )
-CNN_PATH=/v2/models/lenet/infer
+CNN_PATH=/v2/models/cnn/infer
+LENET_PATH=/v2/models/lenet/infer
 declare -A CASE_PATH=(
   [nginx]=/ [mlp]=$MLP_PATH [mlp_batched]=$MLP_PATH [mlp_fastapi]=$MLP_PATH
-  [cnn]=$CNN_PATH [cnn_batched]=$CNN_PATH [nginx_pinned]=/ [mlp_pinned]=$MLP_PATH
+  [cnn]=$CNN_PATH [cnn_batched]=$CNN_PATH [lenet]=$LENET_PATH [lenet_batched]=$LENET_PATH
+  [nginx_pinned]=/ [mlp_pinned]=$MLP_PATH
 )
 declare -A CASE_SKIP=() # case -> why it is not measured
 
@@ -121,10 +133,12 @@ declare -A CASE_SKIP=() # case -> why it is not measured
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 STARTED_AT=$SECONDS
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/inferd-bench.XXXXXX")
+SERVE_BIN=$TMP/inferd
 CNN_BODY=$TMP/cnn-request.json
 declare -A CASE_BODY=(
   [nginx]=$MLP_BODY [mlp]=$MLP_BODY [mlp_batched]=$MLP_BODY [mlp_fastapi]=$MLP_BODY
-  [cnn]=$CNN_BODY [cnn_batched]=$CNN_BODY [nginx_pinned]=$MLP_BODY [mlp_pinned]=$MLP_BODY
+  [cnn]=$CNN_BODY [cnn_batched]=$CNN_BODY [lenet]=$CNN_BODY [lenet_batched]=$CNN_BODY
+  [nginx_pinned]=$MLP_BODY [mlp_pinned]=$MLP_BODY
 )
 SERVERS=(nginx nginx_pinned inferd inferd_pinned inferd_batched inferd_cnn fastapi)
 declare -A SERVER_PID=() SERVER_PORT=() SERVER_LOG=() SERVER_DEAD=()
@@ -181,6 +195,7 @@ trap cleanup EXIT
 trap 'echo "bench: interrupted" >&2; exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
+cp "$INFERD_BIN" "$SERVE_BIN" || die "could not copy $INFERD_BIN to $SERVE_BIN"
 
 helper() {
   "$PY" "$HELPERS" "$@"
@@ -234,16 +249,24 @@ if [ -z "$TASKSET" ] || [ "$(nproc)" -lt 2 ]; then
   CASE_SKIP[mlp_pinned]=${CASE_SKIP[nginx_pinned]}
 fi
 
-# (e): LeNet from tools/make_bench_models.py, made once if only the tool is there.
+# (e): the CNN from bench/make_cnn.py, made when missing or older than the script, and LeNet
+# from tools/make_bench_models.py, made once if missing. Neither is committed.
+CNN=$MODELS_DIR/cnn.onnx
 LENET=$MODELS_DIR/lenet.onnx
-cnn_skip=""
+declare -A MODEL_FILE=([cnn]=$CNN [lenet]=$LENET) MODEL_SKIP=() # model -> why it is not served
+if [ ! -f "$CNN" ] || [ "$CNN_TOOL" -nt "$CNN" ]; then
+  echo "bench: making $CNN with $CNN_TOOL" >&2
+  if ! "$PY" "$CNN_TOOL" "$CNN" >"$TMP/make-cnn.log" 2>&1 || [ ! -f "$CNN" ]; then
+    MODEL_SKIP[cnn]="$CNN_TOOL failed: $(tail -n 1 "$TMP/make-cnn.log")"
+  fi
+fi
 if [ ! -f "$LENET" ]; then
   if [ ! -f "$LENET_TOOL" ]; then
-    cnn_skip="$LENET_TOOL not found, so no $LENET"
+    MODEL_SKIP[lenet]="$LENET_TOOL not found, so no $LENET"
   else
     echo "bench: making $LENET with $LENET_TOOL" >&2
     if ! "$PY" "$LENET_TOOL" "$MODELS_DIR" >"$TMP/make-models.log" 2>&1 || [ ! -f "$LENET" ]; then
-      cnn_skip="$LENET_TOOL failed: $(tail -n 1 "$TMP/make-models.log")"
+      MODEL_SKIP[lenet]="$LENET_TOOL failed: $(tail -n 1 "$TMP/make-models.log")"
     fi
   fi
 fi
@@ -258,37 +281,37 @@ for v in "$MODEL_REPO"/mnist_mlp/*/; do
 done
 helper config "$MODEL_REPO/mnist_mlp/config.json" "$TMP/repo-batched/mnist_mlp/config.json" \
   "${BATCHING[@]}" || die "could not write the batching config"
-if [ -z "$cnn_skip" ]; then
-  mkdir -p "$TMP/repo-cnn/lenet/1" "$TMP/repo-batched/lenet/1"
-  cp "$LENET" "$TMP/repo-cnn/lenet/1/model.onnx"
-  cp "$LENET" "$TMP/repo-batched/lenet/1/model.onnx"
-  helper config - "$TMP/repo-cnn/lenet/config.json" 'name="lenet"' 'backend="onnx"' \
-    'max_batch_size=64' || die "could not write the lenet config"
-  helper config "$TMP/repo-cnn/lenet/config.json" "$TMP/repo-batched/lenet/config.json" \
-    "${BATCHING[@]}" || die "could not write the lenet batching config"
-  helper cnn-request "$CNN_BODY" input || die "could not write the CNN request"
-else
-  CASE_SKIP[cnn]=$cnn_skip
-  CASE_SKIP[cnn_batched]=$cnn_skip
-fi
+cnn_served=""
+for model in cnn lenet; do
+  [ -z "${MODEL_SKIP[$model]:-}" ] || continue
+  mkdir -p "$TMP/repo-cnn/$model/1" "$TMP/repo-batched/$model/1"
+  cp "${MODEL_FILE[$model]}" "$TMP/repo-cnn/$model/1/model.onnx"
+  cp "${MODEL_FILE[$model]}" "$TMP/repo-batched/$model/1/model.onnx"
+  helper config - "$TMP/repo-cnn/$model/config.json" "name=\"$model\"" 'backend="onnx"' \
+    "max_batch_size=$CNN_MAX_BATCH" || die "could not write the $model config"
+  helper config "$TMP/repo-cnn/$model/config.json" "$TMP/repo-batched/$model/config.json" \
+    "${BATCHING[@]}" || die "could not write the $model batching config"
+  cnn_served=yes
+done
+[ -z "$cnn_served" ] || helper cnn-request "$CNN_BODY" input || die "could not write the CNN request"
 
-# inferd_serve NAME REPO [SERVE OPTION...]: starts inferd on NAME's port.
+# inferd_serve NAME REPO [SERVE OPTION...]: starts inferd on NAME's port, from the copy of the
+# binary, with no registry (nothing written to the repository; the registry is not on the
+# infer path).
 inferd_serve() {
   local name=$1 repo=$2
   shift 2
-  start_server "$name" "$TMP/$name.log" "$INFERD_BIN" serve --model-repository "$repo" \
-    --http-address 127.0.0.1 --http-port "${SERVER_PORT[$name]}" "$@"
+  start_server "$name" "$TMP/$name.log" "$@" "$SERVE_BIN" serve --model-repository "$repo" \
+    --http-address 127.0.0.1 --http-port "${SERVER_PORT[$name]}" --registry none \
+    ${SERVE_THREADS[$name]:+--threads ${SERVE_THREADS[$name]}}
 }
+declare -A SERVE_THREADS=([inferd_pinned]=1)
 inferd_serve inferd "$MODEL_REPO"
 inferd_serve inferd_batched "$TMP/repo-batched"
-if [ -z "$cnn_skip" ]; then
-  inferd_serve inferd_cnn "$TMP/repo-cnn"
-fi
+[ -z "$cnn_served" ] || inferd_serve inferd_cnn "$TMP/repo-cnn"
 if [ -z "${CASE_SKIP[mlp_pinned]:-}" ]; then
   # taskset execs inferd, so the pid (and process group) is inferd's own.
-  start_server inferd_pinned "$TMP/inferd_pinned.log" "$TASKSET" -c "$SERVER_CPU" \
-    "$INFERD_BIN" serve --model-repository "$MODEL_REPO" --http-address 127.0.0.1 \
-    --http-port "${SERVER_PORT[inferd_pinned]}" --threads 1
+  inferd_serve inferd_pinned "$MODEL_REPO" "$TASKSET" -c "$SERVER_CPU"
 fi
 
 # (d): started now, as it takes a few seconds (torch import in each worker).
@@ -305,18 +328,22 @@ for name in inferd inferd_batched inferd_cnn inferd_pinned; do
   [ -n "${SERVER_PID[$name]:-}" ] || continue
   wait_ready "$name" /v2/health/ready || die "$name did not start"
 done
-if [ -z "$cnn_skip" ]; then
+for model in cnn lenet; do
+  [ -z "${MODEL_SKIP[$model]:-}" ] || continue
   for name in inferd_cnn inferd_batched; do
-    code=$(helper status GET "http://127.0.0.1:${SERVER_PORT[$name]}/v2/models/lenet/ready" "" "$TMP/lenet-ready.json")
+    code=$(helper status GET "http://127.0.0.1:${SERVER_PORT[$name]}/v2/models/$model/ready" "" "$TMP/$model-ready.json")
     if [ "$code" != 200 ]; then
-      cnn_skip="inferd cannot serve lenet: $(helper field "$TMP/lenet-ready.json" error)"
-      CASE_SKIP[cnn]=$cnn_skip
-      CASE_SKIP[cnn_batched]=$cnn_skip
-      stop_server inferd_cnn
+      MODEL_SKIP[$model]="inferd cannot serve it: $(helper field "$TMP/$model-ready.json" error)"
       break
     fi
   done
-fi
+done
+for model in cnn lenet; do
+  if [ -n "${MODEL_SKIP[$model]:-}" ]; then
+    CASE_SKIP[$model]="${MODEL_FILE[$model]}: ${MODEL_SKIP[$model]}"
+    CASE_SKIP[${model}_batched]=${CASE_SKIP[$model]}
+  fi
+done
 
 # (a) answers with exactly the bytes inferd sends for this request, so that the two differ in
 # the work done, not in the size of the reply.
@@ -412,7 +439,8 @@ fi
 # One request per case before the load, so that a wrong model name or a rejected body fails
 # here with a clear message rather than as a run full of errors; the MLP servers must give
 # (b)'s answer and the batched CNN the unbatched one.
-declare -A REFERENCE=([mlp_batched]=mlp [mlp_pinned]=mlp [mlp_fastapi]=mlp [cnn_batched]=cnn)
+declare -A REFERENCE=([mlp_batched]=mlp [mlp_pinned]=mlp [mlp_fastapi]=mlp [cnn_batched]=cnn
+  [lenet_batched]=lenet)
 [ -n "$peer_skip" ] && CASE_SKIP[mlp_fastapi]=$peer_skip
 for c in "${CASES[@]}"; do
   [ -z "${CASE_SKIP[$c]:-}" ] || continue
@@ -467,7 +495,29 @@ for c in "${CASES[@]}"; do
   done
 done
 
-declare -A RPS=() P50=() P99=() NON2XX=() SOCKERR=() MED_RPS=() MED_P50=() MED_P99=()
+declare -A RPS=() P50=() P99=() NON2XX=() SOCKERR=() OTHER=() SERVER_US=()
+declare -A MED_RPS=() MED_P50=() MED_P99=() MED_OTHER=() MED_SERVER_US=()
+CLK_TCK=$(getconf CLK_TCK)
+DISTURBED_PCT=10 # a verdict whose runs saw more other load than this is marked disturbed
+NCPU=$(nproc)
+
+# cpu_ticks PGID: "BUSY GROUP" in clock ticks: the busy time of the whole machine (every CPU,
+# hypervisor steal included) and the CPU time of process group PGID (a server and its workers).
+cpu_ticks() {
+  awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat | tr '\n' ' '
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } |
+    awk -v g="$1" '{ sub(/^.*\) /, ""); if ($3 == g) t += $12 + $13 } END { print t + 0 }'
+}
+
+# children_ticks: CPU time of this script's finished children (wrk, once waited for). `times`
+# must run in this shell, not in a $(...) subshell, whose children's times start at zero.
+children_ticks() {
+  times >"$TMP/times.txt"
+  awk -v hz="$CLK_TCK" 'NR == 2 {
+    t = 0
+    for (i = 1; i <= 2; i++) { split($i, part, "m"); t += (part[1] * 60 + part[2]) * hz }
+    printf "%.0f\n", t }' "$TMP/times.txt"
+}
 failures=()
 
 # wrk_command CONNS: the wrk command line (as words) for 64, 1 or p64 connections.
@@ -491,6 +541,12 @@ run_wrk() {
   url="http://127.0.0.1:${SERVER_PORT[$server]}${CASE_PATH[$c]}"
   out=$TMP/wrk-$c-$n-$r.txt
   read -ra cmd <<<"$(wrk_command "$n")"
+  local -a before after
+  local children_before elapsed_ns other server_us
+  read -ra before <<<"$(cpu_ticks "${SERVER_PID[$server]}")"
+  children_ticks >"$TMP/children.txt"
+  children_before=$(<"$TMP/children.txt")
+  elapsed_ns=$(date +%s%N)
   # In the background, so that a signal to this script is handled at once (bash runs traps
   # only after a foreground command ends); cleanup stops it.
   BENCH_BODY_FILE=${CASE_BODY[$c]} "${cmd[@]}" -d"${DURATION}s" --latency \
@@ -502,6 +558,14 @@ run_wrk() {
     die "wrk failed against ${CASE_LABEL[$c]} ($url)"
   fi
   wrk_pid=""
+  elapsed_ns=$(($(date +%s%N) - elapsed_ns))
+  read -ra after <<<"$(cpu_ticks "${SERVER_PID[$server]}")"
+  children_ticks >"$TMP/children.txt"
+  # The share of both cores that neither the server nor wrk used: other work on the machine.
+  other=$(awk -v busy=$((after[0] - before[0])) -v server=$((after[1] - before[1])) \
+    -v client=$(($(<"$TMP/children.txt") - children_before)) -v ns="$elapsed_ns" -v hz="$CLK_TCK" \
+    -v cpus="$NCPU" 'BEGIN { v = 100 * (busy - server - client) / (ns / 1e9 * hz * cpus)
+                            printf "%.0f\n", (v < 0) ? 0 : v }')
   if ! proc_alive "${SERVER_PID[$server]}"; then
     log_tail "${SERVER_LOG[$server]}"
     failures+=("${CASE_LABEL[$c]} at $n conns, round $r: $server exited during the run")
@@ -518,6 +582,9 @@ run_wrk() {
     cat "$out" >&2
     die "could not parse wrk output for ${CASE_LABEL[$c]} at $n conns, round $r"
   fi
+  # The server's CPU time (every thread and worker process, user and system) per request.
+  server_us=$(awk -v ticks=$((after[1] - before[1])) -v hz="$CLK_TCK" -v rps="$rps" \
+    -v ns="$elapsed_ns" 'BEGIN { n = rps * ns / 1e9; printf "%.1f\n", (n > 0) ? ticks / hz * 1e6 / n : 0 }')
   p50=$(to_us "$p50") || die "unknown latency unit in wrk output: $p50"
   p99=$(to_us "$p99") || die "unknown latency unit in wrk output: $p99"
   # wrk's own count covers statuses >= 400 only; post.lua's covers all non-2xx.
@@ -533,10 +600,12 @@ run_wrk() {
   RPS[$key]+="$rps "
   P50[$key]+="$p50 "
   P99[$key]+="$p99 "
+  OTHER[$key]+="$other "
+  SERVER_US[$key]+="$server_us "
   NON2XX[$key]=$((${NON2XX[$key]:-0} + bad))
   [ "$sock" = none ] || SOCKERR[$key]=yes
-  printf 'round %d/%d  %-26s %3s  %10.2f req/s  p50 %7d us  p99 %7d us  non-2xx %d  socket errors: %s\n' \
-    "$r" "$RUNS" "${CASE_LABEL[$c]}" "$n" "$rps" "$p50" "$p99" "$bad" "$sock"
+  printf 'round %d/%d  %-26s %3s  %10.2f req/s  p50 %7d us  p99 %7d us  non-2xx %d  socket errors: %s  server CPU %.1f us/req  other load %d%%\n' \
+    "$r" "$RUNS" "${CASE_LABEL[$c]}" "$n" "$rps" "$p50" "$p99" "$bad" "$sock" "$server_us" "$other"
 }
 
 load_s=$((RUNS * ${#RUN_LIST[@]} * DURATION))
@@ -576,6 +645,10 @@ for key in "${RUN_LIST[@]}"; do
   MED_P50[$key]=$(median "${runs[@]}")
   read -ra runs <<<"${P99[$key]}"
   MED_P99[$key]=$(median "${runs[@]}")
+  read -ra runs <<<"${OTHER[$key]}"
+  MED_OTHER[$key]=$(median "${runs[@]}")
+  read -ra runs <<<"${SERVER_US[$key]}"
+  MED_SERVER_US[$key]=$(median "${runs[@]}")
 done
 
 # value_of KIND KEY: a median (rps, p99) of one case/conns, empty if it was not measured.
@@ -583,13 +656,14 @@ value_of() {
   case $1 in
     rps) echo "${MED_RPS[$2]:-}" ;;
     p99) echo "${MED_P99[$2]:-}" ;;
+    cpu) echo "${MED_SERVER_US[$2]:-}" ;;
   esac
 }
 
 # target LABEL KIND A B OP GOAL: one line of the targets table: A/B (or A alone when B is
 # "-") against GOAL with OP (>= or <=); "n/a" with the reason when a case was not measured.
 target() {
-  local label=$1 kind=$2 a=$3 b=$4 op=$5 goal=$6 va vb why="" c unit=""
+  local label=$1 kind=$2 a=$3 b=$4 op=$5 goal=$6 va vb why="" c unit="" other=0 o
   [ "$b" = - ] && unit=ms
   va=$(value_of "$kind" "$a")
   vb=1
@@ -601,11 +675,19 @@ target() {
     printf '  %-44s %8s   %s %-6s %s\n' "$label" n/a "$op" "$goal" "${why:-not measured}"
     return 0
   fi
-  awk -v l="$label" -v a="$va" -v b="$vb" -v op="$op" -v g="$goal" -v unit="$unit" 'BEGIN {
+  # A verdict from runs that other work disturbed says so: the figures moved, not the server.
+  for c in "$a" "$b"; do
+    o=${MED_OTHER[$c]:-0}
+    o=${o%.*}
+    ((o > other)) && other=$o
+  done
+  awk -v l="$label" -v a="$va" -v b="$vb" -v op="$op" -v g="$goal" -v unit="$unit" \
+    -v other="$other" -v limit="$DISTURBED_PCT" 'BEGIN {
     if (unit == "ms") { v = a / 1000; goal = g } else if (b > 0) { v = a / b; goal = g } else v = -1
     if (v < 0) { printf "  %-44s %8s   %s %-6s %s\n", l, "n/a", op, g, "divisor is 0"; exit }
     ok = (op == ">=") ? v >= goal : v <= goal
     if (!goal) verdict = ""; else verdict = ok ? "met" : "MISSED"
+    if (goal && other > limit) verdict = verdict " (disturbed: other load " other "%)"
     printf "  %-44s %8.2f   %s %-6s %s\n", l, v, op, (unit == "ms") ? g " ms" : g, verdict
   }'
 }
@@ -620,18 +702,24 @@ table=$TMP/table.txt
   echo "         conns 64: wrk -t2 -c64, 1: wrk -t1 -c1 (client and server share the cores);"
   echo "         p64 (pinned): server on CPU $SERVER_CPU with one thread, taskset -c $CLIENT_CPU wrk -t1 -c64"
   echo "request: mlp POST $MLP_PATH, $MLP_BODY ($mlp_body_bytes bytes);"
-  if [ -z "$cnn_skip" ]; then
-    echo "         cnn POST $CNN_PATH, bench/helpers.py cnn-request, [1,1,28,28] ($(wc -c <"$CNN_BODY") bytes), $LENET"
-  else
-    echo "         cnn: skipped: $cnn_skip"
+  if [ -n "$cnn_served" ]; then
+    echo "         cnn, lenet POST $CNN_PATH, $LENET_PATH: bench/helpers.py cnn-request, [1,1,28,28] ($(wc -c <"$CNN_BODY") bytes)"
   fi
+  for model in cnn lenet; do
+    if [ -n "${MODEL_SKIP[$model]:-}" ]; then
+      echo "$model:     skipped: ${MODEL_SKIP[$model]}"
+    else
+      echo "$model:$([ $model = cnn ] && echo '     ' || echo '   ') ${MODEL_FILE[$model]} ($(wc -c <"${MODEL_FILE[$model]}") bytes), max_batch_size $CNN_MAX_BATCH"
+    fi
+  done
   echo "(a):     nginx $nginx_version, worker_processes 2 (pinned: 1), return 200 with inferd's ${#NGINX_REPLY}-byte reply"
-  echo "(b),(e): $INFERD_BIN, default threads (pinned: --threads 1), requests run inline"
+  echo "(b),(e): $INFERD_BIN (run from a copy), --registry none, default threads (pinned: --threads 1),"
+  echo "         no scheduler: requests run inline on the HTTP threads"
   echo "(c),(e): the same with instance_group count $BATCH_INSTANCES, max_queue_delay_microseconds $BATCH_DELAY_US"
   echo "(d):     bench/peers/fastapi_mlp.py, uvicorn --workers $PEER_WORKERS, torch 1 thread ($peer_versions)"
   echo
-  printf '%-26s %5s %13s %9s %9s %8s %7s  %s\n' case conns "req/s median" "p50 us" "p99 us" \
-    non-2xx sockerr "req/s of each run"
+  printf '%-26s %5s %13s %9s %9s %8s %7s %8s %6s  %s\n' case conns "req/s median" "p50 us" "p99 us" \
+    non-2xx sockerr "cpu us" other% "req/s of each run"
   for c in "${CASES[@]}"; do
     if [ -n "${CASE_SKIP[$c]:-}" ]; then
       printf '%-26s %5s  skipped: %s\n' "${CASE_LABEL[$c]}" - "${CASE_SKIP[$c]}"
@@ -643,17 +731,19 @@ table=$TMP/table.txt
         printf '%-26s %5s  not measured: its server exited\n' "${CASE_LABEL[$c]}" "$n"
         continue
       fi
-      printf '%-26s %5s %13.2f %9.0f %9.0f %8d %7s  %s\n' "${CASE_LABEL[$c]}" "$n" \
+      printf '%-26s %5s %13.2f %9.0f %9.0f %8d %7s %8.1f %6.0f  %s\n' "${CASE_LABEL[$c]}" "$n" \
         "${MED_RPS[$key]}" "${MED_P50[$key]}" "${MED_P99[$key]}" "${NON2XX[$key]}" \
-        "${SOCKERR[$key]:-none}" "${RPS[$key]% }"
+        "${SOCKERR[$key]:-none}" "${MED_SERVER_US[$key]}" "${MED_OTHER[$key]}" "${RPS[$key]% }"
     done
   done
-  echo "(medians over rounds; p50 and p99 are medians of each run's percentile)"
+  echo "(medians over rounds; p50 and p99 are medians of each run's percentile; cpu us: the server's"
+  echo " CPU time per request, all its threads and processes, user + system; other%: share of the"
+  echo " $NCPU CPUs used during the run by neither the server nor wrk, i.e. other work on the machine)"
   for f in "${failures[@]}"; do
     echo "FAILED: $f"
   done
   echo
-  echo "targets (docs: the DESIGN performance budgets)            value   goal"
+  echo "targets (docs: the DESIGN performance budgets)            value   goal  (disturbed: median other% > $DISTURBED_PCT)"
   target "(b)/(a) req/s, 64 conns" rps mlp/64 nginx/64 ">=" 0.5
   target "(b)/(d) req/s, 64 conns" rps mlp/64 mlp_fastapi/64 ">=" 10
   target "pinned p99 (b)/(a), 64 conns" p99 mlp_pinned/p64 nginx_pinned/p64 "<=" 1.5
@@ -665,6 +755,11 @@ table=$TMP/table.txt
   target "(c)/(b) req/s, 64 conns" rps mlp_batched/64 mlp/64 "" ""
   target "(c)/(b) req/s, 1 conn" rps mlp_batched/1 mlp/1 "" ""
   target "(e) batching on/off req/s, 1 conn" rps cnn_batched/1 cnn/1 "" ""
+  target "(e) lenet batching on/off req/s, 64 conns" rps lenet_batched/64 lenet/64 "" ""
+  target "server CPU us/request (b)/(a), 64 conns" cpu mlp/64 nginx/64 "" ""
+  target "server CPU us/request (b)/(a), pinned" cpu mlp_pinned/p64 nginx_pinned/p64 "" ""
+  target "server CPU us/request (d)/(b), 64 conns" cpu mlp_fastapi/64 mlp/64 "" ""
+  target "server CPU us/request (e) off/on, 64 conns" cpu cnn/64 cnn_batched/64 "" ""
   target "pinned req/s (b)/(a)" rps mlp_pinned/p64 nginx_pinned/p64 "" ""
   echo "(whole run: $((SECONDS - STARTED_AT)) s)"
 } >"$table"

@@ -21,7 +21,7 @@ test_pkgs=(
   prometheus                            # promtool checks the /metrics exposition
   curl                                  # HTTP/2 requests in the integration tests
 )
-bench_pkgs=(wrk nginx-light python3-fastapi python3-uvicorn python3-uvloop python3-httptools python3-torch python3-onnx)  # FastAPI peer: uvicorn[standard], torch, onnx
+bench_pkgs=(wrk nginx-light python3-fastapi python3-uvicorn python3-uvloop python3-httptools python3-torch python3-onnx)  # make bench: FastAPI peer (uvicorn[standard]); torch, onnx also make its CNNs
 fuzz_pkgs=(clang libclang-rt-14-dev)    # libFuzzer and the sanitizer runtimes
 ort_pkgs=(nodejs npm)                   # ONNX Runtime (npm onnxruntime-node) for make bench-onnx
 tools_pkgs=(python3-torch python3-onnx python3-sklearn python3-numpy)
