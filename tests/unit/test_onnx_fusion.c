@@ -18,8 +18,9 @@
 
 #include "backends/onnx/exec.h"
 #include "backends/onnx/graph.h"
+#include "backends/onnx/ops/state_cache.h"
 
-enum { IN_C = 3, C = 4, H = 6, POOLED = 3, MAX_BATCH = 2 };
+enum { IN_C = 3, C = 4, H = 6, POOLED = 3, MAX_BATCH = 8 };
 
 /* ==== building the model ==== */
 
@@ -346,6 +347,31 @@ static void fuses_and_keeps_channels_last(void **state)
     run_and_compare(first, &g, 2, 5);
     onnx_exec_free(first);
     onnx_exec_free(second);
+    onnx_graph_free(&g);
+}
+
+/* Under dynamic batching the batch size changes from call to call: each node builds its oneDNN
+ * primitive once per batch size and context, then finds it again, whatever the order. */
+static void keeps_primitives_per_batch_size(void **state)
+{
+    (void)state;
+    uint8_t *bytes;
+    size_t len = build_model(&bytes);
+    onnx_graph_t g;
+    inferd_err_t err;
+    assert_int_equal(onnx_graph_parse(bytes, len, "built", &g, &err), 0);
+    free(bytes);
+    onnx_exec_t *ctx = onnx_exec_new(&g);
+    static const int sizes[] = {1, 5, MAX_BATCH};
+    uint64_t before = onnx_state_cache_builds();
+    for (int i = 0; i < 3; i++)
+        run_and_compare(ctx, &g, sizes[i], 10u + (uint32_t)i);
+    uint64_t warm = onnx_state_cache_builds();
+    assert_true(warm >= before + 3 * 3); /* three Convs, three shapes each */
+    for (int round = 0; round < 30; round++)
+        run_and_compare(ctx, &g, sizes[(round * 2) % 3], 100u + (uint32_t)round);
+    assert_int_equal(onnx_state_cache_builds(), warm);
+    onnx_exec_free(ctx);
     onnx_graph_free(&g);
 }
 
@@ -745,6 +771,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fuses_and_keeps_channels_last),
+        cmocka_unit_test(keeps_primitives_per_batch_size),
         cmocka_unit_test(folds_transposes_into_matmuls),
         cmocka_unit_test(fuses_exported_layer_norm),
         cmocka_unit_test(pools_channels_last_windows),

@@ -8,6 +8,8 @@
  * to its own path when oneDNN declines a shape. */
 #include "conv.h"
 
+#include "state_cache.h"
+
 #include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -491,17 +493,13 @@ int onnx_conv_dnnl(onnx_node_state_t *node_state, onnx_conv_shared_t *shared,
     pthread_once(&engine_once, create_engine);
     if (engine == NULL || node_state == NULL)
         return INFERD_EUNSUPPORTED;
-    conv_state_t *s = node_state->data;
-    if (s != NULL && memcmp(&s->desc, d, sizeof(*d)) != 0) { /* a new shape: rebuild */
-        conv_state_release(s);
-        node_state->data = s = NULL;
-    }
-    if (s == NULL) {
+    conv_state_t *s = onnx_state_cache_find(node_state, d, sizeof(*d));
+    if (s == NULL) { /* a shape this context has not run yet (or has evicted) */
         int rc = choose_state(d, shared, io, scratch, &s, err);
         if (rc != 0)
             return rc;
-        node_state->data = s;
-        node_state->free = conv_state_release;
+        if (onnx_state_cache_put(node_state, d, sizeof(*d), s, conv_state_release) != 0)
+            return inferd_fail(err, INFERD_ENOMEM, "Conv: out of memory");
     }
     return conv_execute(s, shared, io, scratch, err);
 }

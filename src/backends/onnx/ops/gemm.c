@@ -109,9 +109,10 @@ static void gemm_f64(const gemm_params_t *p, const inferd_tensor_t *a, const inf
         }
 }
 
-/* A constant B of a Gemm with transB, transposed once per execution context into [k, n] and
- * kept in the node's state; NULL when B is not a constant, transB is 0, or memory runs out
- * (then the caller transposes on the fly). */
+/* A constant B of a Gemm with transB that other nodes read too (so onnx_gemm_finalize could not
+ * transpose it in place), transposed once per execution context into [k, n] and kept in the
+ * node's state; NULL when B is not a constant, transB is 0, or memory runs out (then the caller
+ * transposes on the fly). */
 static const float *transposed_weights(const onnx_node_t *node, const inferd_tensor_t *b,
                                        onnx_scratch_t *scratch)
 {
@@ -168,6 +169,33 @@ static int gemm_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
                 y[i * n + j] += p->beta * cd[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)];
     }
     return rc;
+}
+
+/* A constant FP32 B that this Gemm alone reads, with transB: transposed once, in place, into
+ * [k, n], and the node runs as transB 0 from then on. One copy for every execution context, in the
+ * layout that keeps a row's result independent of the batch it runs in (see gemm_run). */
+int onnx_gemm_finalize(onnx_node_t *node, inferd_tensor_t *const *constants, uint64_t is_owned,
+                       inferd_err_t *err)
+{
+    gemm_params_t *p = node->params;
+    inferd_tensor_t *b = constants[1];
+    if (!p->trans_b || b == NULL || !(is_owned & 2u) || b->dtype != INFERD_DT_FP32 ||
+        b->ndim != 2 || b->data == NULL)
+        return 0;
+    int64_t n = b->shape[0], k = b->shape[1];
+    float *t = malloc((size_t)(n * k) * sizeof(float) + 1);
+    if (t == NULL)
+        return inferd_fail(err, INFERD_ENOMEM, "out of memory");
+    const float *src = b->data;
+    for (int64_t j = 0; j < n; j++)
+        for (int64_t kk = 0; kk < k; kk++)
+            t[kk * n + j] = src[j * k + kk];
+    free(b->data);
+    b->data = t;
+    b->shape[0] = k;
+    b->shape[1] = n;
+    p->trans_b = false;
+    return 0;
 }
 
 static const onnx_op_t onnx_op_gemm = {"Gemm", 2, 3, 1, 1, gemm_prepare, gemm_shape, gemm_run};

@@ -6,6 +6,7 @@
  * to an earlier shape cheap. Each matrix of the batch is computed alone, so its result does not
  * depend on the batch size. */
 #include "numeric.h"
+#include "state_cache.h"
 
 #include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
@@ -85,11 +86,7 @@ int onnx_matmul_dnnl(onnx_node_state_t *node_state, const onnx_matmul_desc_t *d,
     pthread_once(&engine_once, create_engine);
     if (engine == NULL || node_state == NULL)
         return INFERD_EUNSUPPORTED;
-    matmul_state_t *s = node_state->data;
-    if (s != NULL && memcmp(&s->desc, d, sizeof(*d)) != 0) {
-        matmul_state_free(s);
-        node_state->data = s = NULL;
-    }
+    matmul_state_t *s = onnx_state_cache_find(node_state, d, sizeof(*d));
     if (s == NULL) {
         s = calloc(1, sizeof(*s));
         if (s == NULL)
@@ -99,8 +96,8 @@ int onnx_matmul_dnnl(onnx_node_state_t *node_state, const onnx_matmul_desc_t *d,
             return INFERD_EUNSUPPORTED; /* the caller multiplies matrix by matrix */
         }
         s->desc = *d;
-        node_state->data = s;
-        node_state->free = matmul_state_free;
+        if (onnx_state_cache_put(node_state, d, sizeof(*d), s, matmul_state_free) != 0)
+            return inferd_fail(err, INFERD_ENOMEM, "MatMul: out of memory");
     }
     dnnl_status_t st = dnnl_memory_set_data_handle(s->a, (void *)a);
     if (st == dnnl_success)

@@ -31,5 +31,7 @@ ONNX_OP_FAMILIES(ONNX_OP_FAMILY_DECLARE)
 /* The finalize steps registry.c lists (see onnx_finalize_fn). */
 int onnx_conv_finalize(onnx_node_t *node, inferd_tensor_t *const *constants, uint64_t is_owned,
                        inferd_err_t *err);
+int onnx_gemm_finalize(onnx_node_t *node, inferd_tensor_t *const *constants, uint64_t is_owned,
+                       inferd_err_t *err);
 
 #endif

@@ -26,6 +26,7 @@ static const struct {
     onnx_finalize_fn finalize;
 } finalizers[] = {
     {"Conv", onnx_conv_finalize},
+    {"Gemm", onnx_gemm_finalize},
 };
 
 onnx_finalize_fn onnx_op_finalizer(const onnx_op_t *op)

@@ -5,6 +5,7 @@
  * primitive (vectorized for this CPU: 3x faster than the loops here on attention's rows of 32),
  * kept per context and rebuilt when the shape changes. */
 #include "ops.h"
+#include "state_cache.h"
 
 #include <math.h>
 #include <oneapi/dnnl/dnnl.h>
@@ -211,11 +212,8 @@ static int softmax_rows_dnnl(onnx_node_state_t *node_state, softmax_kind_t kind,
     pthread_once(&engine_once, create_engine);
     if (engine == NULL || node_state == NULL || rows == 0 || length == 0)
         return INFERD_EUNSUPPORTED;
-    softmax_state_t *s = node_state->data;
-    if (s != NULL && (s->rows != rows || s->length != length || s->kind != kind)) {
-        softmax_state_free(s);
-        node_state->data = s = NULL;
-    }
+    int64_t key[3] = {rows, length, (int64_t)kind};
+    softmax_state_t *s = onnx_state_cache_find(node_state, key, sizeof(key));
     if (s == NULL) {
         s = calloc(1, sizeof(*s));
         if (s == NULL)
@@ -227,8 +225,8 @@ static int softmax_rows_dnnl(onnx_node_state_t *node_state, softmax_kind_t kind,
             softmax_state_free(s);
             return INFERD_EUNSUPPORTED;
         }
-        node_state->data = s;
-        node_state->free = softmax_state_free;
+        if (onnx_state_cache_put(node_state, key, sizeof(key), s, softmax_state_free) != 0)
+            return inferd_fail(err, INFERD_ENOMEM, "Softmax: out of memory");
     }
     dnnl_status_t st = dnnl_memory_set_data_handle(s->x, (void *)x);
     if (st == dnnl_success)

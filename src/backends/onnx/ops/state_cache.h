@@ -1,0 +1,31 @@
+/* Per-shape state of one node in one execution context: the oneDNN primitives (and whatever else
+ * a node builds for the shapes it sees) kept under a key that describes those shapes, so that a
+ * model served with dynamic batching, whose batch size changes from call to call, builds a
+ * node's primitive once per batch size and reuses it afterwards. */
+#ifndef INFERD_ONNX_OPS_STATE_CACHE_H
+#define INFERD_ONNX_OPS_STATE_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../graph.h"
+
+/* States one node keeps per context: one per batch size up to a max_batch_size of 64, the
+ * largest the examples and benchmarks serve. Past it the least recently used state goes. */
+#define ONNX_STATE_CACHE_SLOTS 64
+
+/* The state kept in `node_state` under the `key_len` bytes at `key`, or NULL when there is none
+ * (the caller builds one and hands it to onnx_state_cache_put). Marks it most recently used. */
+void *onnx_state_cache_find(onnx_node_state_t *node_state, const void *key, size_t key_len);
+
+/* Keeps `state` under `key` (which must not be there yet), freeing the least recently used state
+ * when all slots are taken. `free_state` releases a state. Returns 0, or INFERD_ENOMEM (then
+ * `state` is freed). */
+int onnx_state_cache_put(onnx_node_state_t *node_state, const void *key, size_t key_len,
+                         void *state, void (*free_state)(void *state));
+
+/* How many states onnx_state_cache_put has kept since the process started, every node and
+ * context together: what a test reads to see that running known shapes builds nothing. */
+uint64_t onnx_state_cache_builds(void);
+
+#endif
