@@ -1,8 +1,10 @@
 /* Unit tests for the JSON reader and writer (src/core/json.c). */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,6 +138,71 @@ static void reads_doubles_and_refuses_non_numbers(void **state)
     assert_true(d == 5e-324);
 }
 
+/* A random number text of the forms clients send (digits, fraction, exponent, sign, leading
+ * zeros), some inside the exact fast path and some beyond it. */
+static void random_number_text(uint64_t *seed, char *out, size_t cap)
+{
+    *seed = *seed * 6364136223846793005u + 1442695040888963407u;
+    uint64_t r = *seed >> 11;
+    int n = 0;
+    if (r & 1)
+        n += snprintf(out + n, cap - (size_t)n, "-");
+    int int_digits = (int)(r >> 1 & 7), frac_digits = (int)(r >> 4 & 31) % 22;
+    uint64_t digits = *seed * 2862933555777941757u + 3037000493u;
+    if (int_digits == 0 || (r >> 9 & 3) == 0)
+        n += snprintf(out + n, cap - (size_t)n, "0");
+    else
+        for (int i = 0; i < int_digits; i++, digits = digits * 6364136223846793005u + 1)
+            n += snprintf(out + n, cap - (size_t)n, "%d", (int)((digits >> 33) % 9 + (i == 0)));
+    if (frac_digits > 0) {
+        n += snprintf(out + n, cap - (size_t)n, ".");
+        for (int i = 0; i < frac_digits; i++, digits = digits * 6364136223846793005u + 1)
+            n += snprintf(out + n, cap - (size_t)n, "%d", (int)((digits >> 33) % 10));
+    }
+    if (r >> 11 & 1)
+        snprintf(out + n, cap - (size_t)n, "%c%s%d", (r >> 12 & 1) ? 'e' : 'E',
+                 (r >> 13 & 1) ? "-" : ((r >> 14 & 1) ? "+" : ""), (int)((r >> 15) % ((r >> 24 & 1) ? 400 : 30)));
+}
+
+/* Every number reads as the very double strtod gives (bit for bit: the fast path must never
+ * round differently), over random texts and the edges of the fast path. */
+static void reads_doubles_exactly_as_strtod(void **state)
+{
+    (void)state;
+    static const char *edges[] = {
+        "0", "-0", "0.0", "-0.0", "0e0", "0e-400", "1", "9007199254740992", "9007199254740993",
+        "9007199254740991", "1e22", "1e23", "1e-22", "1e-23", "123456789012345678", "0.1",
+        "0.30000000000000004", "2.2250738585072014e-308", "4.9e-324", "1.7976931348623157e308",
+        "3.4028235e38", "1.17549435e-38", "1.4e-45", "0.000000000000000000000001",
+        "12345678901234567890", "1234567890123456789.5", "9999999999999999999", "00000", "-5e22",
+        "8.98846567431158e307", "0.1e-20", "100000000000000000000000"};
+    char text[160], doc_text[200];
+    uint64_t seed = 42;
+    for (int i = 0; i < 200000; i++) {
+        size_t n_edges = sizeof(edges) / sizeof(edges[0]);
+        if ((size_t)i < n_edges)
+            snprintf(text, sizeof(text), "%s", edges[i]);
+        else
+            random_number_text(&seed, text, sizeof(text));
+        snprintf(doc_text, sizeof(doc_text), "[%s]", text);
+        inferd_json_t doc;
+        inferd_err_t err;
+        if (parse(&doc, doc_text, &err) != 0)
+            continue; /* not JSON (e.g. "00000"): the grammar test covers refusals */
+        double expected = strtod(text, NULL), got = 0.0;
+        bool is_json_number = strncmp(text, "00", 2) != 0 && strncmp(text, "-00", 3) != 0;
+        if (!is_json_number)
+            continue;
+        if (!isfinite(expected)) {
+            assert_int_not_equal(inferd_json_double(&doc, 1, &got), 0);
+            continue;
+        }
+        assert_int_equal(inferd_json_double(&doc, 1, &got), 0);
+        if (memcmp(&got, &expected, sizeof(got)) != 0)
+            fail_msg("%s read as %.17g, strtod gives %.17g", text, got, expected);
+    }
+}
+
 static void refuses_numbers_outside_the_grammar(void **state)
 {
     const char *bad[] = {"[01]", "[1.]", "[.5]", "[1e]", "[+1]", "[-]", "[0x10]", "[1.2.3]"};
@@ -209,6 +276,48 @@ static void writer_floats_round_trip(void **state)
     }
 }
 
+/* Floats are written exactly as printf's "%.9g" writes them (the long double scaling could only
+ * differ next to a rounding boundary, which none of these reaches) and read back as the same
+ * float: every power of two, the neighbours of powers of ten, and a stride through all 2^32
+ * bit patterns. */
+static void writer_floats_match_printf(void **state)
+{
+    (void)state;
+    inferd_jsonw_t w = {0};
+    char expected[48];
+    for (uint64_t step = 0; step < 3; step++) {
+        uint64_t stride = step == 0 ? 1009 : 1, count = step == 0 ? 4256768 : 600;
+        for (uint64_t i = 0; i < count; i++) {
+            uint32_t bits;
+            if (step == 0) {
+                bits = (uint32_t)(i * stride);
+            } else if (step == 1) { /* powers of two and their neighbours */
+                float p = ldexpf(1.0f, (int)(i % 300) - 150);
+                memcpy(&bits, &p, sizeof(bits));
+                bits += (uint32_t)(i / 300) - 1u;
+            } else { /* around powers of ten */
+                float p = (float)pow(10.0, (double)((int)(i % 80) - 45));
+                memcpy(&bits, &p, sizeof(bits));
+                bits += (uint32_t)(i / 80 % 3) - 1u;
+            }
+            float v;
+            memcpy(&v, &bits, sizeof(v));
+            if (!isfinite(v))
+                continue;
+            w.len = 0;
+            inferd_jsonw_f32(&w, v);
+            inferd_jsonw_raw(&w, "", 1);
+            float back = strtof(w.buf, NULL);
+            if (memcmp(&back, &v, sizeof(v)) != 0)
+                fail_msg("%.9g written as %s reads back as %.9g", (double)v, w.buf, (double)back);
+            snprintf(expected, sizeof(expected), "%.9g", (double)v);
+            if (strcmp(expected, w.buf) != 0)
+                fail_msg("%s written as %s", expected, w.buf);
+        }
+    }
+    inferd_jsonw_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,10 +326,12 @@ int main(void)
         cmocka_unit_test(refuses_deep_nesting_quickly),
         cmocka_unit_test(reads_integers_exactly),
         cmocka_unit_test(reads_doubles_and_refuses_non_numbers),
+        cmocka_unit_test(reads_doubles_exactly_as_strtod),
         cmocka_unit_test(refuses_numbers_outside_the_grammar),
         cmocka_unit_test(decodes_strings),
         cmocka_unit_test(writer_escapes_and_formats),
         cmocka_unit_test(writer_floats_round_trip),
+        cmocka_unit_test(writer_floats_match_printf),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
