@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "pool_dnnl.h"
+
 typedef enum { POOL_MAX, POOL_AVERAGE } pool_kind_t;
 
 typedef struct {
@@ -361,6 +363,40 @@ static void pool_to_channels_last(const float *x, int64_t batch, int64_t channel
                 y[(n * size + i) * channels + c] = x[(n * channels + c) * size + i];
 }
 
+/* MaxPool of channels-last FP32 through oneDNN, into channels-last Y or, when the graph wants
+ * Y row-major, through scratch and a transpose. Returns INFERD_EUNSUPPORTED when oneDNN declines
+ * (the caller's loops then run). */
+static int max_pool_channels_last_dnnl(const onnx_node_t *node, const pool_plan_t *plan,
+                                       const inferd_tensor_t *x, inferd_tensor_t *out,
+                                       onnx_scratch_t *scratch, inferd_err_t *err)
+{
+    if (scratch->node_state == NULL)
+        return INFERD_EUNSUPPORTED;
+    bool is_y_last = (node->channels_last_outputs & 1u) != 0;
+    onnx_pool_desc_t d;
+    memset(&d, 0, sizeof(d)); /* compared byte for byte, padding included */
+    d.batch = x->shape[0];
+    d.channels = x->shape[1];
+    d.window = plan->window;
+    float *y = out[0].data;
+    if (!is_y_last) {
+        y = onnx_scratch_get(scratch, sizeof(float) * (size_t)(plan->planes * plan->out_size));
+        if (y == NULL)
+            return inferd_fail(err, INFERD_ENOMEM, "MaxPool: out of memory");
+    }
+    int rc = onnx_max_pool_dnnl(scratch->node_state, &d, x->data, y, err);
+    if (rc != 0 || is_y_last)
+        return rc;
+    /* [batch, size, channels] -> [batch, channels, size] */
+    float *to = out[0].data;
+    for (int64_t n = 0; n < d.batch; n++)
+        for (int64_t i = 0; i < plan->out_size; i++)
+            for (int64_t c = 0; c < d.channels; c++)
+                to[(n * d.channels + c) * plan->out_size + i] =
+                    y[(n * plan->out_size + i) * d.channels + c];
+    return 0;
+}
+
 static int pool_run(const onnx_node_t *node, const inferd_tensor_t *const *in, inferd_tensor_t *out,
                     onnx_scratch_t *scratch, inferd_err_t *err)
 {
@@ -379,6 +415,11 @@ static int pool_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
     bool is_x_last = (node->channels_last_inputs & 1u) != 0;
     bool is_y_last = (node->channels_last_outputs & 1u) != 0;
     int64_t batch = x->shape[0], channels = x->shape[1];
+    if (is_x_last && p->kind == POOL_MAX && x->dtype == INFERD_DT_FP32 && node->n_outputs == 1) {
+        rc = max_pool_channels_last_dnnl(node, &plan, x, out, scratch, err);
+        if (rc != INFERD_EUNSUPPORTED)
+            return rc;
+    }
     int64_t n_spans = w->out[0] + w->out[1] + w->out[2];
     bool converts = x->dtype != INFERD_DT_FP32 && x->dtype != INFERD_DT_FP64;
     int64_t x_count = converts ? plan.planes * plan.in_size : 0;

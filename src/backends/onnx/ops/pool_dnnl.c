@@ -1,0 +1,130 @@
+/* MaxPool through oneDNN's pooling primitive, for FP32 activations kept channels-last between
+ * Convs (optimize.c): oneDNN's kernels vectorize across channels and run on the model's OpenMP
+ * threads, where pool.c's own loops run on one. One primitive per shape and context
+ * (state_cache.h). pool.c falls back to its loops when oneDNN declines. */
+#include "pool_dnnl.h"
+
+#include <oneapi/dnnl/dnnl.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "state_cache.h"
+
+static dnnl_engine_t engine;
+static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
+
+static void create_engine(void)
+{
+    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
+        engine = NULL;
+}
+
+typedef struct {
+    dnnl_primitive_t pool;
+    dnnl_memory_t x, y, workspace;
+    dnnl_stream_t stream;
+} pool_state_t;
+
+static void pool_state_free(void *data)
+{
+    pool_state_t *s = data;
+    if (s == NULL)
+        return;
+    if (s->pool != NULL)
+        dnnl_primitive_destroy(s->pool);
+    if (s->x != NULL)
+        dnnl_memory_destroy(s->x);
+    if (s->y != NULL)
+        dnnl_memory_destroy(s->y);
+    if (s->workspace != NULL)
+        dnnl_memory_destroy(s->workspace);
+    if (s->stream != NULL)
+        dnnl_stream_destroy(s->stream);
+    free(s);
+}
+
+static dnnl_status_t build(pool_state_t *s, const onnx_pool_desc_t *d)
+{
+    static const dnnl_format_tag_t channels_last[] = {dnnl_nwc, dnnl_nhwc, dnnl_ndhwc};
+    int n = d->window.n_spatial, first = ONNX_WINDOW_MAX_SPATIAL - n;
+    dnnl_dims_t x_dims = {d->batch, d->channels}, y_dims = {d->batch, d->channels};
+    dnnl_dims_t strides, kernel, dilation, pad_l, pad_r;
+    for (int a = 0; a < n; a++) {
+        const onnx_window_t *w = &d->window;
+        int64_t in = w->in[first + a], out = w->out[first + a], stride = w->stride[first + a];
+        int64_t extent = (w->kernel[first + a] - 1) * w->dilation[first + a] + 1;
+        x_dims[2 + a] = in;
+        y_dims[2 + a] = out;
+        strides[a] = stride;
+        kernel[a] = w->kernel[first + a];
+        dilation[a] = w->dilation[first + a] - 1;
+        pad_l[a] = w->pad_begin[first + a];
+        /* oneDNN sizes the output by rounding down; ceil_mode's last window reaches further
+         * right, into padding that a maximum ignores */
+        pad_r[a] = w->pad_end[first + a];
+        if ((in + pad_l[a] + pad_r[a] - extent) / stride + 1 != out)
+            pad_r[a] = (out - 1) * stride + extent - in - pad_l[a];
+        if (pad_r[a] < 0)
+            return dnnl_unimplemented;
+    }
+    dnnl_memory_desc_t x_md, y_md;
+    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&x_md, n + 2, x_dims, dnnl_f32,
+                                                    channels_last[n - 1]);
+    if (st == dnnl_success)
+        st = dnnl_memory_desc_init_by_tag(&y_md, n + 2, y_dims, dnnl_f32, channels_last[n - 1]);
+    dnnl_pooling_v2_desc_t desc;
+    if (st == dnnl_success)
+        st = dnnl_pooling_v2_forward_desc_init(&desc, dnnl_forward_inference, dnnl_pooling_max,
+                                               &x_md, &y_md, strides, kernel, dilation, pad_l,
+                                               pad_r);
+    dnnl_primitive_desc_t pd = NULL;
+    if (st == dnnl_success)
+        st = dnnl_primitive_desc_create(&pd, &desc, NULL, engine, NULL);
+    if (st != dnnl_success)
+        return st;
+    const dnnl_memory_desc_t *ws_md = dnnl_primitive_desc_query_md(pd, dnnl_query_workspace_md, 0);
+    st = dnnl_primitive_create(&s->pool, pd);
+    if (st == dnnl_success && ws_md != NULL && dnnl_memory_desc_get_size(ws_md) > 0)
+        st = dnnl_memory_create(&s->workspace, ws_md, engine, DNNL_MEMORY_ALLOCATE);
+    dnnl_primitive_desc_destroy(pd);
+    if (st == dnnl_success)
+        st = dnnl_memory_create(&s->x, &x_md, engine, DNNL_MEMORY_NONE);
+    if (st == dnnl_success)
+        st = dnnl_memory_create(&s->y, &y_md, engine, DNNL_MEMORY_NONE);
+    if (st == dnnl_success)
+        st = dnnl_stream_create(&s->stream, engine, dnnl_stream_default_flags);
+    return st;
+}
+
+int onnx_max_pool_dnnl(onnx_node_state_t *node_state, const onnx_pool_desc_t *d, const float *x,
+                       float *y, inferd_err_t *err)
+{
+    pthread_once(&engine_once, create_engine);
+    if (engine == NULL || node_state == NULL)
+        return INFERD_EUNSUPPORTED;
+    pool_state_t *s = onnx_state_cache_find(node_state, d, sizeof(*d));
+    if (s == NULL) {
+        s = calloc(1, sizeof(*s));
+        if (s == NULL)
+            return inferd_fail(err, INFERD_ENOMEM, "MaxPool: out of memory");
+        if (build(s, d) != dnnl_success) {
+            pool_state_free(s);
+            return INFERD_EUNSUPPORTED; /* the caller's own loops */
+        }
+        if (onnx_state_cache_put(node_state, d, sizeof(*d), s, pool_state_free) != 0)
+            return inferd_fail(err, INFERD_ENOMEM, "MaxPool: out of memory");
+    }
+    dnnl_status_t st = dnnl_memory_set_data_handle(s->x, (void *)x);
+    if (st == dnnl_success)
+        st = dnnl_memory_set_data_handle(s->y, y);
+    if (st == dnnl_success) {
+        dnnl_exec_arg_t args[3] = {
+            {DNNL_ARG_SRC, s->x}, {DNNL_ARG_DST, s->y}, {DNNL_ARG_WORKSPACE, s->workspace}};
+        st = dnnl_primitive_execute(s->pool, s->stream, s->workspace != NULL ? 3 : 2, args);
+    }
+    if (st == dnnl_success)
+        st = dnnl_stream_wait(s->stream);
+    if (st != dnnl_success)
+        return inferd_fail(err, INFERD_EINTERNAL, "MaxPool: oneDNN failed (status %d)", (int)st);
+    return 0;
+}
