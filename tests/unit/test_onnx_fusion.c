@@ -767,11 +767,154 @@ static void fuses_exported_layer_norm(void **state)
     onnx_graph_free(&g);
 }
 
+/* ==== Gemm/MatMul + bias + activation ==== */
+
+/* y1 = Sigmoid(MatMul(x, W) + bias) for x [2,3,8] (PyTorch's Linear on 3-D input, then a
+ * sigmoid) and y2 = Clip(Gemm(u, V, C, transB=1), -0.2, 0.3): each becomes one node whose
+ * epilogue adds the bias and applies the activation, with the results of the unfused ops. */
+static void fuses_bias_and_activations_into_products(void **state)
+{
+    (void)state;
+    enum { K = 8, N = 5, ROWS = 6, U_ROWS = 4 };
+    static float w[K * N], bias[N], v[N * K], c[N], lo = -0.2f, hi = 0.3f;
+    uint32_t seed = 5;
+    for (int i = 0; i < K * N; i++) {
+        w[i] = pseudo_random(&seed);
+        v[i] = pseudo_random(&seed) * 0.5f;
+    }
+    for (int i = 0; i < N; i++) {
+        bias[i] = pseudo_random(&seed);
+        c[i] = pseudo_random(&seed) * 0.2f;
+    }
+    static int64_t w_dims[] = {K, N}, bias_dims[] = {N}, v_dims[] = {N, K}, c_dims[] = {N};
+    static Onnx__TensorProto inits[6], *init_ptrs[6];
+    init_tensor(&inits[0], "W", w_dims, 2, w);
+    init_tensor(&inits[1], "bias", bias_dims, 1, bias);
+    init_tensor(&inits[2], "V", v_dims, 2, v);
+    init_tensor(&inits[3], "C", c_dims, 1, c);
+    init_tensor(&inits[4], "lo", NULL, 0, &lo);
+    init_tensor(&inits[5], "hi", NULL, 0, &hi);
+    for (int i = 0; i < 6; i++)
+        init_ptrs[i] = &inits[i];
+    static char *mm_in[] = {"x", "W"}, *mm_out[] = {"t1"}, *add_in[] = {"bias", "t1"},
+                *add_out[] = {"t2"}, *sig_in[] = {"t2"}, *sig_out[] = {"y1"},
+                *gemm_in[] = {"u", "V", "C"}, *gemm_out[] = {"s1"},
+                *clip_in[] = {"s1", "lo", "hi"}, *clip_out[] = {"y2"};
+    static Onnx__NodeProto nodes[5], *node_ptrs[5];
+    init_node(&nodes[0], "MatMul", mm_in, 2, mm_out);
+    init_node(&nodes[1], "Add", add_in, 2, add_out);
+    init_node(&nodes[2], "Sigmoid", sig_in, 1, sig_out);
+    init_node(&nodes[3], "Gemm", gemm_in, 3, gemm_out);
+    init_node(&nodes[4], "Clip", clip_in, 3, clip_out);
+    static Onnx__AttributeProto trans_b, *gemm_attrs[1] = {&trans_b};
+    onnx__attribute_proto__init(&trans_b);
+    trans_b.name = "transB";
+    trans_b.has_type = 1;
+    trans_b.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+    trans_b.has_i = 1;
+    trans_b.i = 1;
+    nodes[3].n_attribute = 1;
+    nodes[3].attribute = gemm_attrs;
+    for (int i = 0; i < 5; i++)
+        node_ptrs[i] = &nodes[i];
+    static value_info_t infos[4];
+    static const int64_t x_dims[] = {2, 3, K}, y1_dims[] = {2, 3, N}, u_dims[] = {U_ROWS, K},
+                         y2_dims[] = {U_ROWS, N};
+    static Onnx__ValueInfoProto *inputs[2], *outputs[2];
+    inputs[0] = info_dims(&infos[0], "x", x_dims, 3);
+    inputs[1] = info_dims(&infos[1], "u", u_dims, 2);
+    outputs[0] = info_dims(&infos[2], "y1", y1_dims, 3);
+    outputs[1] = info_dims(&infos[3], "y2", y2_dims, 2);
+    Onnx__GraphProto graph;
+    onnx__graph_proto__init(&graph);
+    graph.name = "products";
+    graph.n_node = 5;
+    graph.node = node_ptrs;
+    graph.n_initializer = 6;
+    graph.initializer = init_ptrs;
+    graph.n_input = 2;
+    graph.input = inputs;
+    graph.n_output = 2;
+    graph.output = outputs;
+    Onnx__OperatorSetIdProto opset, *opsets[1] = {&opset};
+    onnx__operator_set_id_proto__init(&opset);
+    opset.domain = "";
+    opset.has_version = 1;
+    opset.version = 13;
+    Onnx__ModelProto model;
+    onnx__model_proto__init(&model);
+    model.has_ir_version = 1;
+    model.ir_version = 8;
+    model.graph = &graph;
+    model.n_opset_import = 1;
+    model.opset_import = opsets;
+    size_t len = onnx__model_proto__get_packed_size(&model);
+    uint8_t *bytes = malloc(len);
+    onnx__model_proto__pack(&model, bytes);
+    onnx_graph_t g;
+    inferd_err_t err;
+    assert_int_equal(onnx_graph_parse(bytes, len, "built", &g, &err), 0);
+    free(bytes);
+
+    assert_int_equal(g.n_nodes, 2);
+    for (int n = 0; n < g.n_nodes; n++) {
+        const onnx_node_t *node = &g.nodes[n];
+        if (strcmp(node->op->op_type, "MatMul") == 0) {
+            assert_int_equal(node->fused.bias_input, 2);
+            assert_int_equal(node->fused.activation, ONNX_FUSED_SIGMOID);
+        } else {
+            assert_string_equal(node->op->op_type, "Gemm");
+            assert_int_equal(node->fused.activation, ONNX_FUSED_CLIP);
+        }
+    }
+
+    float x[ROWS * K], u[U_ROWS * K];
+    for (int i = 0; i < ROWS * K; i++)
+        x[i] = pseudo_random(&seed);
+    for (int i = 0; i < U_ROWS * K; i++)
+        u[i] = pseudo_random(&seed);
+    inferd_tensor_t ins[2] = {
+        {.name = "x", .dtype = INFERD_DT_FP32, .ndim = 3, .shape = {2, 3, K}, .data = x},
+        {.name = "u", .dtype = INFERD_DT_FP32, .ndim = 2, .shape = {U_ROWS, K}, .data = u},
+    };
+    inferd_tensor_t outs[2] = {{.name = "y1"}, {.name = "y2"}};
+    onnx_exec_t *ctx = onnx_exec_new(&g);
+    inferd_arena_t arena;
+    inferd_arena_init(&arena, 4096, 0);
+    assert_int_equal(onnx_exec_run(ctx, &g, ins, outs, &arena, &err), 0);
+    assert_int_equal(outs[0].ndim, 3);
+    assert_int_equal(outs[0].shape[2], N);
+    const float *y1 = outs[0].data, *y2 = outs[1].data;
+    int clipped = 0;
+    for (int r = 0; r < ROWS; r++)
+        for (int j = 0; j < N; j++) {
+            double sum = bias[j];
+            for (int kk = 0; kk < K; kk++)
+                sum += (double)x[r * K + kk] * w[kk * N + j];
+            double expected = 1.0 / (1.0 + exp(-sum));
+            assert_true(fabs(y1[r * N + j] - expected) <= 1e-5);
+        }
+    for (int r = 0; r < U_ROWS; r++)
+        for (int j = 0; j < N; j++) {
+            double sum = c[j];
+            for (int kk = 0; kk < K; kk++)
+                sum += (double)u[r * K + kk] * v[j * K + kk];
+            double expected = sum < lo ? lo : sum > hi ? hi : sum;
+            clipped += sum < lo || sum > hi;
+            assert_true(fabs(y2[r * N + j] - expected) <= 1e-5);
+        }
+    assert_true(clipped > 0); /* the bounds were reached */
+    inferd_arena_free(&arena);
+    onnx_exec_free(ctx);
+    onnx_graph_free(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fuses_and_keeps_channels_last),
         cmocka_unit_test(keeps_primitives_per_batch_size),
+        cmocka_unit_test(fuses_bias_and_activations_into_products),
         cmocka_unit_test(folds_transposes_into_matmuls),
         cmocka_unit_test(fuses_exported_layer_norm),
         cmocka_unit_test(pools_channels_last_windows),

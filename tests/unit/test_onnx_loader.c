@@ -138,10 +138,17 @@ static void constant_nodes_are_folded(void **state)
     inferd_err_t err;
     assert_int_equal(
         onnx_graph_load(source_path("examples/models/mnist_mlp/1/model.onnx"), &graph, &err), 0);
-    /* Constant, Div, Gemm, Relu, Gemm, Relu, Gemm, Softmax: the Constant never runs */
-    assert_int_equal(graph.n_nodes, 7);
-    for (int i = 0; i < graph.n_nodes; i++)
+    /* Constant, Div, Gemm, Relu, Gemm, Relu, Gemm, Softmax: the Constant never runs, and each
+     * Relu runs inside the Gemm before it */
+    assert_int_equal(graph.n_nodes, 5);
+    int fused_relus = 0;
+    for (int i = 0; i < graph.n_nodes; i++) {
         assert_string_not_equal(graph.nodes[i].op->op_type, "Constant");
+        assert_string_not_equal(graph.nodes[i].op->op_type, "Relu");
+        fused_relus += strcmp(graph.nodes[i].op->op_type, "Gemm") == 0 &&
+                       graph.nodes[i].fused.activation == ONNX_FUSED_RELU;
+    }
+    assert_int_equal(fused_relus, 2);
     onnx_graph_free(&graph);
 }
 

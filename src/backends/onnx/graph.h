@@ -28,16 +28,19 @@ typedef struct onnx_node_state {
 #define ONNX_MATMUL_MAX_PERM 4
 
 /* What the optimizer fused into a node: for Conv, applied after its own result in this order,
- * y += input `sum_input` (a residual Add), then the activation; for MatMul, a permuted B.
- * Zeroed means nothing. */
+ * y += input `sum_input` (a residual Add), then the activation; for MatMul, a permuted B, then
+ * y += input `bias_input` (a constant vector along the last axis) and the activation; for Gemm,
+ * the activation after its C. Zeroed means nothing. */
 typedef enum {
     ONNX_FUSED_NONE,
     ONNX_FUSED_RELU,
-    ONNX_FUSED_CLIP, /* min(max(y, alpha), beta) */
+    ONNX_FUSED_CLIP,    /* min(max(y, alpha), beta) */
+    ONNX_FUSED_SIGMOID, /* Gemm and MatMul only */
 } onnx_fused_activation_t;
 
 typedef struct onnx_fused {
-    int sum_input; /* the node input added to the result, or 0 for none (input 0 never is) */
+    int sum_input;  /* the node input added to the result, or 0 for none (input 0 never is) */
+    int bias_input; /* MatMul: the input holding a bias of 1 or N values, or 0 for none */
     onnx_fused_activation_t activation;
     float alpha, beta;
     /* MatMul: the product's B is input 1 with its axes permuted by b_perm (a Transpose the

@@ -336,6 +336,82 @@ static void fuse_into_convs(onnx_graph_t *g)
     }
 }
 
+/* ==== Gemm/MatMul + bias Add + Relu/Clip/Sigmoid ====
+ * A MatMul whose constant B has N columns, read only by an Add of a constant FP32 vector of N
+ * values (or one), adds it as it writes its result (PyTorch's Linear on 3-D input exports as
+ * MatMul and Add); a Gemm or such a MatMul read only by a Relu, a Clip with constant bounds or a
+ * Sigmoid applies it there too. The fused nodes die in dead-node removal. */
+
+/* Fuses the activation reading `node`'s only output into it. Returns true when it did. */
+static bool fuse_activation(onnx_graph_t *g, onnx_node_t *node)
+{
+    int reader = only_reader(g, node->outputs[0]);
+    if (reader < 0 || g->nodes[reader].n_outputs != 1 || g->nodes[reader].outputs[0] < 0 ||
+        g->nodes[reader].inputs[0] != node->outputs[0])
+        return false;
+    onnx_node_t *act = &g->nodes[reader];
+    float lo, hi;
+    if (is_op(act, "Relu")) {
+        node->fused.activation = ONNX_FUSED_RELU;
+    } else if (is_op(act, "Sigmoid")) {
+        node->fused.activation = ONNX_FUSED_SIGMOID;
+    } else if (is_op(act, "Clip") && clip_bounds(g, act, &lo, &hi)) {
+        node->fused.activation = ONNX_FUSED_CLIP;
+        node->fused.alpha = lo;
+        node->fused.beta = hi;
+    } else {
+        return false;
+    }
+    take_output(g, node, act);
+    return true;
+}
+
+/* Fuses the bias Add after MatMul `matmul`. Returns true when it did. */
+static bool fuse_matmul_bias(onnx_graph_t *g, onnx_node_t *matmul)
+{
+    const onnx_value_t *b = constant_input(g, matmul, 1);
+    if (b == NULL || b->constant.ndim < 2 || matmul->fused.b_perm_rank > 0)
+        return false;
+    int64_t n = b->constant.shape[b->constant.ndim - 1];
+    int y = matmul->outputs[0];
+    int reader = only_reader(g, y);
+    if (reader < 0 || !is_op(&g->nodes[reader], "Add") || g->nodes[reader].n_inputs != 2 ||
+        g->nodes[reader].n_outputs != 1 || g->nodes[reader].outputs[0] < 0)
+        return false;
+    onnx_node_t *add = &g->nodes[reader];
+    int k = add->inputs[0] == y ? 1 : 0;
+    const onnx_value_t *bias = constant_input(g, add, k);
+    if (add->inputs[1 - k] != y || !(is_fp32_vector(bias, n) || is_fp32_vector(bias, 1)))
+        return false;
+    int *inputs = malloc(3 * sizeof(int));
+    if (inputs == NULL)
+        return false;
+    inputs[0] = matmul->inputs[0];
+    inputs[1] = matmul->inputs[1];
+    inputs[2] = add->inputs[k];
+    free(matmul->inputs);
+    matmul->inputs = inputs;
+    matmul->n_inputs = 3;
+    matmul->fused.bias_input = 2;
+    take_output(g, matmul, add);
+    return true;
+}
+
+static void fuse_into_products(onnx_graph_t *g)
+{
+    for (int n = 0; n < g->n_nodes; n++) {
+        onnx_node_t *node = &g->nodes[n];
+        bool is_matmul = is_op(node, "MatMul");
+        if ((!is_matmul && !is_op(node, "Gemm")) || node->n_outputs != 1 || node->outputs[0] < 0)
+            continue;
+        if (is_matmul && node->n_inputs != 2)
+            continue;
+        if (is_matmul)
+            fuse_matmul_bias(g, node);
+        fuse_activation(g, node);
+    }
+}
+
 /* ==== MatMul + Transpose ====
  * A Transpose feeding a MatMul's B, read by that MatMul alone, becomes a permutation the MatMul
  * reads B through (attention's K^T and V), so the copy is not made. */
@@ -652,6 +728,7 @@ int onnx_graph_optimize(onnx_graph_t *g, inferd_err_t *err)
     fold_batch_norms(g);
     fuse_into_convs(g);
     fuse_transposes_into_matmuls(g);
+    fuse_into_products(g);
     fuse_layer_norms(g);
 
     /* Drop dead nodes from the end back, so that a chain of them goes in one pass. */

@@ -4,7 +4,9 @@
  * the best kernel for this CPU; the rarer datatypes (FP64, FP16, the integers) through plain
  * loops. onnx_sgemm is shared with Einsum (numeric.h). */
 #include "numeric.h"
+#include "unary.h"
 
+#include <math.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +111,67 @@ static void gemm_f64(const gemm_params_t *p, const inferd_tensor_t *a, const inf
         }
 }
 
+/* ==== the fused epilogue (optimize.c: bias Add and Relu/Clip/Sigmoid after a product) ==== */
+
+/* The fused activation over `count` FP32 values, as the Relu, Clip and Sigmoid ops compute it. */
+static void activate_f32(const onnx_fused_t *f, float *y, int64_t count)
+{
+    switch (f->activation) {
+    case ONNX_FUSED_RELU:
+        for (int64_t i = 0; i < count; i++)
+            y[i] = y[i] < 0 ? 0.0f : y[i]; /* NaN stays NaN */
+        break;
+    case ONNX_FUSED_CLIP:
+        for (int64_t i = 0; i < count; i++) {
+            float v = y[i] < f->alpha ? f->alpha : y[i];
+            y[i] = v > f->beta ? f->beta : v;
+        }
+        break;
+    case ONNX_FUSED_SIGMOID: {
+        int64_t i = 0;
+        for (; i + 4 <= count; i += 4) {
+            f32x4_t v;
+            memcpy(&v, y + i, sizeof(v));
+            v = f32x4_sigmoid(v);
+            memcpy(y + i, &v, sizeof(v));
+        }
+        for (; i < count; i++) {
+            f32x4_t v = {y[i], 0, 0, 0};
+            y[i] = f32x4_sigmoid(v)[0];
+        }
+        break;
+    }
+    case ONNX_FUSED_NONE:
+        break;
+    }
+}
+
+/* The fused activation over a result of another datatype (FP64, FP16, integers: Relu). */
+static void activate_other(const onnx_fused_t *f, inferd_tensor_t *y)
+{
+    int64_t count = inferd_tensor_count(y);
+    for (int64_t i = 0; i < count; i++) {
+        if (onnx_is_integer(y->dtype)) { /* only Relu takes integers */
+            if (f->activation == ONNX_FUSED_RELU && onnx_get_i64(y, i) < 0)
+                onnx_set_f64(y, i, 0.0);
+            continue;
+        }
+        double v = onnx_get_f64(y, i);
+        if (f->activation == ONNX_FUSED_RELU) {
+            v = v < 0 ? 0.0 : v;
+        } else if (f->activation == ONNX_FUSED_CLIP) {
+            v = v < f->alpha ? f->alpha : v;
+            v = v > f->beta ? f->beta : v;
+        } else if (f->activation == ONNX_FUSED_SIGMOID && y->dtype == INFERD_DT_FP64) {
+            v = v >= 0 ? 1.0 / (1.0 + exp(-v)) : exp(v) / (1.0 + exp(v));
+        } else if (f->activation == ONNX_FUSED_SIGMOID) {
+            f32x4_t x = {(float)v, 0, 0, 0};
+            v = f32x4_sigmoid(x)[0];
+        }
+        onnx_set_f64(y, i, v);
+    }
+}
+
 /* A constant B of a Gemm with transB that other nodes read too (so onnx_gemm_finalize could not
  * transpose it in place), transposed once per execution context into [k, n] and kept in the
  * node's state; NULL when B is not a constant, transB is 0, or memory runs out (then the caller
@@ -145,6 +208,8 @@ static int gemm_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
     int64_t k = p->trans_a ? a->shape[0] : a->shape[1];
     if (a->dtype == INFERD_DT_FP64) {
         gemm_f64(p, a, b, c, m, n, k, out[0].data);
+        if (node->fused.activation != ONNX_FUSED_NONE)
+            activate_other(&node->fused, &out[0]);
         return 0;
     }
     float *y = out[0].data;
@@ -160,15 +225,23 @@ static int gemm_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
      * does not depend on the batch it ran in */
     int rc = onnx_sgemm(p->trans_a, trans_b, m, n, k, p->alpha, a->data, a->shape[1], bd,
                         trans_b ? b->shape[1] : n, 0.0f, y, n, err);
-    if (rc == 0 && c != NULL && p->beta != 0.0f) {
-        int64_t cm, cn;
+    if (rc != 0)
+        return rc;
+    /* + beta * C, then the fused activation, row by row while the row is in cache */
+    int64_t cm = 0, cn = 0;
+    bool has_c = c != NULL && p->beta != 0.0f;
+    if (has_c)
         gemm_c_extent(c, &cm, &cn);
-        const float *cd = c->data;
-        for (int64_t i = 0; i < m; i++)
+    for (int64_t i = 0; i < m; i++) {
+        float *row = y + i * n;
+        if (has_c) {
+            const float *cd = (const float *)c->data + (cm == 1 ? 0 : i) * cn;
             for (int64_t j = 0; j < n; j++)
-                y[i * n + j] += p->beta * cd[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)];
+                row[j] += p->beta * cd[cn == 1 ? 0 : j];
+        }
+        activate_f32(&node->fused, row, n);
     }
-    return rc;
+    return 0;
 }
 
 /* A constant FP32 B that this Gemm alone reads, with transB: transposed once, in place, into
@@ -468,8 +541,46 @@ static int matmul_f32_batched(const inferd_tensor_t *a, const inferd_tensor_t *b
     return onnx_matmul_dnnl(scratch->node_state, &d, a->data, b_data, y->data, err);
 }
 
+static int matmul_product(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                          inferd_tensor_t *out, onnx_scratch_t *scratch, inferd_err_t *err);
+
+/* The product, then the fused bias and activation (optimize.c), row by row. */
 static int matmul_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
                       inferd_tensor_t *out, onnx_scratch_t *scratch, inferd_err_t *err)
+{
+    int rc = matmul_product(node, in, out, scratch, err);
+    const onnx_fused_t *f = &node->fused;
+    if (rc != 0 || (f->bias_input == 0 && f->activation == ONNX_FUSED_NONE))
+        return rc;
+    if (out[0].dtype != INFERD_DT_FP32) {
+        if (f->bias_input != 0) /* the optimizer fuses FP32 biases only, so FP32 products */
+            return inferd_fail(err, INFERD_EINVAL, "MatMul: %s product with an FP32 bias",
+                               inferd_dtype_name(out[0].dtype));
+        activate_other(f, &out[0]);
+        return 0;
+    }
+    int64_t n = out[0].ndim > 0 ? out[0].shape[out[0].ndim - 1] : 1;
+    int64_t count = inferd_tensor_count(&out[0]);
+    const inferd_tensor_t *bias = f->bias_input != 0 ? in[f->bias_input] : NULL;
+    int64_t bias_count = bias != NULL ? inferd_tensor_count(bias) : 0;
+    if (bias != NULL && bias_count != 1 && bias_count != n)
+        return inferd_fail(err, INFERD_EINVAL,
+                           "MatMul: a bias of %lld values cannot be added to rows of %lld",
+                           (long long)bias_count, (long long)n);
+    float *y = out[0].data;
+    for (int64_t at = 0; n > 0 && at < count; at += n) {
+        if (bias != NULL) {
+            const float *bd = bias->data;
+            for (int64_t j = 0; j < n; j++)
+                y[at + j] += bd[bias_count == 1 ? 0 : j];
+        }
+        activate_f32(f, y + at, n);
+    }
+    return 0;
+}
+
+static int matmul_product(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                          inferd_tensor_t *out, onnx_scratch_t *scratch, inferd_err_t *err)
 {
     matmul_plan_t plan;
     int64_t shape[INFERD_MAX_DIMS];
