@@ -770,13 +770,15 @@ static void fuses_exported_layer_norm(void **state)
 /* ==== Gemm/MatMul + bias + activation ==== */
 
 /* y1 = Sigmoid(MatMul(x, W) + bias) for x [2,3,8] (PyTorch's Linear on 3-D input, then a
- * sigmoid) and y2 = Clip(Gemm(u, V, C, transB=1), -0.2, 0.3): each becomes one node whose
- * epilogue adds the bias and applies the activation, with the results of the unfused ops. */
+ * sigmoid), y2 = Clip(Gemm(u, V, C, transB=1), -0.2, 0.3) and y3 = Relu(BatchNormalization(
+ * Gemm(u, V2, transB=1))) (Linear, BatchNorm1d, ReLU): each becomes one node (the batch norm
+ * folded into V2 and a new C), with the results of the unfused ops. */
 static void fuses_bias_and_activations_into_products(void **state)
 {
     (void)state;
     enum { K = 8, N = 5, ROWS = 6, U_ROWS = 4 };
     static float w[K * N], bias[N], v[N * K], c[N], lo = -0.2f, hi = 0.3f;
+    static float v2[N * K], gamma[N], beta[N], mean[N], var[N];
     uint32_t seed = 5;
     for (int i = 0; i < K * N; i++) {
         w[i] = pseudo_random(&seed);
@@ -785,27 +787,44 @@ static void fuses_bias_and_activations_into_products(void **state)
     for (int i = 0; i < N; i++) {
         bias[i] = pseudo_random(&seed);
         c[i] = pseudo_random(&seed) * 0.2f;
+        gamma[i] = 1.0f + pseudo_random(&seed) * 0.5f;
+        beta[i] = pseudo_random(&seed) * 0.3f;
+        mean[i] = pseudo_random(&seed) * 0.2f;
+        var[i] = 0.5f + pseudo_random(&seed) * 0.4f;
     }
+    for (int i = 0; i < N * K; i++)
+        v2[i] = pseudo_random(&seed);
     static int64_t w_dims[] = {K, N}, bias_dims[] = {N}, v_dims[] = {N, K}, c_dims[] = {N};
-    static Onnx__TensorProto inits[6], *init_ptrs[6];
+    static Onnx__TensorProto inits[11], *init_ptrs[11];
     init_tensor(&inits[0], "W", w_dims, 2, w);
     init_tensor(&inits[1], "bias", bias_dims, 1, bias);
     init_tensor(&inits[2], "V", v_dims, 2, v);
     init_tensor(&inits[3], "C", c_dims, 1, c);
     init_tensor(&inits[4], "lo", NULL, 0, &lo);
     init_tensor(&inits[5], "hi", NULL, 0, &hi);
-    for (int i = 0; i < 6; i++)
+    init_tensor(&inits[6], "V2", v_dims, 2, v2);
+    init_tensor(&inits[7], "gamma", c_dims, 1, gamma);
+    init_tensor(&inits[8], "beta", c_dims, 1, beta);
+    init_tensor(&inits[9], "mean", c_dims, 1, mean);
+    init_tensor(&inits[10], "var", c_dims, 1, var);
+    for (int i = 0; i < 11; i++)
         init_ptrs[i] = &inits[i];
     static char *mm_in[] = {"x", "W"}, *mm_out[] = {"t1"}, *add_in[] = {"bias", "t1"},
                 *add_out[] = {"t2"}, *sig_in[] = {"t2"}, *sig_out[] = {"y1"},
                 *gemm_in[] = {"u", "V", "C"}, *gemm_out[] = {"s1"},
-                *clip_in[] = {"s1", "lo", "hi"}, *clip_out[] = {"y2"};
-    static Onnx__NodeProto nodes[5], *node_ptrs[5];
+                *clip_in[] = {"s1", "lo", "hi"}, *clip_out[] = {"y2"},
+                *gemm2_in[] = {"u", "V2"}, *gemm2_out[] = {"g2"},
+                *bn_in[] = {"g2", "gamma", "beta", "mean", "var"}, *bn_out[] = {"n2"},
+                *relu_in[] = {"n2"}, *relu_out[] = {"y3"};
+    static Onnx__NodeProto nodes[8], *node_ptrs[8];
     init_node(&nodes[0], "MatMul", mm_in, 2, mm_out);
     init_node(&nodes[1], "Add", add_in, 2, add_out);
     init_node(&nodes[2], "Sigmoid", sig_in, 1, sig_out);
     init_node(&nodes[3], "Gemm", gemm_in, 3, gemm_out);
     init_node(&nodes[4], "Clip", clip_in, 3, clip_out);
+    init_node(&nodes[5], "Gemm", gemm2_in, 2, gemm2_out);
+    init_node(&nodes[6], "BatchNormalization", bn_in, 5, bn_out);
+    init_node(&nodes[7], "Relu", relu_in, 1, relu_out);
     static Onnx__AttributeProto trans_b, *gemm_attrs[1] = {&trans_b};
     onnx__attribute_proto__init(&trans_b);
     trans_b.name = "transB";
@@ -815,26 +834,29 @@ static void fuses_bias_and_activations_into_products(void **state)
     trans_b.i = 1;
     nodes[3].n_attribute = 1;
     nodes[3].attribute = gemm_attrs;
-    for (int i = 0; i < 5; i++)
+    nodes[5].n_attribute = 1;
+    nodes[5].attribute = gemm_attrs;
+    for (int i = 0; i < 8; i++)
         node_ptrs[i] = &nodes[i];
-    static value_info_t infos[4];
+    static value_info_t infos[5];
     static const int64_t x_dims[] = {2, 3, K}, y1_dims[] = {2, 3, N}, u_dims[] = {U_ROWS, K},
                          y2_dims[] = {U_ROWS, N};
-    static Onnx__ValueInfoProto *inputs[2], *outputs[2];
+    static Onnx__ValueInfoProto *inputs[2], *outputs[3];
     inputs[0] = info_dims(&infos[0], "x", x_dims, 3);
     inputs[1] = info_dims(&infos[1], "u", u_dims, 2);
     outputs[0] = info_dims(&infos[2], "y1", y1_dims, 3);
     outputs[1] = info_dims(&infos[3], "y2", y2_dims, 2);
+    outputs[2] = info_dims(&infos[4], "y3", y2_dims, 2);
     Onnx__GraphProto graph;
     onnx__graph_proto__init(&graph);
     graph.name = "products";
-    graph.n_node = 5;
+    graph.n_node = 8;
     graph.node = node_ptrs;
-    graph.n_initializer = 6;
+    graph.n_initializer = 11;
     graph.initializer = init_ptrs;
     graph.n_input = 2;
     graph.input = inputs;
-    graph.n_output = 2;
+    graph.n_output = 3;
     graph.output = outputs;
     Onnx__OperatorSetIdProto opset, *opsets[1] = {&opset};
     onnx__operator_set_id_proto__init(&opset);
@@ -853,10 +875,13 @@ static void fuses_bias_and_activations_into_products(void **state)
     onnx__model_proto__pack(&model, bytes);
     onnx_graph_t g;
     inferd_err_t err;
-    assert_int_equal(onnx_graph_parse(bytes, len, "built", &g, &err), 0);
+    int parse_rc = onnx_graph_parse(bytes, len, "built", &g, &err);
+    if (parse_rc != 0)
+        fail_msg("%s", err.msg);
     free(bytes);
 
-    assert_int_equal(g.n_nodes, 2);
+    assert_int_equal(g.n_nodes, 3);
+    assert_int_equal(count_op(&g, "Gemm"), 2);
     for (int n = 0; n < g.n_nodes; n++) {
         const onnx_node_t *node = &g.nodes[n];
         if (strcmp(node->op->op_type, "MatMul") == 0) {
@@ -864,7 +889,8 @@ static void fuses_bias_and_activations_into_products(void **state)
             assert_int_equal(node->fused.activation, ONNX_FUSED_SIGMOID);
         } else {
             assert_string_equal(node->op->op_type, "Gemm");
-            assert_int_equal(node->fused.activation, ONNX_FUSED_CLIP);
+            assert_true(node->fused.activation == ONNX_FUSED_CLIP ||
+                        node->fused.activation == ONNX_FUSED_RELU);
         }
     }
 
@@ -877,14 +903,14 @@ static void fuses_bias_and_activations_into_products(void **state)
         {.name = "x", .dtype = INFERD_DT_FP32, .ndim = 3, .shape = {2, 3, K}, .data = x},
         {.name = "u", .dtype = INFERD_DT_FP32, .ndim = 2, .shape = {U_ROWS, K}, .data = u},
     };
-    inferd_tensor_t outs[2] = {{.name = "y1"}, {.name = "y2"}};
+    inferd_tensor_t outs[3] = {{.name = "y1"}, {.name = "y2"}, {.name = "y3"}};
     onnx_exec_t *ctx = onnx_exec_new(&g);
     inferd_arena_t arena;
     inferd_arena_init(&arena, 4096, 0);
     assert_int_equal(onnx_exec_run(ctx, &g, ins, outs, &arena, &err), 0);
     assert_int_equal(outs[0].ndim, 3);
     assert_int_equal(outs[0].shape[2], N);
-    const float *y1 = outs[0].data, *y2 = outs[1].data;
+    const float *y1 = outs[0].data, *y2 = outs[1].data, *y3 = outs[2].data;
     int clipped = 0;
     for (int r = 0; r < ROWS; r++)
         for (int j = 0; j < N; j++) {
@@ -904,6 +930,18 @@ static void fuses_bias_and_activations_into_products(void **state)
             assert_true(fabs(y2[r * N + j] - expected) <= 1e-5);
         }
     assert_true(clipped > 0); /* the bounds were reached */
+    int zeroed = 0;
+    for (int r = 0; r < U_ROWS; r++)
+        for (int j = 0; j < N; j++) {
+            double sum = 0.0;
+            for (int kk = 0; kk < K; kk++)
+                sum += (double)u[r * K + kk] * v2[j * K + kk];
+            double normed = (sum - mean[j]) / sqrt((double)var[j] + 1e-5) * gamma[j] + beta[j];
+            double expected = normed < 0 ? 0.0 : normed;
+            zeroed += normed < 0;
+            assert_true(fabs(y3[r * N + j] - expected) <= 1e-5);
+        }
+    assert_true(zeroed > 0 && zeroed < U_ROWS * N);
     inferd_arena_free(&arena);
     onnx_exec_free(ctx);
     onnx_graph_free(&g);

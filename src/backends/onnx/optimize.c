@@ -77,9 +77,10 @@ static bool is_needed(const onnx_graph_t *g, int n, const bool *is_read)
     return false;
 }
 
-/* ==== Conv + BatchNormalization ====
+/* ==== Conv (or Gemm) + BatchNormalization ====
  * y = gamma * (conv(x, W) + b - mean) / sqrt(var + eps) + beta is the convolution with
- * W'[m] = W[m] * s[m] and b'[m] = (b[m] - mean[m]) * s[m] + beta[m], s = gamma / sqrt(var + eps).
+ * W'[m] = W[m] * s[m] and b'[m] = (b[m] - mean[m]) * s[m] + beta[m], s = gamma / sqrt(var + eps);
+ * likewise for a Gemm with transB, whose B holds one row per output channel.
  */
 
 /* Appends a constant FP32 value owning `data`; returns its index or -1 when out of memory. */
@@ -138,7 +139,8 @@ static int only_reader(const onnx_graph_t *g, int v)
 static bool fold_batch_norm(onnx_graph_t *g, onnx_node_t *conv, onnx_node_t *bn, float epsilon)
 {
     const onnx_value_t *w = constant_input(g, conv, 1);
-    if (w == NULL || w->constant.dtype != INFERD_DT_FP32 || w->constant.ndim < 3 ||
+    int min_ndim = strcmp(conv->op->op_type, "Conv") == 0 ? 3 : 2;
+    if (w == NULL || w->constant.dtype != INFERD_DT_FP32 || w->constant.ndim < min_ndim ||
         bn->n_outputs != 1)
         return false;
     int64_t channels = w->constant.shape[0];
@@ -199,11 +201,24 @@ static bool fold_batch_norm(onnx_graph_t *g, onnx_node_t *conv, onnx_node_t *bn,
     return true;
 }
 
+/* A Gemm that computes A * B' + C with B' = B transposed and C absent or a vector: its B is
+ * laid out as a Conv's weights (one row per output channel), and folds a BatchNormalization the
+ * same way (PyTorch's Linear followed by BatchNorm1d). */
+static bool is_foldable_gemm(const onnx_node_t *node)
+{
+    const Onnx__NodeProto *proto = node->proto;
+    return strcmp(node->op->op_type, "Gemm") == 0 && proto != NULL &&
+           onnx_attr_float(proto, "alpha", 1.0f) == 1.0f &&
+           onnx_attr_float(proto, "beta", 1.0f) == 1.0f &&
+           onnx_attr_int(proto, "transA", 0) == 0 && onnx_attr_int(proto, "transB", 0) == 1;
+}
+
 static void fold_batch_norms(onnx_graph_t *g)
 {
     for (int n = 0; n < g->n_nodes; n++) {
         onnx_node_t *conv = &g->nodes[n];
-        if (strcmp(conv->op->op_type, "Conv") != 0 || conv->n_outputs != 1 || conv->outputs[0] < 0)
+        if ((strcmp(conv->op->op_type, "Conv") != 0 && !is_foldable_gemm(conv)) ||
+            conv->n_outputs != 1 || conv->outputs[0] < 0)
             continue;
         int reader = only_reader(g, conv->outputs[0]);
         if (reader < 0 || strcmp(g->nodes[reader].op->op_type, "BatchNormalization") != 0 ||
