@@ -947,12 +947,107 @@ static void fuses_bias_and_activations_into_products(void **state)
     onnx_graph_free(&g);
 }
 
+/* y = Sigmoid(Conv(x, W, B)) with pads 1: one Conv whose oneDNN post-op is the logistic. */
+static void fuses_sigmoid_into_conv(void **state)
+{
+    (void)state;
+    enum { CI = 2, CO = 3, S = 5 };
+    static float w[CO * CI * 9], b[CO];
+    uint32_t seed = 21;
+    for (int i = 0; i < CO * CI * 9; i++)
+        w[i] = pseudo_random(&seed);
+    for (int i = 0; i < CO; i++)
+        b[i] = pseudo_random(&seed) * 0.5f;
+    static int64_t w_dims[] = {CO, CI, 3, 3}, b_dims[] = {CO}, pads[] = {1, 1, 1, 1};
+    static Onnx__TensorProto inits[2], *init_ptrs[2] = {&inits[0], &inits[1]};
+    init_tensor(&inits[0], "W", w_dims, 4, w);
+    init_tensor(&inits[1], "B", b_dims, 1, b);
+    static char *conv_in[] = {"x", "W", "B"}, *conv_out[] = {"c"}, *sig_in[] = {"c"},
+                *sig_out[] = {"y"};
+    static Onnx__NodeProto nodes[2], *node_ptrs[2] = {&nodes[0], &nodes[1]};
+    init_node(&nodes[0], "Conv", conv_in, 3, conv_out);
+    init_node(&nodes[1], "Sigmoid", sig_in, 1, sig_out);
+    static Onnx__AttributeProto pad_attr, *attrs[1] = {&pad_attr};
+    init_ints(&pad_attr, "pads", pads, 4);
+    nodes[0].n_attribute = 1;
+    nodes[0].attribute = attrs;
+    static value_info_t infos[2];
+    static Onnx__ValueInfoProto *inputs[1], *outputs[1];
+    inputs[0] = info4(&infos[0], "x", CI, S);
+    outputs[0] = info4(&infos[1], "y", CO, S);
+    Onnx__GraphProto graph;
+    onnx__graph_proto__init(&graph);
+    graph.name = "conv_sigmoid";
+    graph.n_node = 2;
+    graph.node = node_ptrs;
+    graph.n_initializer = 2;
+    graph.initializer = init_ptrs;
+    graph.n_input = 1;
+    graph.input = inputs;
+    graph.n_output = 1;
+    graph.output = outputs;
+    Onnx__OperatorSetIdProto opset, *opsets[1] = {&opset};
+    onnx__operator_set_id_proto__init(&opset);
+    opset.domain = "";
+    opset.has_version = 1;
+    opset.version = 13;
+    Onnx__ModelProto model;
+    onnx__model_proto__init(&model);
+    model.has_ir_version = 1;
+    model.ir_version = 8;
+    model.graph = &graph;
+    model.n_opset_import = 1;
+    model.opset_import = opsets;
+    size_t len = onnx__model_proto__get_packed_size(&model);
+    uint8_t *bytes = malloc(len);
+    onnx__model_proto__pack(&model, bytes);
+    onnx_graph_t g;
+    inferd_err_t err;
+    assert_int_equal(onnx_graph_parse(bytes, len, "built", &g, &err), 0);
+    free(bytes);
+    assert_int_equal(g.n_nodes, 1);
+    assert_int_equal(g.nodes[0].fused.activation, ONNX_FUSED_SIGMOID);
+
+    enum { BATCH = 2 };
+    float x[BATCH * CI * S * S];
+    for (int i = 0; i < BATCH * CI * S * S; i++)
+        x[i] = pseudo_random(&seed);
+    inferd_tensor_t in = {
+        .name = "x", .dtype = INFERD_DT_FP32, .ndim = 4, .shape = {BATCH, CI, S, S}, .data = x};
+    inferd_tensor_t out = {.name = "y"};
+    onnx_exec_t *ctx = onnx_exec_new(&g);
+    inferd_arena_t arena;
+    inferd_arena_init(&arena, 4096, 0);
+    assert_int_equal(onnx_exec_run(ctx, &g, &in, &out, &arena, &err), 0);
+    const float *y = out.data;
+    for (int n = 0; n < BATCH; n++)
+        for (int o = 0; o < CO; o++)
+            for (int i = 0; i < S; i++)
+                for (int j = 0; j < S; j++) {
+                    double sum = b[o];
+                    for (int c = 0; c < CI; c++)
+                        for (int di = 0; di < 3; di++)
+                            for (int dj = 0; dj < 3; dj++) {
+                                int ii = i + di - 1, jj = j + dj - 1;
+                                if (ii >= 0 && ii < S && jj >= 0 && jj < S)
+                                    sum += (double)x[((n * CI + c) * S + ii) * S + jj] *
+                                           w[((o * CI + c) * 3 + di) * 3 + dj];
+                            }
+                    double expected = 1.0 / (1.0 + exp(-sum));
+                    assert_true(fabs(y[((n * CO + o) * S + i) * S + j] - expected) <= 1e-5);
+                }
+    inferd_arena_free(&arena);
+    onnx_exec_free(ctx);
+    onnx_graph_free(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fuses_and_keeps_channels_last),
         cmocka_unit_test(keeps_primitives_per_batch_size),
         cmocka_unit_test(fuses_bias_and_activations_into_products),
+        cmocka_unit_test(fuses_sigmoid_into_conv),
         cmocka_unit_test(folds_transposes_into_matmuls),
         cmocka_unit_test(fuses_exported_layer_norm),
         cmocka_unit_test(pools_channels_last_windows),

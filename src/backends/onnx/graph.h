@@ -35,7 +35,7 @@ typedef enum {
     ONNX_FUSED_NONE,
     ONNX_FUSED_RELU,
     ONNX_FUSED_CLIP,    /* min(max(y, alpha), beta) */
-    ONNX_FUSED_SIGMOID, /* Gemm and MatMul only */
+    ONNX_FUSED_SIGMOID,
 } onnx_fused_activation_t;
 
 typedef struct onnx_fused {

@@ -231,9 +231,9 @@ static void fold_batch_norms(onnx_graph_t *g)
     }
 }
 
-/* ==== Conv + Add + Relu/Clip ====
- * A Conv whose output only a residual Add reads, and whose result (or the Add's) only a Relu or
- * a Clip with constant bounds reads, computes all of it in one pass (oneDNN post-ops): the Conv
+/* ==== Conv + Add + Relu/Clip/Sigmoid ====
+ * A Conv whose output only a residual Add reads, and whose result (or the Add's) only a Relu, a
+ * Clip with constant bounds or a Sigmoid reads, computes all of it in one pass (oneDNN post-ops): the Conv
  * takes over the last node's output and the others die in dead-node removal. The residual must
  * be computed before the Conv runs (its producer comes first in execution order). */
 
@@ -344,6 +344,8 @@ static void fuse_into_convs(onnx_graph_t *g)
             conv->fused.activation = ONNX_FUSED_CLIP;
             conv->fused.alpha = lo;
             conv->fused.beta = hi;
+        } else if (is_op(act, "Sigmoid")) {
+            conv->fused.activation = ONNX_FUSED_SIGMOID;
         } else {
             continue;
         }

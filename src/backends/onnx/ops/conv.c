@@ -4,6 +4,7 @@
  * oneDNN's sgemm. The arithmetic is one function, conv_compute, so that a later switch to cached
  * oneDNN convolution primitives replaces it alone. */
 #include "conv.h"
+#include "unary.h"
 
 #include <oneapi/dnnl/dnnl.h>
 #include <string.h>
@@ -246,6 +247,11 @@ static void apply_activation(const onnx_fused_t *f, float *y, int64_t count)
         for (int64_t i = 0; i < count; i++) {
             float v = y[i] < f->alpha ? f->alpha : y[i];
             y[i] = v > f->beta ? f->beta : v;
+        }
+    } else if (f->activation == ONNX_FUSED_SIGMOID) {
+        for (int64_t i = 0; i < count; i++) {
+            f32x4_t v = {y[i], 0, 0, 0};
+            y[i] = f32x4_sigmoid(v)[0];
         }
     }
 }

@@ -168,6 +168,8 @@ static dnnl_status_t post_ops_attr(const onnx_conv_desc_t *d, dnnl_primitive_att
         st = dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
     if (st == dnnl_success && d->activation == ONNX_FUSED_CLIP)
         st = dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_clip, d->alpha, d->beta);
+    if (st == dnnl_success && d->activation == ONNX_FUSED_SIGMOID)
+        st = dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_logistic, 0.0f, 0.0f);
     if (st == dnnl_success)
         st = dnnl_primitive_attr_create(OUT_attr);
     if (st == dnnl_success)
