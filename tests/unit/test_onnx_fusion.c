@@ -100,6 +100,39 @@ static void init_ints(Onnx__AttributeProto *a, const char *name, int64_t *values
     a->ints = values;
 }
 
+/* `graph` in a model of opset 13, packed into *OUT_bytes (malloc'ed); returns the length. */
+static size_t pack_graph(Onnx__GraphProto *graph, uint8_t **OUT_bytes)
+{
+    Onnx__OperatorSetIdProto opset, *opsets[1] = {&opset};
+    onnx__operator_set_id_proto__init(&opset);
+    opset.domain = "";
+    opset.has_version = 1;
+    opset.version = 13;
+    Onnx__ModelProto model;
+    onnx__model_proto__init(&model);
+    model.has_ir_version = 1;
+    model.ir_version = 8;
+    model.graph = graph;
+    model.n_opset_import = 1;
+    model.opset_import = opsets;
+    size_t len = onnx__model_proto__get_packed_size(&model);
+    *OUT_bytes = malloc(len);
+    onnx__model_proto__pack(&model, *OUT_bytes);
+    return len;
+}
+
+/* Loads `graph` (packed as a model) into `g`, failing the test with the loader's message. */
+static void parse_graph(Onnx__GraphProto *graph, onnx_graph_t *g)
+{
+    uint8_t *bytes;
+    size_t len = pack_graph(graph, &bytes);
+    inferd_err_t err;
+    int rc = onnx_graph_parse(bytes, len, "built", g, &err);
+    free(bytes);
+    if (rc != 0)
+        fail_msg("%s", err.msg);
+}
+
 static float w1[C * IN_C * 9], b1[C], w2[C * C * 9], w3[C * C], b3[C];
 
 /* A deterministic value in [-1, 1). */
@@ -197,22 +230,7 @@ static size_t build_model(uint8_t **OUT_bytes)
     graph.input = inputs;
     graph.n_output = 1;
     graph.output = outputs;
-    Onnx__OperatorSetIdProto opset, *opsets[1] = {&opset};
-    onnx__operator_set_id_proto__init(&opset);
-    opset.domain = "";
-    opset.has_version = 1;
-    opset.version = 13;
-    Onnx__ModelProto model;
-    onnx__model_proto__init(&model);
-    model.has_ir_version = 1;
-    model.ir_version = 8;
-    model.graph = &graph;
-    model.n_opset_import = 1;
-    model.opset_import = opsets;
-    size_t len = onnx__model_proto__get_packed_size(&model);
-    *OUT_bytes = malloc(len);
-    onnx__model_proto__pack(&model, *OUT_bytes);
-    return len;
+    return pack_graph(&graph, OUT_bytes);
 }
 
 /* ==== the plain reference ==== */
@@ -450,25 +468,9 @@ static void folds_transposes_into_matmuls(void **state)
     graph.input = inputs;
     graph.n_output = N_CASES;
     graph.output = outputs;
-    Onnx__OperatorSetIdProto opset, *opsets[1] = {&opset};
-    onnx__operator_set_id_proto__init(&opset);
-    opset.domain = "";
-    opset.has_version = 1;
-    opset.version = 13;
-    Onnx__ModelProto model;
-    onnx__model_proto__init(&model);
-    model.has_ir_version = 1;
-    model.ir_version = 8;
-    model.graph = &graph;
-    model.n_opset_import = 1;
-    model.opset_import = opsets;
-    size_t len = onnx__model_proto__get_packed_size(&model);
-    uint8_t *bytes = malloc(len);
-    onnx__model_proto__pack(&model, bytes);
     onnx_graph_t g;
     inferd_err_t err;
-    assert_int_equal(onnx_graph_parse(bytes, len, "built", &g, &err), 0);
-    free(bytes);
+    parse_graph(&graph, &g);
     assert_int_equal(g.n_nodes, N_CASES); /* the Transposes are gone */
     assert_int_equal(count_op(&g, "MatMul"), N_CASES);
 
@@ -592,25 +594,9 @@ static void pools_channels_last_windows(void **state)
     graph.input = inputs;
     graph.n_output = 1;
     graph.output = outputs;
-    Onnx__OperatorSetIdProto opset, *opsets[1] = {&opset};
-    onnx__operator_set_id_proto__init(&opset);
-    opset.domain = "";
-    opset.has_version = 1;
-    opset.version = 13;
-    Onnx__ModelProto model;
-    onnx__model_proto__init(&model);
-    model.has_ir_version = 1;
-    model.ir_version = 8;
-    model.graph = &graph;
-    model.n_opset_import = 1;
-    model.opset_import = opsets;
-    size_t len = onnx__model_proto__get_packed_size(&model);
-    uint8_t *bytes = malloc(len);
-    onnx__model_proto__pack(&model, bytes);
     onnx_graph_t g;
     inferd_err_t err;
-    assert_int_equal(onnx_graph_parse(bytes, len, "built", &g, &err), 0);
-    free(bytes);
+    parse_graph(&graph, &g);
     assert_int_equal(g.nodes[1].channels_last_inputs, 1); /* MaxPool */
     assert_int_equal(g.nodes[1].channels_last_outputs, 1);
     assert_int_equal(g.nodes[3].channels_last_inputs, 1); /* AveragePool */
@@ -718,25 +704,9 @@ static void fuses_exported_layer_norm(void **state)
     graph.input = inputs;
     graph.n_output = 1;
     graph.output = outputs;
-    Onnx__OperatorSetIdProto opset, *opsets[1] = {&opset};
-    onnx__operator_set_id_proto__init(&opset);
-    opset.domain = "";
-    opset.has_version = 1;
-    opset.version = 13;
-    Onnx__ModelProto model;
-    onnx__model_proto__init(&model);
-    model.has_ir_version = 1;
-    model.ir_version = 8;
-    model.graph = &graph;
-    model.n_opset_import = 1;
-    model.opset_import = opsets;
-    size_t len = onnx__model_proto__get_packed_size(&model);
-    uint8_t *bytes = malloc(len);
-    onnx__model_proto__pack(&model, bytes);
     onnx_graph_t g;
     inferd_err_t err;
-    assert_int_equal(onnx_graph_parse(bytes, len, "built", &g, &err), 0);
-    free(bytes);
+    parse_graph(&graph, &g);
     assert_int_equal(g.n_nodes, 1);
     assert_string_equal(g.nodes[0].op->op_type, "LayerNormalization");
 
@@ -811,9 +781,8 @@ static void fuses_bias_and_activations_into_products(void **state)
         init_ptrs[i] = &inits[i];
     static char *mm_in[] = {"x", "W"}, *mm_out[] = {"t1"}, *add_in[] = {"bias", "t1"},
                 *add_out[] = {"t2"}, *sig_in[] = {"t2"}, *sig_out[] = {"y1"},
-                *gemm_in[] = {"u", "V", "C"}, *gemm_out[] = {"s1"},
-                *clip_in[] = {"s1", "lo", "hi"}, *clip_out[] = {"y2"},
-                *gemm2_in[] = {"u", "V2"}, *gemm2_out[] = {"g2"},
+                *gemm_in[] = {"u", "V", "C"}, *gemm_out[] = {"s1"}, *clip_in[] = {"s1", "lo", "hi"},
+                *clip_out[] = {"y2"}, *gemm2_in[] = {"u", "V2"}, *gemm2_out[] = {"g2"},
                 *bn_in[] = {"g2", "gamma", "beta", "mean", "var"}, *bn_out[] = {"n2"},
                 *relu_in[] = {"n2"}, *relu_out[] = {"y3"};
     static Onnx__NodeProto nodes[8], *node_ptrs[8];
@@ -858,27 +827,9 @@ static void fuses_bias_and_activations_into_products(void **state)
     graph.input = inputs;
     graph.n_output = 3;
     graph.output = outputs;
-    Onnx__OperatorSetIdProto opset, *opsets[1] = {&opset};
-    onnx__operator_set_id_proto__init(&opset);
-    opset.domain = "";
-    opset.has_version = 1;
-    opset.version = 13;
-    Onnx__ModelProto model;
-    onnx__model_proto__init(&model);
-    model.has_ir_version = 1;
-    model.ir_version = 8;
-    model.graph = &graph;
-    model.n_opset_import = 1;
-    model.opset_import = opsets;
-    size_t len = onnx__model_proto__get_packed_size(&model);
-    uint8_t *bytes = malloc(len);
-    onnx__model_proto__pack(&model, bytes);
     onnx_graph_t g;
     inferd_err_t err;
-    int parse_rc = onnx_graph_parse(bytes, len, "built", &g, &err);
-    if (parse_rc != 0)
-        fail_msg("%s", err.msg);
-    free(bytes);
+    parse_graph(&graph, &g);
 
     assert_int_equal(g.n_nodes, 3);
     assert_int_equal(count_op(&g, "Gemm"), 2);
@@ -986,25 +937,9 @@ static void fuses_sigmoid_into_conv(void **state)
     graph.input = inputs;
     graph.n_output = 1;
     graph.output = outputs;
-    Onnx__OperatorSetIdProto opset, *opsets[1] = {&opset};
-    onnx__operator_set_id_proto__init(&opset);
-    opset.domain = "";
-    opset.has_version = 1;
-    opset.version = 13;
-    Onnx__ModelProto model;
-    onnx__model_proto__init(&model);
-    model.has_ir_version = 1;
-    model.ir_version = 8;
-    model.graph = &graph;
-    model.n_opset_import = 1;
-    model.opset_import = opsets;
-    size_t len = onnx__model_proto__get_packed_size(&model);
-    uint8_t *bytes = malloc(len);
-    onnx__model_proto__pack(&model, bytes);
     onnx_graph_t g;
     inferd_err_t err;
-    assert_int_equal(onnx_graph_parse(bytes, len, "built", &g, &err), 0);
-    free(bytes);
+    parse_graph(&graph, &g);
     assert_int_equal(g.n_nodes, 1);
     assert_int_equal(g.nodes[0].fused.activation, ONNX_FUSED_SIGMOID);
 

@@ -34,7 +34,7 @@ typedef struct onnx_node_state {
 typedef enum {
     ONNX_FUSED_NONE,
     ONNX_FUSED_RELU,
-    ONNX_FUSED_CLIP,    /* min(max(y, alpha), beta) */
+    ONNX_FUSED_CLIP, /* min(max(y, alpha), beta) */
     ONNX_FUSED_SIGMOID,
 } onnx_fused_activation_t;
 

@@ -209,8 +209,8 @@ static bool is_foldable_gemm(const onnx_node_t *node)
     const Onnx__NodeProto *proto = node->proto;
     return strcmp(node->op->op_type, "Gemm") == 0 && proto != NULL &&
            onnx_attr_float(proto, "alpha", 1.0f) == 1.0f &&
-           onnx_attr_float(proto, "beta", 1.0f) == 1.0f &&
-           onnx_attr_int(proto, "transA", 0) == 0 && onnx_attr_int(proto, "transB", 0) == 1;
+           onnx_attr_float(proto, "beta", 1.0f) == 1.0f && onnx_attr_int(proto, "transA", 0) == 0 &&
+           onnx_attr_int(proto, "transB", 0) == 1;
 }
 
 static void fold_batch_norms(onnx_graph_t *g)
@@ -233,9 +233,9 @@ static void fold_batch_norms(onnx_graph_t *g)
 
 /* ==== Conv + Add + Relu/Clip/Sigmoid ====
  * A Conv whose output only a residual Add reads, and whose result (or the Add's) only a Relu, a
- * Clip with constant bounds or a Sigmoid reads, computes all of it in one pass (oneDNN post-ops): the Conv
- * takes over the last node's output and the others die in dead-node removal. The residual must
- * be computed before the Conv runs (its producer comes first in execution order). */
+ * Clip with constant bounds or a Sigmoid reads, computes all of it in one pass (oneDNN post-ops):
+ * the Conv takes over the last node's output and the others die in dead-node removal. The residual
+ * must be computed before the Conv runs (its producer comes first in execution order). */
 
 /* The node writing value `v`, or -1 (a graph input or a constant). */
 static int producer_of(const onnx_graph_t *g, int v)

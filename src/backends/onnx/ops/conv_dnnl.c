@@ -8,6 +8,7 @@
  * to its own path when oneDNN declines a shape. */
 #include "conv.h"
 
+#include "dnnl_util.h"
 #include "state_cache.h"
 
 #include <oneapi/dnnl/dnnl.h>
@@ -16,15 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static dnnl_engine_t engine;
-static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
-
-static void create_engine(void)
-{
-    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
-        engine = NULL;
-}
 
 /* ==== weights shared by every context ====
  * Invariant: under `lock`, exactly one of `plain` and `packed` is set once a context has run
@@ -126,7 +118,8 @@ static dnnl_status_t reorder_create(const dnnl_memory_desc_t *from, const dnnl_m
                                     dnnl_primitive_t *OUT_reorder)
 {
     dnnl_primitive_desc_t pd;
-    dnnl_status_t st = dnnl_reorder_primitive_desc_create(&pd, from, engine, to, engine, NULL);
+    dnnl_status_t st = dnnl_reorder_primitive_desc_create(&pd, from, onnx_dnnl_engine(), to,
+                                                          onnx_dnnl_engine(), NULL);
     if (st == dnnl_success) {
         st = dnnl_primitive_create(OUT_reorder, pd);
         dnnl_primitive_desc_destroy(pd);
@@ -146,7 +139,7 @@ static dnnl_status_t layout_for(const dnnl_memory_desc_t *user_md, const dnnl_me
     if (dnnl_memory_desc_equal(user_md, want))
         return dnnl_success;
     *OUT_bytes = (dnnl_memory_desc_get_size(want) + 63) & ~(size_t)63;
-    dnnl_status_t st = dnnl_memory_create(OUT_mem, want, engine, DNNL_MEMORY_NONE);
+    dnnl_status_t st = dnnl_memory_create(OUT_mem, want, onnx_dnnl_engine(), DNNL_MEMORY_NONE);
     if (st == dnnl_success)
         st = is_to_user ? reorder_create(want, user_md, OUT_reorder)
                         : reorder_create(user_md, want, OUT_reorder);
@@ -242,7 +235,7 @@ static dnnl_status_t build(conv_state_t *s, const onnx_conv_desc_t *d, bool is_b
         st = post_ops_attr(d, &attr);
     dnnl_primitive_desc_t pd = NULL;
     if (st == dnnl_success)
-        st = dnnl_primitive_desc_create(&pd, &conv_desc, attr, engine, NULL);
+        st = dnnl_primitive_desc_create(&pd, &conv_desc, attr, onnx_dnnl_engine(), NULL);
     if (attr != NULL)
         dnnl_primitive_attr_destroy(attr);
     if (st != dnnl_success)
@@ -252,26 +245,27 @@ static dnnl_status_t build(conv_state_t *s, const onnx_conv_desc_t *d, bool is_b
     const dnnl_memory_desc_t *chosen_w = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     st = dnnl_primitive_create(&s->conv, pd);
     if (st == dnnl_success)
-        st = dnnl_memory_create(&s->src_user, &src_md, engine, DNNL_MEMORY_NONE);
+        st = dnnl_memory_create(&s->src_user, &src_md, onnx_dnnl_engine(), DNNL_MEMORY_NONE);
     if (st == dnnl_success)
-        st = dnnl_memory_create(&s->dst_user, &dst_md, engine, DNNL_MEMORY_NONE);
+        st = dnnl_memory_create(&s->dst_user, &dst_md, onnx_dnnl_engine(), DNNL_MEMORY_NONE);
     if (st == dnnl_success)
-        st = dnnl_memory_create(&s->weights_user, &weights_md, engine, DNNL_MEMORY_NONE);
+        st =
+            dnnl_memory_create(&s->weights_user, &weights_md, onnx_dnnl_engine(), DNNL_MEMORY_NONE);
     if (st == dnnl_success)
-        st = dnnl_memory_create(&s->weights, chosen_w, engine, DNNL_MEMORY_NONE);
+        st = dnnl_memory_create(&s->weights, chosen_w, onnx_dnnl_engine(), DNNL_MEMORY_NONE);
     if (st == dnnl_success && d->has_bias)
-        st = dnnl_memory_create(&s->bias, &bias_md, engine, DNNL_MEMORY_NONE);
+        st = dnnl_memory_create(&s->bias, &bias_md, onnx_dnnl_engine(), DNNL_MEMORY_NONE);
     if (st == dnnl_success)
         st = layout_for(&src_md, chosen_src, false, &s->src, &s->src_bytes, &s->src_reorder);
     if (st == dnnl_success)
         st = layout_for(&dst_md, chosen_dst, true, &s->dst, &s->dst_bytes, &s->dst_reorder);
     /* the residual goes where the primitive writes, in its layout: copied when they agree */
     if (st == dnnl_success && d->has_sum)
-        st = dnnl_memory_create(&s->sum_user, &sum_md, engine, DNNL_MEMORY_NONE);
+        st = dnnl_memory_create(&s->sum_user, &sum_md, onnx_dnnl_engine(), DNNL_MEMORY_NONE);
     if (st == dnnl_success && d->has_sum && !dnnl_memory_desc_equal(&sum_md, chosen_dst))
         st = reorder_create(&sum_md, chosen_dst, &s->sum_reorder);
     if (st == dnnl_success && s->stream == NULL)
-        st = dnnl_stream_create(&s->stream, engine, dnnl_stream_default_flags);
+        st = dnnl_stream_create(&s->stream, onnx_dnnl_engine(), dnnl_stream_default_flags);
     dnnl_primitive_desc_destroy(pd);
     return st;
 }
@@ -291,9 +285,9 @@ static dnnl_status_t reorder_once(const dnnl_memory_desc_t *from_md, const void 
     dnnl_memory_t src = NULL, dst = NULL;
     dnnl_status_t st = reorder_create(from_md, to_md, &reorder);
     if (st == dnnl_success)
-        st = dnnl_memory_create(&src, from_md, engine, (void *)from);
+        st = dnnl_memory_create(&src, from_md, onnx_dnnl_engine(), (void *)from);
     if (st == dnnl_success)
-        st = dnnl_memory_create(&dst, to_md, engine, to);
+        st = dnnl_memory_create(&dst, to_md, onnx_dnnl_engine(), to);
     if (st == dnnl_success)
         st = execute(reorder, stream, src, dst);
     if (st == dnnl_success)
@@ -377,12 +371,11 @@ static void conv_state_release(void *data)
 int onnx_conv_shared_plain(onnx_conv_shared_t *shared, const onnx_conv_desc_t *d, float *out,
                            inferd_err_t *err)
 {
-    pthread_once(&engine_once, create_engine);
     pthread_mutex_lock(&shared->lock);
     dnnl_status_t st = dnnl_success;
     if (shared->plain != NULL) {
         memcpy(out, shared->plain, shared->plain_bytes);
-    } else if (engine == NULL) {
+    } else if (onnx_dnnl_engine() == NULL) {
         st = dnnl_runtime_error;
     } else {
         int n = d->n_spatial, first = ONNX_WINDOW_MAX_SPATIAL - n;
@@ -400,7 +393,7 @@ int onnx_conv_shared_plain(onnx_conv_shared_t *shared, const onnx_conv_desc_t *d
         st = dnnl_memory_desc_init_by_tag(&plain_md, ndims, dims, dnnl_f32,
                                           weights_tag(n, is_grouped));
         if (st == dnnl_success)
-            st = dnnl_stream_create(&stream, engine, dnnl_stream_default_flags);
+            st = dnnl_stream_create(&stream, onnx_dnnl_engine(), dnnl_stream_default_flags);
         if (st == dnnl_success)
             st = reorder_once(&shared->packed_md, shared->packed, &plain_md, out, stream);
         if (stream != NULL)
@@ -506,8 +499,7 @@ int onnx_conv_dnnl(onnx_node_state_t *node_state, onnx_conv_shared_t *shared,
                    const onnx_conv_desc_t *d, const onnx_conv_io_t *io, onnx_scratch_t *scratch,
                    inferd_err_t *err)
 {
-    pthread_once(&engine_once, create_engine);
-    if (engine == NULL || node_state == NULL)
+    if (onnx_dnnl_engine() == NULL || node_state == NULL)
         return INFERD_EUNSUPPORTED;
     conv_state_t *s = onnx_state_cache_find(node_state, d, sizeof(*d));
     if (s == NULL) { /* a shape this context has not run yet (or has evicted) */

@@ -6,21 +6,12 @@
  * to an earlier shape cheap. Each matrix of the batch is computed alone, so its result does not
  * depend on the batch size. */
 #include "numeric.h"
+#include "dnnl_util.h"
 #include "state_cache.h"
 
 #include <oneapi/dnnl/dnnl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-
-static dnnl_engine_t engine;
-static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
-
-static void create_engine(void)
-{
-    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
-        engine = NULL;
-}
 
 typedef struct {
     onnx_matmul_desc_t desc;
@@ -34,16 +25,8 @@ static void matmul_state_free(void *data)
     matmul_state_t *s = data;
     if (s == NULL)
         return;
-    if (s->matmul != NULL)
-        dnnl_primitive_destroy(s->matmul);
-    if (s->a != NULL)
-        dnnl_memory_destroy(s->a);
-    if (s->b != NULL)
-        dnnl_memory_destroy(s->b);
-    if (s->y != NULL)
-        dnnl_memory_destroy(s->y);
-    if (s->stream != NULL)
-        dnnl_stream_destroy(s->stream);
+    dnnl_memory_t memories[] = {s->a, s->b, s->y};
+    onnx_dnnl_destroy(s->matmul, memories, 3, s->stream);
     free(s);
 }
 
@@ -64,27 +47,26 @@ static dnnl_status_t build(matmul_state_t *s, const onnx_matmul_desc_t *d)
         st = dnnl_matmul_desc_init(&matmul_desc, &a_md, &b_md, NULL, &y_md);
     dnnl_primitive_desc_t pd = NULL;
     if (st == dnnl_success)
-        st = dnnl_primitive_desc_create(&pd, &matmul_desc, NULL, engine, NULL);
+        st = dnnl_primitive_desc_create(&pd, &matmul_desc, NULL, onnx_dnnl_engine(), NULL);
     if (st != dnnl_success)
         return st;
     st = dnnl_primitive_create(&s->matmul, pd);
     dnnl_primitive_desc_destroy(pd);
     if (st == dnnl_success)
-        st = dnnl_memory_create(&s->a, &a_md, engine, DNNL_MEMORY_NONE);
+        st = dnnl_memory_create(&s->a, &a_md, onnx_dnnl_engine(), DNNL_MEMORY_NONE);
     if (st == dnnl_success)
-        st = dnnl_memory_create(&s->b, &b_md, engine, DNNL_MEMORY_NONE);
+        st = dnnl_memory_create(&s->b, &b_md, onnx_dnnl_engine(), DNNL_MEMORY_NONE);
     if (st == dnnl_success)
-        st = dnnl_memory_create(&s->y, &y_md, engine, DNNL_MEMORY_NONE);
+        st = dnnl_memory_create(&s->y, &y_md, onnx_dnnl_engine(), DNNL_MEMORY_NONE);
     if (st == dnnl_success)
-        st = dnnl_stream_create(&s->stream, engine, dnnl_stream_default_flags);
+        st = dnnl_stream_create(&s->stream, onnx_dnnl_engine(), dnnl_stream_default_flags);
     return st;
 }
 
 int onnx_matmul_dnnl(onnx_node_state_t *node_state, const onnx_matmul_desc_t *d, const float *a,
                      const float *b, float *y, inferd_err_t *err)
 {
-    pthread_once(&engine_once, create_engine);
-    if (engine == NULL || node_state == NULL)
+    if (onnx_dnnl_engine() == NULL || node_state == NULL)
         return INFERD_EUNSUPPORTED;
     matmul_state_t *s = onnx_state_cache_find(node_state, d, sizeof(*d));
     if (s == NULL) {

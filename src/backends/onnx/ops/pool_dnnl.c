@@ -5,19 +5,10 @@
 #include "pool_dnnl.h"
 
 #include <oneapi/dnnl/dnnl.h>
-#include <pthread.h>
 #include <stdlib.h>
 
+#include "dnnl_util.h"
 #include "state_cache.h"
-
-static dnnl_engine_t engine;
-static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
-
-static void create_engine(void)
-{
-    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
-        engine = NULL;
-}
 
 typedef struct {
     dnnl_primitive_t pool;
@@ -30,16 +21,8 @@ static void pool_state_free(void *data)
     pool_state_t *s = data;
     if (s == NULL)
         return;
-    if (s->pool != NULL)
-        dnnl_primitive_destroy(s->pool);
-    if (s->x != NULL)
-        dnnl_memory_destroy(s->x);
-    if (s->y != NULL)
-        dnnl_memory_destroy(s->y);
-    if (s->workspace != NULL)
-        dnnl_memory_destroy(s->workspace);
-    if (s->stream != NULL)
-        dnnl_stream_destroy(s->stream);
+    dnnl_memory_t memories[] = {s->x, s->y, s->workspace};
+    onnx_dnnl_destroy(s->pool, memories, 3, s->stream);
     free(s);
 }
 
@@ -68,8 +51,8 @@ static dnnl_status_t build(pool_state_t *s, const onnx_pool_desc_t *d)
             return dnnl_unimplemented;
     }
     dnnl_memory_desc_t x_md, y_md;
-    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&x_md, n + 2, x_dims, dnnl_f32,
-                                                    channels_last[n - 1]);
+    dnnl_status_t st =
+        dnnl_memory_desc_init_by_tag(&x_md, n + 2, x_dims, dnnl_f32, channels_last[n - 1]);
     if (st == dnnl_success)
         st = dnnl_memory_desc_init_by_tag(&y_md, n + 2, y_dims, dnnl_f32, channels_last[n - 1]);
     dnnl_pooling_v2_desc_t desc;
@@ -79,28 +62,27 @@ static dnnl_status_t build(pool_state_t *s, const onnx_pool_desc_t *d)
                                                pad_r);
     dnnl_primitive_desc_t pd = NULL;
     if (st == dnnl_success)
-        st = dnnl_primitive_desc_create(&pd, &desc, NULL, engine, NULL);
+        st = dnnl_primitive_desc_create(&pd, &desc, NULL, onnx_dnnl_engine(), NULL);
     if (st != dnnl_success)
         return st;
     const dnnl_memory_desc_t *ws_md = dnnl_primitive_desc_query_md(pd, dnnl_query_workspace_md, 0);
     st = dnnl_primitive_create(&s->pool, pd);
     if (st == dnnl_success && ws_md != NULL && dnnl_memory_desc_get_size(ws_md) > 0)
-        st = dnnl_memory_create(&s->workspace, ws_md, engine, DNNL_MEMORY_ALLOCATE);
+        st = dnnl_memory_create(&s->workspace, ws_md, onnx_dnnl_engine(), DNNL_MEMORY_ALLOCATE);
     dnnl_primitive_desc_destroy(pd);
     if (st == dnnl_success)
-        st = dnnl_memory_create(&s->x, &x_md, engine, DNNL_MEMORY_NONE);
+        st = dnnl_memory_create(&s->x, &x_md, onnx_dnnl_engine(), DNNL_MEMORY_NONE);
     if (st == dnnl_success)
-        st = dnnl_memory_create(&s->y, &y_md, engine, DNNL_MEMORY_NONE);
+        st = dnnl_memory_create(&s->y, &y_md, onnx_dnnl_engine(), DNNL_MEMORY_NONE);
     if (st == dnnl_success)
-        st = dnnl_stream_create(&s->stream, engine, dnnl_stream_default_flags);
+        st = dnnl_stream_create(&s->stream, onnx_dnnl_engine(), dnnl_stream_default_flags);
     return st;
 }
 
 int onnx_max_pool_dnnl(onnx_node_state_t *node_state, const onnx_pool_desc_t *d, const float *x,
                        float *y, inferd_err_t *err)
 {
-    pthread_once(&engine_once, create_engine);
-    if (engine == NULL || node_state == NULL)
+    if (onnx_dnnl_engine() == NULL || node_state == NULL)
         return INFERD_EUNSUPPORTED;
     pool_state_t *s = onnx_state_cache_find(node_state, d, sizeof(*d));
     if (s == NULL) {

@@ -5,12 +5,12 @@
  * primitive (vectorized for this CPU: 3x faster than the loops here on attention's rows of 32),
  * kept per context and rebuilt when the shape changes. */
 #include "ops.h"
+#include "dnnl_util.h"
 #include "state_cache.h"
 
 #include <math.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,15 +145,6 @@ DEFINE_SOFTMAX_KERNEL(softmax_f64, double, exp, log)
 
 /* ==== FP32 rows through oneDNN ==== */
 
-static dnnl_engine_t engine;
-static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
-
-static void create_engine(void)
-{
-    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
-        engine = NULL;
-}
-
 typedef struct {
     int64_t rows, length;
     softmax_kind_t kind;
@@ -167,14 +158,8 @@ static void softmax_state_free(void *data)
     softmax_state_t *s = data;
     if (s == NULL)
         return;
-    if (s->softmax != NULL)
-        dnnl_primitive_destroy(s->softmax);
-    if (s->x != NULL)
-        dnnl_memory_destroy(s->x);
-    if (s->y != NULL)
-        dnnl_memory_destroy(s->y);
-    if (s->stream != NULL)
-        dnnl_stream_destroy(s->stream);
+    dnnl_memory_t memories[] = {s->x, s->y};
+    onnx_dnnl_destroy(s->softmax, memories, 2, s->stream);
     free(s);
 }
 
@@ -190,17 +175,17 @@ static dnnl_status_t softmax_build(softmax_state_t *s)
             s->kind == KIND_SOFTMAX ? dnnl_softmax_accurate : dnnl_softmax_log, &md, &md, 1);
     dnnl_primitive_desc_t pd = NULL;
     if (st == dnnl_success)
-        st = dnnl_primitive_desc_create(&pd, &desc, NULL, engine, NULL);
+        st = dnnl_primitive_desc_create(&pd, &desc, NULL, onnx_dnnl_engine(), NULL);
     if (st != dnnl_success)
         return st;
     st = dnnl_primitive_create(&s->softmax, pd);
     dnnl_primitive_desc_destroy(pd);
     if (st == dnnl_success)
-        st = dnnl_memory_create(&s->x, &md, engine, DNNL_MEMORY_NONE);
+        st = dnnl_memory_create(&s->x, &md, onnx_dnnl_engine(), DNNL_MEMORY_NONE);
     if (st == dnnl_success)
-        st = dnnl_memory_create(&s->y, &md, engine, DNNL_MEMORY_NONE);
+        st = dnnl_memory_create(&s->y, &md, onnx_dnnl_engine(), DNNL_MEMORY_NONE);
     if (st == dnnl_success)
-        st = dnnl_stream_create(&s->stream, engine, dnnl_stream_default_flags);
+        st = dnnl_stream_create(&s->stream, onnx_dnnl_engine(), dnnl_stream_default_flags);
     return st;
 }
 
@@ -209,8 +194,7 @@ static dnnl_status_t softmax_build(softmax_state_t *s)
 static int softmax_rows_dnnl(onnx_node_state_t *node_state, softmax_kind_t kind, const float *x,
                              float *y, int64_t rows, int64_t length, inferd_err_t *err)
 {
-    pthread_once(&engine_once, create_engine);
-    if (engine == NULL || node_state == NULL || rows == 0 || length == 0)
+    if (onnx_dnnl_engine() == NULL || node_state == NULL || rows == 0 || length == 0)
         return INFERD_EUNSUPPORTED;
     int64_t key[3] = {rows, length, (int64_t)kind};
     softmax_state_t *s = onnx_state_cache_find(node_state, key, sizeof(key));
