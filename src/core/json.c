@@ -747,13 +747,13 @@ static void jsonw_double(inferd_jsonw_t *w, double v, int digits)
     w->len += (size_t)n;
 }
 
-/* 10^k for k = 0..53 in long double (exact up to 10^27, correctly rounded beyond). */
+/* 10^k for k = 0..54 in long double (exact up to 10^27, correctly rounded beyond). */
 static const long double pow10_ld[] = {
     1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,  1e10L,
     1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L, 1e21L,
     1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L, 1e28L, 1e29L, 1e30L, 1e31L, 1e32L,
     1e33L, 1e34L, 1e35L, 1e36L, 1e37L, 1e38L, 1e39L, 1e40L, 1e41L, 1e42L, 1e43L,
-    1e44L, 1e45L, 1e46L, 1e47L, 1e48L, 1e49L, 1e50L, 1e51L, 1e52L, 1e53L};
+    1e44L, 1e45L, 1e46L, 1e47L, 1e48L, 1e49L, 1e50L, 1e51L, 1e52L, 1e53L, 1e54L};
 
 /* A finite, non-zero float's 9 significant digits into *OUT_digits (a whole number from 10^8
  * to 10^9 - 1) and the decimal exponent of the first digit into *OUT_exp10. The scaling runs in
@@ -764,16 +764,25 @@ static const long double pow10_ld[] = {
 static void f32_digits(float v, uint32_t *OUT_digits, int *OUT_exp10)
 {
     long double x = fabsl((long double)v);
-    int exp10 = (int)floorl(log10l(x));
+    /* log10 from the binary exponent, floor((e2 - 1) * log10(2)) (78913 / 2^18), at most one
+     * short of the decimal exponent; the loop below corrects it */
+    int e2;
+    frexpf(v, &e2);
+    int t = (e2 - 1) * 78913;
+    int exp10 = t >= 0 ? t >> 18 : -((-t + (1 << 18) - 1) >> 18);
     for (;;) {
-        int shift = 8 - exp10; /* from -30 (3.4e38) to 53 (1.4e-45) */
+        int shift = 8 - exp10; /* from -30 (3.4e38) to 54 (1.4e-45) */
         long double scaled = shift >= 0 ? x * pow10_ld[shift] : x / pow10_ld[-shift];
-        long double rounded = nearbyintl(scaled);
-        if (rounded >= 1e9L) {
-            exp10++; /* log10 fell short, or rounding carried into a tenth digit */
+        /* to nearest, ties to even, as printf rounds an exact tie (scaled + 0.5 is exact) */
+        long double up = scaled + 0.5L;
+        uint64_t rounded = (uint64_t)up;
+        if ((long double)rounded == up && (rounded & 1u))
+            rounded--;
+        if (rounded >= 1000000000u) {
+            exp10++; /* rounding carried into a tenth digit */
             continue;
         }
-        if (rounded < 1e8L) {
+        if (rounded < 100000000u) {
             exp10--;
             continue;
         }
