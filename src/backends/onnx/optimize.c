@@ -733,8 +733,12 @@ int onnx_graph_optimize(onnx_graph_t *g, inferd_err_t *err)
         onnx_node_t *node = &g->nodes[n];
         if (node->n_inputs > 0 && has_only_constant_inputs(g, node)) {
             int rc = fold_node(g, node, err);
-            if (rc != 0)
+            if (rc != 0) { /* keep the graph whole for onnx_graph_free: the rest moves down */
+                for (int rest = n; rest < g->n_nodes; rest++)
+                    g->nodes[kept++] = g->nodes[rest];
+                g->n_nodes = kept;
                 return rc;
+            }
             free_node(node);
             continue;
         }
