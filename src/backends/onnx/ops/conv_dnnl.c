@@ -240,6 +240,15 @@ static dnnl_status_t build(conv_state_t *s, const onnx_conv_desc_t *d, bool is_b
         dnnl_primitive_attr_destroy(attr);
     if (st != dnnl_success)
         return st;
+    /* blocked output is only worth a race against oneDNN's preferred kernel when a fast kernel
+     * writes it: its reference kernel took 47 ms for LeNet's second conv at batch 64 */
+    const char *impl = NULL;
+    if (is_blocked_dst &&
+        (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success ||
+         impl == NULL || strncmp(impl, "ref", 3) == 0)) {
+        dnnl_primitive_desc_destroy(pd);
+        return dnnl_unimplemented;
+    }
     const dnnl_memory_desc_t *chosen_src = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
     const dnnl_memory_desc_t *chosen_dst = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
     const dnnl_memory_desc_t *chosen_w = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
