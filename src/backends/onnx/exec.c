@@ -5,8 +5,22 @@
  * request's arena. */
 #include "exec.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Allocations of every context's buffer pool and scratch, process-wide (onnx_exec_allocations). */
+static _Atomic uint64_t allocations;
+
+static void count_allocation(void)
+{
+    atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
+}
+
+uint64_t onnx_exec_allocations(void)
+{
+    return atomic_load_explicit(&allocations, memory_order_relaxed);
+}
 
 struct onnx_exec {
     inferd_tensor_t *values; /* runtime tensor of each graph value */
@@ -32,6 +46,7 @@ void *onnx_scratch_get(onnx_scratch_t *scratch, size_t bytes)
         void *grown = aligned_alloc(64, capacity);
         if (grown == NULL)
             return NULL;
+        count_allocation();
         free(scratch->data);
         scratch->data = grown;
         scratch->capacity = capacity;
@@ -90,6 +105,7 @@ static int buffer_take(onnx_exec_t *ctx, size_t bytes)
         void *grown = malloc(bytes);
         if (grown == NULL)
             return -1;
+        count_allocation();
         free(ctx->buffers[largest].data);
         ctx->buffers[largest].data = grown;
         ctx->buffers[largest].capacity = bytes;
@@ -101,12 +117,14 @@ static int buffer_take(onnx_exec_t *ctx, size_t bytes)
             void *grown = realloc(ctx->buffers, (size_t)capacity * sizeof(*ctx->buffers));
             if (grown == NULL)
                 return -1;
+            count_allocation();
             ctx->buffers = grown;
             ctx->buffers_capacity = capacity;
         }
         void *data = malloc(bytes);
         if (data == NULL)
             return -1;
+        count_allocation();
         best = ctx->n_buffers++;
         ctx->buffers[best].data = data;
         ctx->buffers[best].capacity = bytes;

@@ -2,6 +2,8 @@
 #ifndef INFERD_ONNX_EXEC_H
 #define INFERD_ONNX_EXEC_H
 
+#include <stdint.h>
+
 #include "graph.h"
 #include "inferd/arena.h"
 
@@ -16,5 +18,10 @@ void onnx_exec_free(onnx_exec_t *ctx);
  * node named in err. */
 int onnx_exec_run(onnx_exec_t *ctx, const onnx_graph_t *g, const inferd_tensor_t *inputs,
                   inferd_tensor_t *outputs, inferd_arena_t *arena, inferd_err_t *err);
+
+/* How many times any context's buffer pool or scratch memory has allocated since the process
+ * started: what a test reads to see that a warmed-up context runs without allocating (the
+ * per-shape states ops build are counted by onnx_state_cache_builds). */
+uint64_t onnx_exec_allocations(void);
 
 #endif

@@ -172,36 +172,10 @@ static void activate_other(const onnx_fused_t *f, inferd_tensor_t *y)
     }
 }
 
-/* A constant B of a Gemm with transB that other nodes read too (so onnx_gemm_finalize could not
- * transpose it in place), transposed once per execution context into [k, n] and kept in the
- * node's state; NULL when B is not a constant, transB is 0, or memory runs out (then the caller
- * transposes on the fly). */
-static const float *transposed_weights(const onnx_node_t *node, const inferd_tensor_t *b,
-                                       onnx_scratch_t *scratch)
-{
-    const gemm_params_t *p = node->params;
-    if (!p->trans_b || !(node->constant_inputs & 2u) || scratch == NULL ||
-        scratch->node_state == NULL)
-        return NULL;
-    onnx_node_state_t *state = scratch->node_state;
-    if (state->data == NULL) {
-        int64_t n = b->shape[0], k = b->shape[1];
-        float *t = malloc((size_t)(n * k) * sizeof(float) + 1);
-        if (t == NULL)
-            return NULL;
-        const float *src = b->data;
-        for (int64_t j = 0; j < n; j++)
-            for (int64_t kk = 0; kk < k; kk++)
-                t[kk * n + j] = src[j * k + kk];
-        state->data = t;
-        state->free = free;
-    }
-    return state->data;
-}
-
 static int gemm_run(const onnx_node_t *node, const inferd_tensor_t *const *in, inferd_tensor_t *out,
                     onnx_scratch_t *scratch, inferd_err_t *err)
 {
+    (void)scratch;
     const gemm_params_t *p = node->params;
     const inferd_tensor_t *a = in[0], *b = in[1], *c = node->n_inputs > 2 ? in[2] : NULL;
     int64_t m = out[0].shape[0], n = out[0].shape[1];
@@ -215,9 +189,8 @@ static int gemm_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
     float *y = out[0].data;
     const float *bd = b->data;
     bool trans_b = p->trans_b;
-    const float *weights = transposed_weights(node, b, scratch);
-    if (weights != NULL) { /* B' as [k, n]: no transpose at run time */
-        bd = weights;
+    if (node->shared != NULL) { /* B' as [k, n], made at load: no transpose at run time */
+        bd = node->shared;
         trans_b = false;
     }
     /* y = alpha * A' * B' first, then + beta * C in its own pass: with beta 0 and no transpose of
@@ -244,16 +217,16 @@ static int gemm_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
     return 0;
 }
 
-/* A constant FP32 B that this Gemm alone reads, with transB: transposed once, in place, into
- * [k, n], and the node runs as transB 0 from then on. One copy for every execution context, in the
- * layout that keeps a row's result independent of the batch it runs in (see gemm_run). */
+/* A constant FP32 B with transB, transposed once at load into [k, n], so that the node runs as
+ * transB 0: the layout that keeps a row's result independent of the batch it runs in (see
+ * gemm_run). When this Gemm alone reads B, in place (the plain copy is gone); when other nodes
+ * read it too, into node->shared. Either way one copy serves every execution context. */
 int onnx_gemm_finalize(onnx_node_t *node, inferd_tensor_t *const *constants, uint64_t is_owned,
                        inferd_err_t *err)
 {
     gemm_params_t *p = node->params;
     inferd_tensor_t *b = constants[1];
-    if (!p->trans_b || b == NULL || !(is_owned & 2u) || b->dtype != INFERD_DT_FP32 ||
-        b->ndim != 2 || b->data == NULL)
+    if (!p->trans_b || b == NULL || b->dtype != INFERD_DT_FP32 || b->ndim != 2 || b->data == NULL)
         return 0;
     int64_t n = b->shape[0], k = b->shape[1];
     float *t = malloc((size_t)(n * k) * sizeof(float) + 1);
@@ -263,6 +236,11 @@ int onnx_gemm_finalize(onnx_node_t *node, inferd_tensor_t *const *constants, uin
     for (int64_t j = 0; j < n; j++)
         for (int64_t kk = 0; kk < k; kk++)
             t[kk * n + j] = src[j * k + kk];
+    if (!(is_owned & 2u)) { /* the plain B stays for its other readers */
+        node->shared = t;
+        node->shared_free = free;
+        return 0;
+    }
     free(b->data);
     b->data = t;
     b->shape[0] = k;
