@@ -21,8 +21,12 @@ def wait_until_refused(server, timeout):
     while True:
         try:
             connect(server, timeout=1.0).close()
-        except (ConnectionRefusedError, ConnectionResetError):
-            # refused, or reset while queued on a listener that was closing: not accepted
+        except (ConnectionRefusedError, ConnectionResetError, TimeoutError):
+            # Refused, or reset while queued on a listener that was closing: not accepted. A
+            # connect that times out was not accepted either: on loopback the kernel completes
+            # the handshake for any open listener whether or not the server calls accept(), so
+            # the only way to time out is a SYN the kernel dropped, which happens when it lands
+            # on one of the per-thread listeners in the instant that listener is being closed.
             return True
         if time.monotonic() > deadline:
             return False
