@@ -1,4 +1,6 @@
-/* A/B tests (see inferd/abtest.h).
+/* A/B tests (see inferd/abtest.h): starting, ending and promoting tests, the ticker that ends
+ * them when their time is up or a variant fails too often, and the registry's copy that brings
+ * them back after a restart. A test's results and JSON are abtest_doc.c's.
  *
  * Design notes
  *
@@ -18,42 +20,14 @@
  * statistics are those of its rule, kept (by reference) after it ends so that GET shows the
  * final figures; everything runs on the control thread except rendering metrics, so `lock`
  * guards only the list against the /metrics reader. */
-#include "inferd/abtest.h"
+#include "abtest_private.h"
 #include "inferd/log.h"
-#include "inferd/significance.h"
 
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-typedef enum { AB_RUNNING, AB_COMPLETED, AB_STOPPED, AB_PROMOTED, AB_ROLLED_BACK } ab_status_t;
-
-static const char *const status_names[] = {"running", "completed", "stopped", "promoted",
-                                           "rolled_back"};
-
-typedef enum { METRIC_LATENCY, METRIC_REWARD, METRIC_ERROR_RATE } ab_metric_t;
-
-static const char *const metric_names[] = {"latency", "reward", "error_rate"};
-
-typedef struct ab_test {
-    char *model;
-    char *name;
-    ab_status_t status;
-    int64_t control_version;
-    int64_t started_at_ms, ended_at_ms;
-    int64_t duration_s;         /* 0: until stopped */
-    int64_t min_samples;        /* per variant, before a winner may be named */
-    double rollback_error_rate; /* 0: never */
-    double alpha;
-    ab_metric_t primary;
-    char *end_reason;
-    char *definition;    /* the request body, as JSON text */
-    inferd_rule_t *rule; /* a reference: live statistics while running, final ones after */
-    char *results;       /* results JSON when restored from the registry (rule NULL) */
-} ab_test_t;
 
 struct inferd_ab {
     inferd_repo_t *repo;
@@ -73,14 +47,6 @@ static int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void write_number(inferd_jsonw_t *w, double value)
-{
-    if (isfinite(value))
-        inferd_jsonw_f64(w, value);
-    else
-        inferd_jsonw_lit(w, "null");
 }
 
 static void test_free(ab_test_t *t)
@@ -106,210 +72,7 @@ static ab_test_t *find_test(inferd_ab_t *ab, const char *model, const char *name
     return NULL;
 }
 
-/* ==== statistics ==== */
-
-typedef struct {
-    uint64_t n;
-    double mean, variance;
-} sample_t;
-
-static sample_t latency_sample(const inferd_variant_stats_t *stats)
-{
-    sample_t s;
-    s.n = atomic_load_explicit(&stats->requests, memory_order_relaxed);
-    inferd_variant_latency_moments(stats, &s.mean, &s.variance);
-    return s;
-}
-
-static sample_t reward_sample(const inferd_variant_stats_t *stats)
-{
-    pthread_mutex_t *lock = (pthread_mutex_t *)&stats->lock;
-    pthread_mutex_lock(lock);
-    sample_t s = {stats->rewards, stats->reward_mean,
-                  stats->rewards > 1 ? stats->reward_m2 / (double)(stats->rewards - 1) : 0};
-    pthread_mutex_unlock(lock);
-    return s;
-}
-
-/* {"control": x, "variant": y, "difference": d, "ci": [lo, hi], "p_value": p,
- *  "significant": bool} or with "status": "not enough data". */
-static void write_welch(inferd_jsonw_t *w, sample_t a, sample_t b, double alpha,
-                        bool *OUT_significant, double *OUT_difference)
-{
-    inferd_sig_welch_t result;
-    int rc =
-        inferd_sig_welch(a.n, a.mean, a.variance, b.n, b.mean, b.variance, 1 - alpha, &result);
-    inferd_jsonw_lit(w, "{\"control_mean\":");
-    write_number(w, a.n ? a.mean : NAN);
-    inferd_jsonw_lit(w, ",\"variant_mean\":");
-    write_number(w, b.n ? b.mean : NAN);
-    inferd_jsonw_lit(w, ",\"samples\":[");
-    inferd_jsonw_uint(w, a.n);
-    inferd_jsonw_lit(w, ",");
-    inferd_jsonw_uint(w, b.n);
-    inferd_jsonw_lit(w, "]");
-    *OUT_significant = false;
-    *OUT_difference = 0;
-    if (rc != 0) {
-        inferd_jsonw_lit(w, ",\"status\":\"not enough data\"}");
-        return;
-    }
-    *OUT_significant = result.p_value < alpha;
-    *OUT_difference = result.difference;
-    inferd_jsonw_lit(w, ",\"difference\":");
-    write_number(w, result.difference);
-    inferd_jsonw_lit(w, ",\"ci\":[");
-    write_number(w, result.ci_low);
-    inferd_jsonw_lit(w, ",");
-    write_number(w, result.ci_high);
-    inferd_jsonw_lit(w, "],\"t\":");
-    write_number(w, result.t);
-    inferd_jsonw_lit(w, ",\"df\":");
-    write_number(w, result.df);
-    inferd_jsonw_lit(w, ",\"p_value\":");
-    write_number(w, result.p_value);
-    inferd_jsonw_lit(w, ",\"significant\":");
-    inferd_jsonw_bool(w, *OUT_significant);
-    inferd_jsonw_lit(w, "}");
-}
-
-static void write_proportions(inferd_jsonw_t *w, uint64_t errors_a, uint64_t n_a, uint64_t errors_b,
-                              uint64_t n_b, double alpha, bool *OUT_significant,
-                              double *OUT_difference)
-{
-    inferd_sig_proportions_t result;
-    int rc = inferd_sig_two_proportions(errors_a, n_a, errors_b, n_b, 1 - alpha, &result);
-    inferd_jsonw_lit(w, "{\"control_rate\":");
-    write_number(w, n_a ? (double)errors_a / (double)n_a : NAN);
-    inferd_jsonw_lit(w, ",\"variant_rate\":");
-    write_number(w, n_b ? (double)errors_b / (double)n_b : NAN);
-    *OUT_significant = false;
-    *OUT_difference = 0;
-    if (rc != 0) {
-        inferd_jsonw_lit(w, ",\"status\":\"not enough data\"}");
-        return;
-    }
-    *OUT_significant = result.p_value < alpha;
-    *OUT_difference = result.difference;
-    inferd_jsonw_lit(w, ",\"difference\":");
-    write_number(w, result.difference);
-    inferd_jsonw_lit(w, ",\"ci\":[");
-    write_number(w, result.ci_low);
-    inferd_jsonw_lit(w, ",");
-    write_number(w, result.ci_high);
-    inferd_jsonw_lit(w, "],\"z\":");
-    write_number(w, result.z);
-    inferd_jsonw_lit(w, ",\"p_value\":");
-    write_number(w, result.p_value);
-    inferd_jsonw_lit(w, ",\"significant\":");
-    inferd_jsonw_bool(w, *OUT_significant);
-    inferd_jsonw_lit(w, "}");
-}
-
-/* The comparisons of every variant with the control, and the winner: the variant that is
- * significantly better than the control on the primary metric (lower latency, higher reward,
- * lower error rate) with min_samples on both sides; the control wins when every variant is
- * significantly worse. *OUT_winner: the winning version, or 0. */
-static void write_results(inferd_jsonw_t *w, const ab_test_t *t, int64_t *OUT_winner)
-{
-    const inferd_rule_t *rule = t->rule;
-    *OUT_winner = 0;
-    size_t control = 0;
-    for (size_t i = 0; i < rule->n_variants; i++)
-        if (rule->variants[i].version == t->control_version)
-            control = i;
-    const inferd_variant_stats_t *cs = &rule->variants[control].stats;
-    uint64_t control_n = atomic_load(&cs->requests);
-    inferd_jsonw_lit(w, "{\"control_version\":");
-    inferd_jsonw_int(w, t->control_version);
-    inferd_jsonw_lit(w, ",\"primary_metric\":");
-    inferd_jsonw_cstr(w, metric_names[t->primary]);
-    inferd_jsonw_lit(w, ",\"alpha\":");
-    write_number(w, t->alpha);
-    inferd_jsonw_lit(w, ",\"comparisons\":[");
-    int64_t best = 0;
-    double best_gain = 0;
-    size_t worse = 0, compared = 0;
-    for (size_t i = 0; i < rule->n_variants; i++) {
-        if (i == control)
-            continue;
-        const inferd_variant_stats_t *vs = &rule->variants[i].stats;
-        uint64_t n = atomic_load(&vs->requests);
-        if (compared++)
-            inferd_jsonw_lit(w, ",");
-        inferd_jsonw_lit(w, "{\"version\":");
-        inferd_jsonw_int(w, rule->variants[i].version);
-        bool significant[3];
-        double difference[3];
-        inferd_jsonw_lit(w, ",\"latency_ms\":");
-        write_welch(w, latency_sample(cs), latency_sample(vs), t->alpha, &significant[0],
-                    &difference[0]);
-        inferd_jsonw_lit(w, ",\"reward\":");
-        write_welch(w, reward_sample(cs), reward_sample(vs), t->alpha, &significant[1],
-                    &difference[1]);
-        inferd_jsonw_lit(w, ",\"error_rate\":");
-        write_proportions(w, atomic_load(&cs->errors), control_n, atomic_load(&vs->errors), n,
-                          t->alpha, &significant[2], &difference[2]);
-        inferd_jsonw_lit(w, "}");
-        /* gain > 0: the variant is better than the control on the primary metric */
-        double gain =
-            t->primary == METRIC_REWARD ? difference[t->primary] : -difference[t->primary];
-        uint64_t samples = t->primary == METRIC_REWARD ? reward_sample(vs).n : n;
-        uint64_t control_samples = t->primary == METRIC_REWARD ? reward_sample(cs).n : control_n;
-        bool has_samples =
-            (int64_t)samples >= t->min_samples && (int64_t)control_samples >= t->min_samples;
-        if (has_samples && significant[t->primary] && gain > best_gain) {
-            best_gain = gain;
-            best = rule->variants[i].version;
-        }
-        if (has_samples && significant[t->primary] && gain < 0)
-            worse++;
-    }
-    if (best != 0)
-        *OUT_winner = best;
-    else if (compared > 0 && worse == compared)
-        *OUT_winner = t->control_version;
-    inferd_jsonw_lit(w, "],\"winner\":");
-    if (*OUT_winner != 0)
-        inferd_jsonw_int(w, *OUT_winner);
-    else
-        inferd_jsonw_lit(w, "null");
-    inferd_jsonw_lit(w, "}");
-}
-
-/* ==== JSON ==== */
-
-static void write_test(inferd_jsonw_t *w, const ab_test_t *t, int64_t *OUT_winner)
-{
-    *OUT_winner = 0;
-    inferd_jsonw_lit(w, "{\"name\":");
-    inferd_jsonw_cstr(w, t->name);
-    inferd_jsonw_lit(w, ",\"model\":");
-    inferd_jsonw_cstr(w, t->model);
-    inferd_jsonw_lit(w, ",\"status\":");
-    inferd_jsonw_cstr(w, status_names[t->status]);
-    inferd_jsonw_lit(w, ",\"started_at\":");
-    inferd_jsonw_time_ms(w, t->started_at_ms);
-    inferd_jsonw_lit(w, ",\"ended_at\":");
-    inferd_jsonw_time_ms(w, t->ended_at_ms);
-    inferd_jsonw_lit(w, ",\"end_reason\":");
-    if (t->end_reason != NULL)
-        inferd_jsonw_cstr(w, t->end_reason);
-    else
-        inferd_jsonw_lit(w, "null");
-    inferd_jsonw_lit(w, ",\"definition\":");
-    inferd_jsonw_lit(w, t->definition ? t->definition : "null");
-    if (t->rule != NULL) {
-        inferd_jsonw_lit(w, ",\"rule\":");
-        inferd_rule_write_json(w, t->rule);
-        inferd_jsonw_lit(w, ",\"results\":");
-        write_results(w, t, OUT_winner);
-    } else {
-        inferd_jsonw_lit(w, ",\"results\":");
-        inferd_jsonw_lit(w, t->results ? t->results : "null");
-    }
-    inferd_jsonw_lit(w, "}");
-}
+/* ==== the registry ==== */
 
 /* Stores the test (definition, status, results) in the registry under "ab:<name>". */
 static void store(inferd_ab_t *ab, const ab_test_t *t, const char *actor, const char *action,
@@ -320,11 +83,11 @@ static void store(inferd_ab_t *ab, const ab_test_t *t, const char *actor, const 
         return;
     inferd_jsonw_t w = {0};
     int64_t winner;
-    write_test(&w, t, &winner);
+    ab_write_test(&w, t, &winner);
     const char *text = inferd_jsonw_cstr_of(&w);
     char key[300], detail[160];
     snprintf(key, sizeof(key), "ab:%s", t->name);
-    snprintf(detail, sizeof(detail), "{\"status\":\"%s\"}", status_names[t->status]);
+    snprintf(detail, sizeof(detail), "{\"status\":\"%s\"}", ab_status_names[t->status]);
     inferd_audit_t audit = {actor, action, t->model, 0, detail, reason};
     inferd_err_t err;
     if (text == NULL || inferd_registry_put_state(registry, t->model, key, text, &audit, &err) != 0)
@@ -378,8 +141,8 @@ static void finish(inferd_ab_t *ab, ab_test_t *t, ab_status_t status, const char
     static const char *const actions[] = {"ab_start", "ab_complete", "ab_stop", "ab_promote",
                                           "ab_rollback"};
     store(ab, t, actor, actions[status], reason);
-    inferd_log_info("A/B test '%s' of model '%s' %s%s%s", t->name, t->model, status_names[status],
-                    reason ? ": " : "", reason ? reason : "");
+    inferd_log_info("A/B test '%s' of model '%s' %s%s%s", t->name, t->model,
+                    ab_status_names[status], reason ? ": " : "", reason ? reason : "");
 }
 
 /* Control thread, every tick: end tests whose time is up or whose variants fail too often. */
@@ -498,7 +261,7 @@ int inferd_ab_create(inferd_ab_t *ab, const char *model, const char *body, size_
         bool known = false;
         if (inferd_json_string(&doc, primary_tok, &arena, &primary, NULL) == 0)
             for (int m = 0; m < 3; m++)
-                if (strcmp(primary, metric_names[m]) == 0) {
+                if (strcmp(primary, ab_metric_names[m]) == 0) {
                     t->primary = (ab_metric_t)m;
                     known = true;
                 }
@@ -578,7 +341,7 @@ int inferd_ab_create(inferd_ab_t *ab, const char *model, const char *body, size_
     inferd_log_info("A/B test '%s' of model '%s' started by %s (control version %lld)", t->name,
                     model, actor, (long long)t->control_version);
     int64_t winner;
-    write_test(w, t, &winner);
+    ab_write_test(w, t, &winner);
     return 0;
 }
 
@@ -591,7 +354,7 @@ int inferd_ab_describe(inferd_ab_t *ab, const char *model, const char *name, inf
         if (t == NULL)
             return inferd_fail(err, INFERD_ENOTFOUND, "model '%s' has no A/B test '%s'", model,
                                name);
-        write_test(w, t, &winner);
+        ab_write_test(w, t, &winner);
         return 0;
     }
     inferd_jsonw_lit(w, "{\"model\":");
@@ -605,7 +368,7 @@ int inferd_ab_describe(inferd_ab_t *ab, const char *model, const char *name, inf
         inferd_jsonw_lit(w, k++ ? ",{\"name\":" : "{\"name\":");
         inferd_jsonw_cstr(w, t->name);
         inferd_jsonw_lit(w, ",\"status\":");
-        inferd_jsonw_cstr(w, status_names[t->status]);
+        inferd_jsonw_cstr(w, ab_status_names[t->status]);
         inferd_jsonw_lit(w, ",\"started_at\":");
         inferd_jsonw_time_ms(w, t->started_at_ms);
         inferd_jsonw_lit(w, ",\"ended_at\":");
@@ -624,10 +387,10 @@ int inferd_ab_end(inferd_ab_t *ab, const char *model, const char *name, const ch
         return inferd_fail(err, INFERD_ENOTFOUND, "model '%s' has no A/B test '%s'", model, name);
     if (t->status != AB_RUNNING)
         return inferd_fail(err, INFERD_ECONFLICT, "A/B test '%s' is already %s", name,
-                           status_names[t->status]);
+                           ab_status_names[t->status]);
     finish(ab, t, AB_STOPPED, "stopped through the API", actor);
     int64_t winner;
-    write_test(w, t, &winner);
+    ab_write_test(w, t, &winner);
     return 0;
 }
 
@@ -644,7 +407,7 @@ int inferd_ab_promote(inferd_ab_t *ab, const char *model, const char *name, int6
                            name, model);
     inferd_jsonw_t scratch = {0};
     int64_t winner;
-    write_test(&scratch, t, &winner);
+    ab_write_test(&scratch, t, &winner);
     inferd_jsonw_free(&scratch);
     if (version == 0 && winner == 0)
         return inferd_fail(err, INFERD_ECONFLICT,
@@ -671,7 +434,7 @@ int inferd_ab_promote(inferd_ab_t *ab, const char *model, const char *name, int6
         t->status = AB_PROMOTED;
         store(ab, t, actor, "ab_promote", reason);
     }
-    write_test(w, t, &winner);
+    ab_write_test(w, t, &winner);
     return 0;
 }
 
@@ -747,7 +510,7 @@ static void restore(inferd_ab_t *ab)
                             t->model = strdup(model);
                             t->name = strdup(name);
                             for (int s = 0; s < 5; s++)
-                                if (inferd_json_eq(&doc, status, status_names[s]))
+                                if (inferd_json_eq(&doc, status, ab_status_names[s]))
                                     t->status = (ab_status_t)s;
                             t->results = raw ? strndup(raw, len) : NULL;
                             raw = definition >= 0 ? inferd_json_raw(&doc, definition, &len) : NULL;
