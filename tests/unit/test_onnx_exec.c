@@ -111,8 +111,8 @@ static void runs_changing_batch_sizes_without_rebuilding(void **state)
     uint64_t cold_builds = onnx_state_cache_builds();
     for (int i = 0; i < 3; i++)
         run_lenet(ctx, &g, x, sizes[i], first[i]);
-    /* the two Convs and two MaxPools at least, for each size */
-    assert_true(onnx_state_cache_builds() >= cold_builds + 4 * 3);
+    /* the two Convs (each with its MaxPool) at least, for each size */
+    assert_true(onnx_state_cache_builds() >= cold_builds + 2 * 3);
     uint64_t warm_builds = onnx_state_cache_builds(), warm_allocations = onnx_exec_allocations();
     for (int round = 0; round < 60; round++) {
         int which = (round * 7 + round / 3) % 3; /* every ordered pair of sizes occurs */

@@ -28,7 +28,7 @@ typedef struct onnx_node_state {
 #define ONNX_MATMUL_MAX_PERM 4
 
 /* What the optimizer fused into a node: for Conv, applied after its own result in this order,
- * y += input `sum_input` (a residual Add), then the activation; for MatMul, a permuted B, then
+ * y += input `sum_input` (a residual Add), then the activation, then a MaxPool; for MatMul, a permuted B, then
  * y += input `bias_input` (a constant vector along the last axis) and the activation; for Gemm,
  * the activation after its C. Zeroed means nothing. */
 typedef enum {
@@ -48,6 +48,10 @@ typedef struct onnx_fused {
      * when there is none. */
     int8_t b_perm[ONNX_MATMUL_MAX_PERM];
     int b_perm_rank;
+    /* Conv: the parameters of a MaxPool (no Indices) that read the Conv's result alone, taken
+     * from that node (ops/pool.c's, owned: freed with the node); the Conv's output is then the
+     * pooled one. NULL for none. */
+    void *pool;
 } onnx_fused_t;
 
 /* Scratch memory an op may use while it runs (owned by the execution context, reused by every

@@ -561,6 +561,7 @@ void onnx_graph_free(onnx_graph_t *g)
         free(g->nodes[i].inputs);
         free(g->nodes[i].outputs);
         free(g->nodes[i].params);
+        free(g->nodes[i].fused.pool);
     }
     free(g->values);
     free(g->nodes);

@@ -7,6 +7,7 @@
 #include "unary.h"
 
 #include <oneapi/dnnl/dnnl.h>
+#include <stdlib.h>
 #include <string.h>
 
 int onnx_conv_sgemm(bool trans_a, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
@@ -106,12 +107,32 @@ static int conv_plan(const conv_params_t *p, const inferd_tensor_t *const *in, i
     return 0;
 }
 
+/* The plan of node's convolution, and the output shape and window of its fused MaxPool (when it
+ * has one: `pool_window` and `conv_out`, the unpooled result, are then filled). Returns 0 or
+ * INFERD_EINVAL. */
+static int conv_pool_plan(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                          conv_plan_t *plan, int64_t *out_shape, onnx_window_t *pool_window,
+                          inferd_tensor_t *conv_out, inferd_err_t *err)
+{
+    int rc = conv_plan(node->params, in, node->n_inputs, plan, out_shape, err);
+    if (rc != 0 || node->fused.pool == NULL)
+        return rc;
+    memset(conv_out, 0, sizeof(*conv_out));
+    onnx_set_shape(conv_out, INFERD_DT_FP32, out_shape, in[0]->ndim);
+    rc = onnx_max_pool_fused_plan(node->fused.pool, conv_out, pool_window, out_shape, err);
+    if (rc != 0)
+        inferd_err_prefix(err, "the MaxPool fused into this Conv: ");
+    return rc;
+}
+
 static int conv_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
                       inferd_tensor_t *out, inferd_err_t *err)
 {
     conv_plan_t plan;
+    onnx_window_t pool_window;
+    inferd_tensor_t conv_out;
     int64_t shape[INFERD_MAX_DIMS];
-    int rc = conv_plan(node->params, in, node->n_inputs, &plan, shape, err);
+    int rc = conv_pool_plan(node, in, &plan, shape, &pool_window, &conv_out, err);
     if (rc == 0)
         onnx_set_shape(&out[0], INFERD_DT_FP32, shape, in[0]->ndim);
     return rc;
@@ -362,15 +383,41 @@ static bool is_same_shape(const inferd_tensor_t *a, const inferd_tensor_t *b)
     return a->ndim == b->ndim && memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim) == 0;
 }
 
+/* A Conv with a fused MaxPool that oneDNN declined: the convolution (and its activation) into a
+ * row-major buffer of its own, then pool.c's loops. A path for shapes oneDNN cannot run (and
+ * load-time folding), so the buffer is allocated here rather than planned. */
+static int conv_then_pool(const onnx_node_t *node, const conv_plan_t *plan,
+                          const onnx_conv_desc_t *d, const inferd_tensor_t *const *in,
+                          inferd_tensor_t *conv_out, inferd_tensor_t *out, onnx_scratch_t *scratch,
+                          inferd_err_t *err)
+{
+    onnx_node_t plain = *node; /* writes conv_out row-major */
+    plain.channels_last_outputs = 0;
+    int64_t bytes = inferd_tensor_bytes(conv_out);
+    conv_out->data = malloc(bytes > 0 ? (size_t)bytes : 1);
+    if (conv_out->data == NULL)
+        return inferd_fail(err, INFERD_ENOMEM, "Conv: out of memory for %lld bytes",
+                           (long long)bytes);
+    int rc = conv_general(&plain, plan, d, in, conv_out, false, scratch, err);
+    if (rc == 0)
+        rc = onnx_max_pool_fused_run(node->fused.pool, conv_out, &out[0],
+                                     (node->channels_last_outputs & 1u) != 0, scratch, err);
+    free(conv_out->data);
+    conv_out->data = NULL;
+    return rc;
+}
+
 static int conv_run(const onnx_node_t *node, const inferd_tensor_t *const *in, inferd_tensor_t *out,
                     onnx_scratch_t *scratch, inferd_err_t *err)
 {
     conv_plan_t plan;
+    onnx_window_t pool_window;
+    inferd_tensor_t conv_out;
     int64_t shape[INFERD_MAX_DIMS];
-    int rc = conv_plan(node->params, in, node->n_inputs, &plan, shape, err);
+    int rc = conv_pool_plan(node, in, &plan, shape, &pool_window, &conv_out, err);
     if (rc != 0)
         return rc;
-    if (plan.batch == 0 || plan.out_size == 0)
+    if (inferd_tensor_count(&out[0]) == 0)
         return 0; /* an empty output */
     const onnx_fused_t *f = &node->fused;
     const inferd_tensor_t *b = node->n_inputs > 2 ? in[2] : NULL;
@@ -405,6 +452,10 @@ static int conv_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
         d.pad_begin[a] = plan.window.pad_begin[a];
         d.pad_end[a] = plan.window.pad_end[a];
     }
+    if (node->fused.pool != NULL) {
+        d.has_pool = true;
+        d.pool = pool_window;
+    }
     rc = INFERD_EUNSUPPORTED;
     if (scratch->node_state != NULL) {
         onnx_conv_io_t io = {
@@ -421,6 +472,8 @@ static int conv_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
     }
     if (rc != 0 && rc != INFERD_EUNSUPPORTED)
         return rc;
+    if (node->fused.pool != NULL)
+        return conv_then_pool(node, &plan, &d, in, &conv_out, out, scratch, err);
     return conv_general(node, &plan, &d, in, out, rc == 0, scratch, err);
 }
 

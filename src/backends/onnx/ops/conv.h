@@ -65,6 +65,18 @@ static inline int64_t onnx_window_volume(const int64_t *sizes)
     return sizes[0] * sizes[1] * sizes[2];
 }
 
+/* ---- a MaxPool fused into a Conv (pool.c; the Conv's node->fused.pool holds its params) ---- */
+
+/* The pooling of FP32 `x` (the convolution's output) by the MaxPool whose `params` the Conv took:
+ * its window into *OUT_window and its output shape. Returns 0 or INFERD_EINVAL as MaxPool would. */
+int onnx_max_pool_fused_plan(const void *params, const inferd_tensor_t *x, onnx_window_t *OUT_window,
+                             int64_t *out_shape, inferd_err_t *err);
+
+/* y = MaxPool(x) for row-major FP32 x, y row-major or (is_y_last) channels-last, with pool.c's
+ * own loops. Returns 0 or a negative code with a message. */
+int onnx_max_pool_fused_run(const void *params, const inferd_tensor_t *x, inferd_tensor_t *y,
+                            bool is_y_last, onnx_scratch_t *scratch, inferd_err_t *err);
+
 /* ---- Conv through oneDNN (conv_dnnl.c) ---- */
 
 /* Everything that decides a oneDNN convolution primitive; compared byte for byte to reuse one,
@@ -80,6 +92,8 @@ typedef struct {
     int64_t kernel[ONNX_WINDOW_MAX_SPATIAL], stride[ONNX_WINDOW_MAX_SPATIAL];
     int64_t dilation[ONNX_WINDOW_MAX_SPATIAL];
     int64_t pad_begin[ONNX_WINDOW_MAX_SPATIAL], pad_end[ONNX_WINDOW_MAX_SPATIAL];
+    bool has_pool;      /* a fused MaxPool: y is the pooled result, of pool.out's sizes */
+    onnx_window_t pool; /* its window over the convolution's output (pool.in == out) */
 } onnx_conv_desc_t;
 
 /* The buffers of one convolution. w is NULL when the weights live in the node's shared state. */

@@ -4,11 +4,14 @@
  * execution context shares (the plain copy is freed). Activations arrive and leave in the layout
  * the graph keeps them in (row-major or channels-last, see graph.h) and are reordered, through the
  * context's scratch memory, only when the primitive wants another. A residual Add and a Relu or
- * Clip the optimizer fused into the Conv run as oneDNN post-ops (sum, eltwise). conv.c falls back
- * to its own path when oneDNN declines a shape. */
+ * Clip the optimizer fused into the Conv run as oneDNN post-ops (sum, eltwise); a fused MaxPool
+ * runs as a pooling primitive on the convolution's output in the layout the convolution wrote
+ * (blocked or not), so only the pooled result is reordered. conv.c falls back to its own path
+ * when oneDNN declines a shape. */
 #include "conv.h"
 
 #include "dnnl_util.h"
+#include "pool_dnnl.h"
 #include "state_cache.h"
 
 #include <oneapi/dnnl/dnnl.h>
@@ -58,9 +61,11 @@ typedef struct {
     const float *weights_source;
     dnnl_stream_t stream;
     dnnl_primitive_t conv, src_reorder, dst_reorder, sum_reorder, weights_reorder;
-    /* user_*: the graph's buffers; src/dst: the primitive's layouts in scratch when they differ */
-    dnnl_memory_t src_user, src, weights_user, weights, bias, dst, dst_user, sum_user;
-    size_t src_bytes, dst_bytes; /* scratch each needs (0: none) */
+    dnnl_primitive_t pool, pool_reorder; /* a fused MaxPool, and its result to dst_user */
+    /* user_*: the graph's buffers; src/dst/pooled: the primitives' layouts in scratch when they
+     * differ (with a pool, dst always: dst_user holds the pooled result) */
+    dnnl_memory_t src_user, src, weights_user, weights, bias, dst, dst_user, sum_user, pooled;
+    size_t src_bytes, dst_bytes, pooled_bytes; /* scratch each needs (0: none) */
     bool owns_weights;           /* `weights` is this context's own copy */
     bool has_weights;            /* `weights` holds the reordered values */
 } conv_state_t;
@@ -87,6 +92,9 @@ static void conv_state_free(void *data)
     destroy_primitive(s->dst_reorder);
     destroy_primitive(s->sum_reorder);
     destroy_primitive(s->weights_reorder);
+    destroy_primitive(s->pool);
+    destroy_primitive(s->pool_reorder);
+    destroy_memory(s->pooled);
     destroy_memory(s->src_user);
     destroy_memory(s->src);
     destroy_memory(s->weights_user);
@@ -171,6 +179,47 @@ static dnnl_status_t post_ops_attr(const onnx_conv_desc_t *d, dnnl_primitive_att
     return st;
 }
 
+/* The fused MaxPool of `d`: a pooling primitive reading the convolution's output where and as
+ * the convolution writes it (`conv_dst`, always in scratch), its result reordered to `user_md`
+ * when it comes out in another layout. */
+static dnnl_status_t build_pool(conv_state_t *s, const onnx_conv_desc_t *d,
+                                const dnnl_memory_desc_t *conv_dst, const dnnl_memory_desc_t *user_md)
+{
+    int n = d->n_spatial, first = ONNX_WINDOW_MAX_SPATIAL - n;
+    dnnl_dims_t pooled_dims = {d->batch, d->filters};
+    for (int a = 0; a < n; a++)
+        pooled_dims[2 + a] = d->pool.out[first + a];
+    dnnl_dims_t strides, kernel, dilation, pad_l, pad_r;
+    dnnl_memory_desc_t any_pooled;
+    dnnl_status_t st = onnx_pool_dnnl_geometry(&d->pool, strides, kernel, dilation, pad_l, pad_r);
+    if (st == dnnl_success)
+        st = dnnl_memory_desc_init_by_tag(&any_pooled, n + 2, pooled_dims, dnnl_f32,
+                                          dnnl_format_tag_any);
+    dnnl_pooling_v2_desc_t desc;
+    if (st == dnnl_success)
+        st = dnnl_pooling_v2_forward_desc_init(&desc, dnnl_forward_inference, dnnl_pooling_max,
+                                               conv_dst, &any_pooled, strides, kernel, dilation,
+                                               pad_l, pad_r);
+    dnnl_primitive_desc_t pd = NULL;
+    if (st == dnnl_success)
+        st = dnnl_primitive_desc_create(&pd, &desc, NULL, onnx_dnnl_engine(), NULL);
+    if (st != dnnl_success)
+        return st;
+    const dnnl_memory_desc_t *ws = dnnl_primitive_desc_query_md(pd, dnnl_query_workspace_md, 0);
+    if (ws != NULL && dnnl_memory_desc_get_size(ws) > 0) /* inference keeps none; none planned */
+        st = dnnl_unimplemented;
+    if (st == dnnl_success)
+        st = dnnl_primitive_create(&s->pool, pd);
+    if (st == dnnl_success)
+        st = layout_for(user_md, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), true,
+                        &s->pooled, &s->pooled_bytes, &s->pool_reorder);
+    dnnl_primitive_desc_destroy(pd);
+    s->dst_bytes = (dnnl_memory_desc_get_size(conv_dst) + 63) & ~(size_t)63;
+    if (st == dnnl_success)
+        st = dnnl_memory_create(&s->dst, conv_dst, onnx_dnnl_engine(), DNNL_MEMORY_NONE);
+    return st;
+}
+
 /* Builds primitives and memories for `d` into a fresh state: with the layouts oneDNN prefers, or
  * with `is_blocked_dst` reading the graph's layout as it is and writing 16-channel blocks (then
  * reordered), which oneDNN's older direct kernels run faster for few channels. */
@@ -179,6 +228,7 @@ static dnnl_status_t build(conv_state_t *s, const onnx_conv_desc_t *d, bool is_b
     int n = d->n_spatial, ndims = n + 2;
     int first = ONNX_WINDOW_MAX_SPATIAL - n; /* the real axes of the promoted window */
     dnnl_dims_t src_dims = {d->batch, d->channels}, dst_dims = {d->batch, d->filters};
+    dnnl_dims_t user_dims = {d->batch, d->filters}; /* the graph's output: pooled, or dst_dims */
     dnnl_dims_t weights_dims, bias_dims = {d->filters};
     dnnl_dims_t strides, dilates, pad_l, pad_r;
     bool is_grouped = d->group > 1;
@@ -194,6 +244,7 @@ static dnnl_status_t build(conv_state_t *s, const onnx_conv_desc_t *d, bool is_b
     for (int a = 0; a < n; a++) {
         src_dims[2 + a] = d->in[first + a];
         dst_dims[2 + a] = d->out[first + a];
+        user_dims[2 + a] = d->has_pool ? d->pool.out[first + a] : d->out[first + a];
         weights_dims[(is_grouped ? 3 : 2) + a] = d->kernel[first + a];
         strides[a] = d->stride[first + a];
         dilates[a] = d->dilation[first + a] - 1;
@@ -204,7 +255,7 @@ static dnnl_status_t build(conv_state_t *s, const onnx_conv_desc_t *d, bool is_b
     dnnl_status_t st = dnnl_memory_desc_init_by_tag(&src_md, ndims, src_dims, dnnl_f32,
                                                     activation_tag(n, d->is_src_channels_last));
     if (st == dnnl_success)
-        st = dnnl_memory_desc_init_by_tag(&dst_md, ndims, dst_dims, dnnl_f32,
+        st = dnnl_memory_desc_init_by_tag(&dst_md, ndims, user_dims, dnnl_f32,
                                           activation_tag(n, d->is_dst_channels_last));
     if (st == dnnl_success)
         st = dnnl_memory_desc_init_by_tag(&sum_md, ndims, dst_dims, dnnl_f32,
@@ -266,7 +317,9 @@ static dnnl_status_t build(conv_state_t *s, const onnx_conv_desc_t *d, bool is_b
         st = dnnl_memory_create(&s->bias, &bias_md, onnx_dnnl_engine(), DNNL_MEMORY_NONE);
     if (st == dnnl_success)
         st = layout_for(&src_md, chosen_src, false, &s->src, &s->src_bytes, &s->src_reorder);
-    if (st == dnnl_success)
+    if (st == dnnl_success && d->has_pool)
+        st = build_pool(s, d, chosen_dst, &dst_md);
+    else if (st == dnnl_success)
         st = layout_for(&dst_md, chosen_dst, true, &s->dst, &s->dst_bytes, &s->dst_reorder);
     /* the residual goes where the primitive writes, in its layout: copied when they agree */
     if (st == dnnl_success && d->has_sum)
@@ -564,8 +617,8 @@ static int conv_execute(conv_state_t *s, onnx_conv_shared_t *shared, const onnx_
     }
     /* the primitive's own layouts live in scratch, carved afresh each run (it may move) */
     uint8_t *base = NULL;
-    if (st == dnnl_success && s->src_bytes + s->dst_bytes > 0) {
-        base = onnx_scratch_get(scratch, s->src_bytes + s->dst_bytes);
+    if (st == dnnl_success && s->src_bytes + s->dst_bytes + s->pooled_bytes > 0) {
+        base = onnx_scratch_get(scratch, s->src_bytes + s->dst_bytes + s->pooled_bytes);
         if (base == NULL)
             return inferd_fail(err, INFERD_ENOMEM, "Conv: out of memory for its activations");
     }
@@ -573,6 +626,8 @@ static int conv_execute(conv_state_t *s, onnx_conv_shared_t *shared, const onnx_
         st = dnnl_memory_set_data_handle(s->src, base);
     if (st == dnnl_success && s->dst != NULL)
         st = dnnl_memory_set_data_handle(s->dst, base + s->src_bytes);
+    if (st == dnnl_success && s->pooled != NULL)
+        st = dnnl_memory_set_data_handle(s->pooled, base + s->src_bytes + s->dst_bytes);
     if (st == dnnl_success)
         st = dnnl_memory_set_data_handle(s->src_user, (void *)io->x);
     if (st == dnnl_success)
@@ -608,6 +663,13 @@ static int conv_execute(conv_state_t *s, onnx_conv_shared_t *shared, const onnx_
     }
     if (st == dnnl_success && s->dst_reorder != NULL)
         st = execute(s->dst_reorder, s->stream, s->dst, s->dst_user);
+    if (st == dnnl_success && s->pool != NULL) {
+        dnnl_memory_t pooled = s->pooled != NULL ? s->pooled : s->dst_user;
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, dst}, {DNNL_ARG_DST, pooled}};
+        st = dnnl_primitive_execute(s->pool, s->stream, 2, args);
+        if (st == dnnl_success && s->pool_reorder != NULL)
+            st = execute(s->pool_reorder, s->stream, s->pooled, s->dst_user);
+    }
     if (st == dnnl_success)
         st = dnnl_stream_wait(s->stream);
     if (st != dnnl_success)

@@ -83,6 +83,7 @@ int onnx_window_resolve(const onnx_window_attrs_t *attrs, int n_spatial, const i
                         const int64_t *kernel, bool is_ceil_mode, const char *op, onnx_window_t *w,
                         inferd_err_t *err)
 {
+    memset(w, 0, sizeof(*w)); /* padding too: windows are parts of byte-compared cache keys */
     if (n_spatial < 1 || n_spatial > ONNX_WINDOW_MAX_SPATIAL)
         return inferd_fail(err, INFERD_EINVAL,
                            "%s supports 1 to %d spatial dimensions; the input has %d", op,

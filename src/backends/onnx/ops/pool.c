@@ -477,6 +477,34 @@ static int pool_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
     return 0;
 }
 
+/* ==== a MaxPool fused into the Conv before it (optimize.c) ==== */
+
+int onnx_max_pool_fused_plan(const void *params, const inferd_tensor_t *x, onnx_window_t *OUT_window,
+                             int64_t *out_shape, inferd_err_t *err)
+{
+    pool_plan_t plan;
+    int rc = pool_plan(params, x, &plan, out_shape, err);
+    if (rc == 0)
+        *OUT_window = plan.window;
+    return rc;
+}
+
+int onnx_max_pool_fused_run(const void *params, const inferd_tensor_t *x, inferd_tensor_t *y,
+                            bool is_y_last, onnx_scratch_t *scratch, inferd_err_t *err)
+{
+    /* the Conv's node state holds convolutions, not poolings: this run uses none */
+    onnx_node_t node = {.params = (void *)params,
+                        .n_inputs = 1,
+                        .n_outputs = 1,
+                        .channels_last_outputs = is_y_last ? 1u : 0u};
+    onnx_scratch_t own = {scratch->data, scratch->capacity, NULL};
+    const inferd_tensor_t *in[1] = {x};
+    int rc = pool_run(&node, in, y, &own, err);
+    scratch->data = own.data; /* it may have grown */
+    scratch->capacity = own.capacity;
+    return rc;
+}
+
 static const onnx_op_t onnx_op_max_pool = {"MaxPool",        1,          1,       1, 2,
                                            max_pool_prepare, pool_shape, pool_run};
 static const onnx_op_t onnx_op_average_pool = {"AveragePool",        1,          1,       1, 1,

@@ -26,18 +26,14 @@ static void pool_state_free(void *data)
     free(s);
 }
 
-static dnnl_status_t build(pool_state_t *s, const onnx_pool_desc_t *d)
+dnnl_status_t onnx_pool_dnnl_geometry(const onnx_window_t *w, dnnl_dims_t strides,
+                                      dnnl_dims_t kernel, dnnl_dims_t dilation, dnnl_dims_t pad_l,
+                                      dnnl_dims_t pad_r)
 {
-    static const dnnl_format_tag_t channels_last[] = {dnnl_nwc, dnnl_nhwc, dnnl_ndhwc};
-    int n = d->window.n_spatial, first = ONNX_WINDOW_MAX_SPATIAL - n;
-    dnnl_dims_t x_dims = {d->batch, d->channels}, y_dims = {d->batch, d->channels};
-    dnnl_dims_t strides, kernel, dilation, pad_l, pad_r;
+    int n = w->n_spatial, first = ONNX_WINDOW_MAX_SPATIAL - n;
     for (int a = 0; a < n; a++) {
-        const onnx_window_t *w = &d->window;
         int64_t in = w->in[first + a], out = w->out[first + a], stride = w->stride[first + a];
         int64_t extent = (w->kernel[first + a] - 1) * w->dilation[first + a] + 1;
-        x_dims[2 + a] = in;
-        y_dims[2 + a] = out;
         strides[a] = stride;
         kernel[a] = w->kernel[first + a];
         dilation[a] = w->dilation[first + a] - 1;
@@ -50,6 +46,22 @@ static dnnl_status_t build(pool_state_t *s, const onnx_pool_desc_t *d)
         if (pad_r[a] < 0)
             return dnnl_unimplemented;
     }
+    return dnnl_success;
+}
+
+static dnnl_status_t build(pool_state_t *s, const onnx_pool_desc_t *d)
+{
+    static const dnnl_format_tag_t channels_last[] = {dnnl_nwc, dnnl_nhwc, dnnl_ndhwc};
+    int n = d->window.n_spatial, first = ONNX_WINDOW_MAX_SPATIAL - n;
+    dnnl_dims_t x_dims = {d->batch, d->channels}, y_dims = {d->batch, d->channels};
+    dnnl_dims_t strides, kernel, dilation, pad_l, pad_r;
+    for (int a = 0; a < n; a++) {
+        x_dims[2 + a] = d->window.in[first + a];
+        y_dims[2 + a] = d->window.out[first + a];
+    }
+    if (onnx_pool_dnnl_geometry(&d->window, strides, kernel, dilation, pad_l, pad_r) !=
+        dnnl_success)
+        return dnnl_unimplemented;
     dnnl_memory_desc_t x_md, y_md;
     dnnl_status_t st =
         dnnl_memory_desc_init_by_tag(&x_md, n + 2, x_dims, dnnl_f32, channels_last[n - 1]);

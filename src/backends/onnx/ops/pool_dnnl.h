@@ -4,6 +4,8 @@
 
 #include "conv.h"
 
+#include <oneapi/dnnl/dnnl.h>
+
 /* One pooling's shapes, compared byte for byte as a cache key: zero it before filling. */
 typedef struct {
     int64_t batch, channels;
@@ -15,5 +17,12 @@ typedef struct {
  * code with a message. */
 int onnx_max_pool_dnnl(onnx_node_state_t *node_state, const onnx_pool_desc_t *d, const float *x,
                        float *y, inferd_err_t *err);
+
+/* `w`'s geometry as oneDNN's pooling takes it, for its n_spatial real axes: dilations counted
+ * from 0, and the right pads grown so that oneDNN's rounded-down output size gives ceil_mode's.
+ * Returns dnnl_success, or dnnl_unimplemented when no right pad gives `w`'s output size. */
+dnnl_status_t onnx_pool_dnnl_geometry(const onnx_window_t *w, dnnl_dims_t strides,
+                                      dnnl_dims_t kernel, dnnl_dims_t dilation, dnnl_dims_t pad_l,
+                                      dnnl_dims_t pad_r);
 
 #endif
