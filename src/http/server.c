@@ -32,6 +32,8 @@ typedef struct loop_thread {
     h2o_multithread_receiver_t jobs;          /* scheduler results for requests of this loop */
     h2o_multithread_receiver_t blocking_done; /* control-thread answers for this loop */
     int64_t jobs_in_flight;                   /* submitted to a scheduler, result not yet back */
+    h2o_linklist_t queued; /* requests of this turn of the loop, not yet served (queued_req_t) */
+    h2o_timeout_entry_t serve_queued; /* on ctx.zero_timeout while `queued` is not empty */
     bool is_draining;
     inferd_arena_t arena;
     inferd_jsonw_t out;
@@ -169,7 +171,8 @@ static int method_of(h2o_req_t *req)
 
 static __thread loop_thread_t *this_thread;
 
-static int on_request(h2o_handler_t *self, h2o_req_t *req)
+/* Routes one request and answers it (or hands it on: a scheduler, the control thread). */
+static void serve(h2o_req_t *req)
 {
     loop_thread_t *t = this_thread;
     http_call_t call = http_loop_call(req);
@@ -209,7 +212,54 @@ static int on_request(h2o_handler_t *self, h2o_req_t *req)
         http_reply_error(&call, &err);
     }
     inferd_arena_reset(&t->arena);
+}
+
+/* ==== serving in arrival order ====
+ * In one turn of its loop h2o hands over the requests of the connections that became readable
+ * last-first (its list of ready sockets is a stack). Served as handed over, the request that
+ * arrived first in a busy turn would wait for all the others: at 64 busy connections on one
+ * thread the 99th percentile latency was twice the median. So on_request only queues, and
+ * serve_queued() serves the turn's requests in the order their connections became readable, i.e.
+ * the reverse of the order h2o handed them over. It runs from the context's zero timeout, which
+ * h2o runs in the same turn once every ready socket has been read: answers written there finish
+ * in that turn too, so the connections go back to reading without an epoll_ctl (served after the
+ * turn, each request cost two). A request whose connection closes before it is served leaves the
+ * queue (its pool's disposal unlinks it). */
+
+typedef struct {
+    h2o_linklist_t link; /* in loop_thread_t.queued */
+    h2o_req_t *req;
+} queued_req_t;
+
+static void on_queued_req_disposed(void *data)
+{
+    queued_req_t *q = data;
+    if (h2o_linklist_is_linked(&q->link))
+        h2o_linklist_unlink(&q->link);
+}
+
+static int on_request(h2o_handler_t *self, h2o_req_t *req)
+{
+    (void)self;
+    queued_req_t *q = h2o_mem_alloc_shared(&req->pool, sizeof(*q), on_queued_req_disposed);
+    q->link = (h2o_linklist_t){NULL, NULL};
+    q->req = req;
+    loop_thread_t *t = this_thread;
+    h2o_linklist_insert(&t->queued, &q->link);
+    if (!h2o_timeout_is_linked(&t->serve_queued))
+        h2o_timeout_link(t->ctx.loop, &t->ctx.zero_timeout, &t->serve_queued);
     return 0;
+}
+
+/* Serves the requests on_request queued, last queued (first readable) first. */
+static void serve_queued(h2o_timeout_entry_t *entry)
+{
+    loop_thread_t *t = H2O_STRUCT_FROM_MEMBER(loop_thread_t, serve_queued, entry);
+    while (!h2o_linklist_is_empty(&t->queued)) {
+        queued_req_t *q = H2O_STRUCT_FROM_MEMBER(queued_req_t, link, t->queued.prev);
+        h2o_linklist_unlink(&q->link);
+        serve(q->req);
+    }
 }
 
 /* ==== replies ==== */
@@ -490,6 +540,8 @@ static void *loop_main(void *arg)
     h2o_multithread_register_receiver(t->ctx.queue, &t->jobs, v2_on_jobs_done);
     h2o_multithread_register_receiver(t->ctx.queue, &t->blocking_done, http_on_blocking_done);
     inferd_arena_init(&t->arena, 64 * 1024, 0);
+    h2o_linklist_init_anchor(&t->queued);
+    t->serve_queued = (h2o_timeout_entry_t){.cb = serve_queued};
     pthread_barrier_wait(&server.started); /* the main thread may now send us messages */
     t->listener = h2o_evloop_socket_create(t->ctx.loop, t->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     t->listener->data = t;

@@ -1,8 +1,17 @@
-"""Many keep-alive clients at once: every answer is a 200 with the reference outputs."""
+"""Many keep-alive clients at once: every answer is a 200 with the reference outputs; requests
+that arrive together are answered in the order they arrived."""
 
+import json
+import socket
+import struct
+import time
+
+import numpy as np
 import pytest
 
-from conftest import EXAMPLE_MODELS, ClientPool, mnist_workload, scaled, start_server
+from conftest import (EXAMPLE_MODELS, SANITIZED, ClientPool, connect, http_request_bytes,
+                      infer_path, mnist_workload, scaled, start_server, tensor,
+                      write_matmul_model)
 
 
 @pytest.fixture(scope="module", params=[
@@ -25,3 +34,68 @@ def test_concurrent_keep_alive_clients(load_setup):
     assert not problems, f"{len(problems)} bad answers, first ones: {problems[:5]}"
     assert ok == clients * per_client
     assert srv.alive(), srv.stderr_text()
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests that arrive together are answered in the order they arrived
+# ---------------------------------------------------------------------------------------------
+
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux: the kernel's receive time
+ORDER_SIZE = 512  # the model is y = x @ W with W [512, 512]
+FOLLOWERS = 6
+
+
+def matmul_request(rows, seed):
+    rng = np.random.default_rng(seed)
+    data = np.round(rng.standard_normal(rows * ORDER_SIZE), 3).tolist()
+    body = json.dumps({"inputs": [tensor("x", "FP32", [rows, ORDER_SIZE], data)]}).encode()
+    return http_request_bytes("POST", infer_path("matmul"), body)
+
+
+def first_bytes_received_at(sock):
+    """Reads one response from `sock`; returns (kernel receive time of its first bytes, status)."""
+    data, ancillary, _, _ = sock.recvmsg(65536, socket.CMSG_SPACE(16))
+    stamps = [struct.unpack("qq", payload[:16]) for level, kind, payload in ancillary
+              if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS]
+    assert stamps, "no receive timestamp (SO_TIMESTAMPNS)"
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:")))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return stamps[0][0] * 10**9 + stamps[0][1], int(head.split()[1])
+
+
+def test_requests_arriving_together_are_answered_in_arrival_order(launch, tmp_path):
+    """One event-loop thread busy with a large request; six small requests arrive meanwhile, one
+    after the other, on six connections, and are all ready at the loop's next turn: they must be
+    answered first come, first served (a server that takes them in another order makes the
+    earliest wait longest)."""
+    write_matmul_model(tmp_path / "matmul" / "1" / "model.onnx", ORDER_SIZE)
+    srv = launch(tmp_path, "--threads", "1")
+    blocker = matmul_request(1024, seed=1)  # about 0.5M numbers to parse, multiply and write
+    followers = [matmul_request(16, seed=2 + i) for i in range(FOLLOWERS)]
+    socks = [connect(srv, timeout=60) for _ in range(FOLLOWERS + 1)]
+    try:
+        for sock in socks:
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        socks[0].sendall(blocker)
+        time.sleep(0.05 if not SANITIZED else 0.2)  # the loop has the whole blocker and is on it
+        sent_at = []
+        for sock, raw in zip(socks[1:], followers):
+            sock.sendall(raw)
+            sent_at.append(time.clock_gettime_ns(time.CLOCK_REALTIME))
+            time.sleep(0.002)
+        blocker_at, blocker_status = first_bytes_received_at(socks[0])
+        answers = [first_bytes_received_at(sock) for sock in socks[1:]]
+    finally:
+        for sock in socks:
+            sock.close()
+    assert blocker_status == 200
+    assert all(status == 200 for _, status in answers), answers
+    # the premise: every follower was sent while the blocker was still being computed
+    assert blocker_at > sent_at[-1], "the large request finished before the others were sent"
+    order = sorted(range(FOLLOWERS), key=lambda i: answers[i][0])
+    assert order == list(range(FOLLOWERS)), f"answered in the order {order}, sent 0..{FOLLOWERS - 1}"
