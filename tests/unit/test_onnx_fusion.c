@@ -575,6 +575,74 @@ static void fuses_max_pool_into_conv(void **state)
     onnx_graph_free(&g);
 }
 
+/* ==== Convs on 16-channel blocks ==== */
+
+/* x [N, 32, 6, 6] -> a = Relu(Conv 3x3 pad 1 (x, WA, BA)) -> y = Relu(Conv 3x3 pad 1 (a, WB) + a):
+ * 32 channels, where the conv races oneDNN's channels-last kernel against 16-channel blocks in
+ * and out (the residual reordered into blocks). Whichever wins, at batch 1 and 2 and from a second
+ * context, the result equals the plain arithmetic. */
+static void runs_wide_convs_on_either_layout(void **state)
+{
+    (void)state;
+    enum { WC = 32, WH = 6 };
+    static float wa[WC * WC * 9], ba[WC], wb[WC * WC * 9];
+    uint32_t seed = 31;
+    onnx_build_fill(wa, WC * WC * 9, 0.1f, &seed);
+    onnx_build_fill(ba, WC, 0.1f, &seed);
+    onnx_build_fill(wb, WC * WC * 9, 0.1f, &seed);
+    onnx_build_initializer_t inits[] = {
+        {"WA", {WC, WC, 3, 3}, 4, wa},
+        {"BA", {WC}, 1, ba},
+        {"WB", {WC, WC, 3, 3}, 4, wb},
+    };
+    static int64_t pads[] = {1, 1, 1, 1};
+    Onnx__AttributeProto pad;
+    Onnx__AttributeProto *conv_attrs[] = {&pad};
+    onnx_build_ints(&pad, "pads", pads, 4);
+    onnx_build_node_t nodes[] = {
+        {"Conv", {"x", "WA", "BA"}, "c1", conv_attrs, 1}, {"Relu", {"c1"}, "a", NULL, 0},
+        {"Conv", {"a", "WB"}, "c2", conv_attrs, 1},       {"Add", {"c2", "a"}, "s", NULL, 0},
+        {"Relu", {"s"}, "y", NULL, 0},
+    };
+    onnx_build_info_t inputs[1], outputs[1];
+    static const int64_t x_dims[] = {ONNX_BUILD_BATCH, WC, WH, WH},
+                         y_dims[] = {ONNX_BUILD_BATCH, WC, WH, WH};
+    onnx_build_info(&inputs[0], "x", x_dims, 4);
+    onnx_build_info(&outputs[0], "y", y_dims, 4);
+    onnx_graph_t g;
+    onnx_build_load(&g, "wide", nodes, 5, inits, 3, inputs, 1, outputs, 1);
+    assert_int_equal(g.n_nodes, 2);
+    assert_true(g.nodes[1].fused.sum_input > 0);
+
+    static float x[2 * WC * WH * WH], a[2 * WC * WH * WH], want[2 * WC * WH * WH];
+    onnx_build_fill(x, 2 * WC * WH * WH, 1.0f, &seed);
+    ref_conv(x, 2, WC, WH, wa, ba, WC, 3, 1, a);
+    for (int i = 0; i < 2 * WC * WH * WH; i++)
+        a[i] = a[i] > 0 ? a[i] : 0;
+    ref_conv(a, 2, WC, WH, wb, NULL, WC, 3, 1, want);
+    for (int i = 0; i < 2 * WC * WH * WH; i++)
+        want[i] = want[i] + a[i] > 0 ? want[i] + a[i] : 0;
+    onnx_exec_t *ctxs[2] = {onnx_exec_new(&g), onnx_exec_new(&g)};
+    assert_non_null(ctxs[0]);
+    assert_non_null(ctxs[1]);
+    for (int r = 0; r < 6; r++) {
+        int batch = 1 + r % 2;
+        inferd_tensor_t input = {.name = "x",
+                                 .dtype = INFERD_DT_FP32,
+                                 .ndim = 4,
+                                 .shape = {batch, WC, WH, WH},
+                                 .data = x};
+        inferd_tensor_t y = {.name = "y"};
+        inferd_arena_t arena;
+        onnx_build_run(ctxs[r / 3], &g, &input, &y, &arena);
+        assert_close(y.data, want, batch * WC * WH * WH);
+        inferd_arena_free(&arena);
+    }
+    onnx_exec_free(ctxs[0]);
+    onnx_exec_free(ctxs[1]);
+    onnx_graph_free(&g);
+}
+
 /* ==== LayerNorm as PyTorch exports it ==== */
 
 static void fuses_exported_layer_norm(void **state)
@@ -823,6 +891,7 @@ int main(void)
         cmocka_unit_test(fuses_exported_layer_norm),
         cmocka_unit_test(pools_channels_last_windows),
         cmocka_unit_test(fuses_max_pool_into_conv),
+        cmocka_unit_test(runs_wide_convs_on_either_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -67,6 +68,7 @@ typedef struct {
     dnnl_memory_t src_user, src, weights_user, weights, bias, dst, dst_user, sum_user, pooled;
     size_t src_bytes, dst_bytes, pooled_bytes; /* scratch each needs (0: none) */
     bool owns_weights;           /* `weights` is this context's own copy */
+    char impl[32];               /* oneDNN's name for the convolution's implementation */
     bool has_weights;            /* `weights` holds the reordered values */
 } conv_state_t;
 
@@ -220,10 +222,20 @@ static dnnl_status_t build_pool(conv_state_t *s, const onnx_conv_desc_t *d,
     return st;
 }
 
-/* Builds primitives and memories for `d` into a fresh state: with the layouts oneDNN prefers, or
- * with `is_blocked_dst` reading the graph's layout as it is and writing 16-channel blocks (then
- * reordered), which oneDNN's older direct kernels run faster for few channels. */
-static dnnl_status_t build(conv_state_t *s, const onnx_conv_desc_t *d, bool is_blocked_dst)
+/* The layouts a convolution primitive is built for. oneDNN prefers channels-last and its brgemm
+ * kernels for FP32 on AVX-512, but its older direct kernels on 16-channel blocks were measured
+ * faster for some shapes: few channels (LeNet's 1 -> 6 and 6 -> 16, reading the graph's layout as
+ * it is and writing blocks) and the deep, small-image layers of a ResNet (reading and writing
+ * blocks, both reordered: 2x2 images of 512 channels took 11-14 ms as brgemm at batch 64). Which
+ * is faster for a shape is raced (choose_state). */
+typedef enum {
+    CONV_PREFERRED,   /* what oneDNN picks for "any" source and destination layouts */
+    CONV_BLOCKED_DST, /* the graph's source layout, 16-channel blocks out */
+    CONV_BLOCKED,     /* 16-channel blocks in and out */
+} conv_layout_t;
+
+/* Builds primitives and memories for `d` into a fresh state, with the layouts `layout` names. */
+static dnnl_status_t build(conv_state_t *s, const onnx_conv_desc_t *d, conv_layout_t layout)
 {
     int n = d->n_spatial, ndims = n + 2;
     int first = ONNX_WINDOW_MAX_SPATIAL - n; /* the real axes of the promoted window */
@@ -266,13 +278,15 @@ static dnnl_status_t build(conv_state_t *s, const onnx_conv_desc_t *d, bool is_b
     if (st == dnnl_success)
         st = dnnl_memory_desc_init_by_tag(&bias_md, 1, bias_dims, dnnl_f32, dnnl_x);
     static const dnnl_format_tag_t blocked[] = {dnnl_nCw16c, dnnl_nChw16c, dnnl_nCdhw16c};
+    dnnl_format_tag_t src_tag = layout == CONV_PREFERRED     ? dnnl_format_tag_any
+                                : layout == CONV_BLOCKED_DST ? activation_tag(n, d->is_src_channels_last)
+                                                             : blocked[n - 1];
+    if (st == dnnl_success)
+        st = dnnl_memory_desc_init_by_tag(&any_src, ndims, src_dims, dnnl_f32, src_tag);
     if (st == dnnl_success)
         st = dnnl_memory_desc_init_by_tag(
-            &any_src, ndims, src_dims, dnnl_f32,
-            is_blocked_dst ? activation_tag(n, d->is_src_channels_last) : dnnl_format_tag_any);
-    if (st == dnnl_success)
-        st = dnnl_memory_desc_init_by_tag(&any_dst, ndims, dst_dims, dnnl_f32,
-                                          is_blocked_dst ? blocked[n - 1] : dnnl_format_tag_any);
+            &any_dst, ndims, dst_dims, dnnl_f32,
+            layout == CONV_PREFERRED ? dnnl_format_tag_any : blocked[n - 1]);
     if (st == dnnl_success)
         st = dnnl_memory_desc_init_by_tag(&any_weights, w_ndims, weights_dims, dnnl_f32,
                                           dnnl_format_tag_any);
@@ -291,15 +305,16 @@ static dnnl_status_t build(conv_state_t *s, const onnx_conv_desc_t *d, bool is_b
         dnnl_primitive_attr_destroy(attr);
     if (st != dnnl_success)
         return st;
-    /* blocked output is only worth a race against oneDNN's preferred kernel when a fast kernel
-     * writes it: its reference kernel took 47 ms for LeNet's second conv at batch 64 */
+    /* blocks are only worth a race against oneDNN's preferred kernel when a fast kernel writes
+     * them: its reference kernel took 47 ms for LeNet's second conv at batch 64 */
     const char *impl = NULL;
-    if (is_blocked_dst &&
-        (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success ||
-         impl == NULL || strncmp(impl, "ref", 3) == 0)) {
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success)
+        impl = NULL;
+    if (layout != CONV_PREFERRED && (impl == NULL || strncmp(impl, "ref", 3) == 0)) {
         dnnl_primitive_desc_destroy(pd);
         return dnnl_unimplemented;
     }
+    snprintf(s->impl, sizeof(s->impl), "%s", impl != NULL ? impl : "");
     const dnnl_memory_desc_t *chosen_src = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
     const dnnl_memory_desc_t *chosen_dst = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
     const dnnl_memory_desc_t *chosen_w = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
@@ -516,9 +531,10 @@ static bool has_few_channels(const onnx_conv_desc_t *d)
     return d->channels / d->group < 16 || d->filters / d->group < 16;
 }
 
-/* A new state for `d` into *OUT_s: oneDNN's preferred layouts, or for few channels whichever of
- * those and blocked output runs this shape faster, raced here on the request's own data (once per
- * shape and context; the caller's run of the winner then writes the result). Returns 0,
+/* A new state for `d` into *OUT_s: oneDNN's preferred layouts, or whichever of those and
+ * 16-channel blocks (out only for few channels, else in and out) runs this shape faster, raced
+ * here on the request's own data when the two use different kernels (once per shape and
+ * context; the caller's run of the winner then writes the result). Returns 0,
  * INFERD_EUNSUPPORTED when oneDNN declines, or another negative code. */
 static int choose_state(const onnx_conv_desc_t *d, onnx_conv_shared_t *shared,
                         const onnx_conv_io_t *io, onnx_scratch_t *scratch, conv_state_t **OUT_s,
@@ -527,13 +543,15 @@ static int choose_state(const onnx_conv_desc_t *d, onnx_conv_shared_t *shared,
     conv_state_t *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return inferd_fail(err, INFERD_ENOMEM, "Conv: out of memory");
-    if (build(s, d, false) != dnnl_success) {
+    if (build(s, d, CONV_PREFERRED) != dnnl_success) {
         conv_state_free(s);
         return INFERD_EUNSUPPORTED; /* the caller uses its own kernel */
     }
     s->desc = *d;
-    conv_state_t *blocked = has_few_channels(d) ? calloc(1, sizeof(*blocked)) : NULL;
-    if (blocked != NULL && build(blocked, d, true) != dnnl_success) {
+    conv_state_t *blocked = calloc(1, sizeof(*blocked));
+    if (blocked != NULL &&
+        (build(blocked, d, has_few_channels(d) ? CONV_BLOCKED_DST : CONV_BLOCKED) != dnnl_success ||
+         strcmp(blocked->impl, s->impl) == 0)) {
         conv_state_free(blocked);
         blocked = NULL;
     }
