@@ -1,9 +1,12 @@
 /* Load-time rewrites of a loaded graph, so that running it does less: nodes whose inputs are
- * all constants run once here and become constants (constant folding), an inference-mode
- * BatchNormalization that follows a Conv is folded into the Conv's weights and bias, and nodes
- * whose outputs nothing reads are dropped (dead-node removal). Runs after the loader has ordered
- * the nodes. */
-#include "graph.h"
+ * all constants run once here and become constants (constant folding); an inference-mode
+ * BatchNormalization after a Conv or Gemm is folded into its weights and bias; a residual Add,
+ * an activation and a MaxPool after a Conv, and a bias Add and an activation after a Gemm or
+ * MatMul, run inside that node; a Transpose feeding a MatMul's B is read through strides; a
+ * LayerNorm exported as nine nodes becomes one (optimize_layer_norm.c); nodes whose outputs
+ * nothing reads are dropped (dead-node removal); values between Convs and pools are kept
+ * channels-last. Runs after the loader has ordered the nodes. */
+#include "optimize_private.h"
 
 #include <float.h>
 #include <math.h>
@@ -119,7 +122,7 @@ static bool is_fp32_vector(const onnx_value_t *v, int64_t n)
 }
 
 /* The one node that reads value `v`, or -1 when none or several do (or it is a graph output). */
-static int only_reader(const onnx_graph_t *g, int v)
+int onnx_opt_only_reader(const onnx_graph_t *g, int v)
 {
     if (g->values[v].graph_output >= 0)
         return -1;
@@ -221,7 +224,7 @@ static void fold_batch_norms(onnx_graph_t *g)
         if ((strcmp(conv->op->op_type, "Conv") != 0 && !is_foldable_gemm(conv)) ||
             conv->n_outputs != 1 || conv->outputs[0] < 0)
             continue;
-        int reader = only_reader(g, conv->outputs[0]);
+        int reader = onnx_opt_only_reader(g, conv->outputs[0]);
         if (reader < 0 || strcmp(g->nodes[reader].op->op_type, "BatchNormalization") != 0 ||
             g->nodes[reader].inputs[0] != conv->outputs[0])
             continue;
@@ -252,13 +255,13 @@ static int producer_of(const onnx_graph_t *g, int v)
     return -1;
 }
 
-static bool is_op(const onnx_node_t *node, const char *op_type)
+bool onnx_opt_is_op(const onnx_node_t *node, const char *op_type)
 {
     return strcmp(node->op->op_type, op_type) == 0;
 }
 
 /* A constant FP32 scalar (one element) of input k into *OUT_value; false when it is not one. */
-static bool constant_scalar(const onnx_graph_t *g, const onnx_node_t *node, int k, float *OUT_value)
+bool onnx_opt_constant_scalar(const onnx_graph_t *g, const onnx_node_t *node, int k, float *OUT_value)
 {
     const onnx_value_t *v = constant_input(g, node, k);
     if (v == NULL || v->constant.dtype != INFERD_DT_FP32 || inferd_tensor_count(&v->constant) != 1)
@@ -278,9 +281,9 @@ static bool clip_bounds(const onnx_graph_t *g, const onnx_node_t *clip, float *O
         lo = onnx_attr_float(clip->proto, "min", -FLT_MAX);
         hi = onnx_attr_float(clip->proto, "max", FLT_MAX);
     } else {
-        if (clip->n_inputs > 1 && clip->inputs[1] >= 0 && !constant_scalar(g, clip, 1, &lo))
+        if (clip->n_inputs > 1 && clip->inputs[1] >= 0 && !onnx_opt_constant_scalar(g, clip, 1, &lo))
             return false;
-        if (clip->n_inputs > 2 && clip->inputs[2] >= 0 && !constant_scalar(g, clip, 2, &hi))
+        if (clip->n_inputs > 2 && clip->inputs[2] >= 0 && !onnx_opt_constant_scalar(g, clip, 2, &hi))
             return false;
     }
     if (!(lo <= hi)) /* min > max makes every element max: not oneDNN's clip */
@@ -303,8 +306,8 @@ static bool fuse_residual(onnx_graph_t *g, int n)
 {
     onnx_node_t *conv = &g->nodes[n];
     int y = conv->outputs[0];
-    int reader = only_reader(g, y);
-    if (reader < 0 || !is_op(&g->nodes[reader], "Add") || g->nodes[reader].n_inputs != 2 ||
+    int reader = onnx_opt_only_reader(g, y);
+    if (reader < 0 || !onnx_opt_is_op(&g->nodes[reader], "Add") || g->nodes[reader].n_inputs != 2 ||
         g->nodes[reader].n_outputs != 1 || g->nodes[reader].outputs[0] < 0)
         return false;
     onnx_node_t *add = &g->nodes[reader];
@@ -333,23 +336,23 @@ static void fuse_into_convs(onnx_graph_t *g)
 {
     for (int n = 0; n < g->n_nodes; n++) {
         onnx_node_t *conv = &g->nodes[n];
-        if (!is_op(conv, "Conv") || conv->n_outputs != 1 || conv->outputs[0] < 0 ||
+        if (!onnx_opt_is_op(conv, "Conv") || conv->n_outputs != 1 || conv->outputs[0] < 0 ||
             conv->n_inputs > 3)
             continue;
         fuse_residual(g, n);
-        int reader = only_reader(g, conv->outputs[0]);
+        int reader = onnx_opt_only_reader(g, conv->outputs[0]);
         if (reader < 0 || g->nodes[reader].n_outputs != 1 || g->nodes[reader].outputs[0] < 0 ||
             g->nodes[reader].inputs[0] != conv->outputs[0])
             continue;
         onnx_node_t *act = &g->nodes[reader];
         float lo, hi;
-        if (is_op(act, "Relu")) {
+        if (onnx_opt_is_op(act, "Relu")) {
             conv->fused.activation = ONNX_FUSED_RELU;
-        } else if (is_op(act, "Clip") && clip_bounds(g, act, &lo, &hi)) {
+        } else if (onnx_opt_is_op(act, "Clip") && clip_bounds(g, act, &lo, &hi)) {
             conv->fused.activation = ONNX_FUSED_CLIP;
             conv->fused.alpha = lo;
             conv->fused.beta = hi;
-        } else if (is_op(act, "Sigmoid")) {
+        } else if (onnx_opt_is_op(act, "Sigmoid")) {
             conv->fused.activation = ONNX_FUSED_SIGMOID;
         } else {
             continue;
@@ -358,15 +361,15 @@ static void fuse_into_convs(onnx_graph_t *g)
     }
     for (int n = 0; n < g->n_nodes; n++) {
         onnx_node_t *conv = &g->nodes[n];
-        if (!is_op(conv, "Conv") || conv->n_outputs != 1 || conv->outputs[0] < 0 ||
+        if (!onnx_opt_is_op(conv, "Conv") || conv->n_outputs != 1 || conv->outputs[0] < 0 ||
             conv->fused.sum_input > 0 || conv->fused.pool != NULL)
             continue;
-        int reader = only_reader(g, conv->outputs[0]);
+        int reader = onnx_opt_only_reader(g, conv->outputs[0]);
         if (reader < 0)
             continue;
         onnx_node_t *pool = &g->nodes[reader];
         bool has_indices = pool->n_outputs > 1 && pool->outputs[1] >= 0;
-        if (!is_op(pool, "MaxPool") || has_indices || pool->outputs[0] < 0 ||
+        if (!onnx_opt_is_op(pool, "MaxPool") || has_indices || pool->outputs[0] < 0 ||
             pool->inputs[0] != conv->outputs[0] || pool->params == NULL)
             continue;
         conv->fused.pool = pool->params;
@@ -384,17 +387,17 @@ static void fuse_into_convs(onnx_graph_t *g)
 /* Fuses the activation reading `node`'s only output into it. Returns true when it did. */
 static bool fuse_activation(onnx_graph_t *g, onnx_node_t *node)
 {
-    int reader = only_reader(g, node->outputs[0]);
+    int reader = onnx_opt_only_reader(g, node->outputs[0]);
     if (reader < 0 || g->nodes[reader].n_outputs != 1 || g->nodes[reader].outputs[0] < 0 ||
         g->nodes[reader].inputs[0] != node->outputs[0])
         return false;
     onnx_node_t *act = &g->nodes[reader];
     float lo, hi;
-    if (is_op(act, "Relu")) {
+    if (onnx_opt_is_op(act, "Relu")) {
         node->fused.activation = ONNX_FUSED_RELU;
-    } else if (is_op(act, "Sigmoid")) {
+    } else if (onnx_opt_is_op(act, "Sigmoid")) {
         node->fused.activation = ONNX_FUSED_SIGMOID;
-    } else if (is_op(act, "Clip") && clip_bounds(g, act, &lo, &hi)) {
+    } else if (onnx_opt_is_op(act, "Clip") && clip_bounds(g, act, &lo, &hi)) {
         node->fused.activation = ONNX_FUSED_CLIP;
         node->fused.alpha = lo;
         node->fused.beta = hi;
@@ -413,8 +416,8 @@ static bool fuse_matmul_bias(onnx_graph_t *g, onnx_node_t *matmul)
         return false;
     int64_t n = b->constant.shape[b->constant.ndim - 1];
     int y = matmul->outputs[0];
-    int reader = only_reader(g, y);
-    if (reader < 0 || !is_op(&g->nodes[reader], "Add") || g->nodes[reader].n_inputs != 2 ||
+    int reader = onnx_opt_only_reader(g, y);
+    if (reader < 0 || !onnx_opt_is_op(&g->nodes[reader], "Add") || g->nodes[reader].n_inputs != 2 ||
         g->nodes[reader].n_outputs != 1 || g->nodes[reader].outputs[0] < 0)
         return false;
     onnx_node_t *add = &g->nodes[reader];
@@ -440,8 +443,8 @@ static void fuse_into_products(onnx_graph_t *g)
 {
     for (int n = 0; n < g->n_nodes; n++) {
         onnx_node_t *node = &g->nodes[n];
-        bool is_matmul = is_op(node, "MatMul");
-        if ((!is_matmul && !is_op(node, "Gemm")) || node->n_outputs != 1 || node->outputs[0] < 0)
+        bool is_matmul = onnx_opt_is_op(node, "MatMul");
+        if ((!is_matmul && !onnx_opt_is_op(node, "Gemm")) || node->n_outputs != 1 || node->outputs[0] < 0)
             continue;
         if (is_matmul && node->n_inputs != 2)
             continue;
@@ -459,12 +462,12 @@ static void fuse_transposes_into_matmuls(onnx_graph_t *g)
 {
     for (int n = 0; n < g->n_nodes; n++) {
         onnx_node_t *matmul = &g->nodes[n];
-        if (!is_op(matmul, "MatMul") || matmul->n_inputs != 2 || matmul->inputs[1] < 0 ||
+        if (!onnx_opt_is_op(matmul, "MatMul") || matmul->n_inputs != 2 || matmul->inputs[1] < 0 ||
             matmul->fused.b_perm_rank > 0 || matmul->inputs[0] == matmul->inputs[1])
             continue;
         int b = matmul->inputs[1];
         int source = producer_of(g, b);
-        if (source < 0 || !is_op(&g->nodes[source], "Transpose") || only_reader(g, b) != n ||
+        if (source < 0 || !onnx_opt_is_op(&g->nodes[source], "Transpose") || onnx_opt_only_reader(g, b) != n ||
             g->nodes[source].proto == NULL || g->nodes[source].n_inputs != 1 ||
             g->nodes[source].inputs[0] < 0)
             continue;
@@ -485,163 +488,6 @@ static void fuse_transposes_into_matmuls(onnx_graph_t *g)
     }
 }
 
-/* ==== LayerNormalization ====
- * PyTorch exports LayerNorm over the last axis as nine nodes: m = ReduceMean(x, [-1]);
- * d = x - m; v = ReduceMean(d ^ 2, [-1]); y = d / Sqrt(v + eps) * gamma + beta. With constant
- * eps, gamma and beta (vectors), and each intermediate read only inside the pattern, the last node
- * becomes one LayerNormalization (norm.c) over the last axis and the others die. */
-
-/* The other input of binary node `node` than `v`, or -1 when `v` is not exactly one of them. */
-static int other_input(const onnx_node_t *node, int v)
-{
-    if (node->n_inputs != 2 || node->n_outputs != 1)
-        return -1;
-    if (node->inputs[0] == v && node->inputs[1] != v)
-        return node->inputs[1];
-    if (node->inputs[1] == v && node->inputs[0] != v)
-        return node->inputs[0];
-    return -1;
-}
-
-/* The single reader of node `n`'s output 0 when it is an `op_type` node, else -1. */
-static int next_in_chain(const onnx_graph_t *g, int n, const char *op_type)
-{
-    if (g->nodes[n].n_outputs != 1 || g->nodes[n].outputs[0] < 0)
-        return -1;
-    int reader = only_reader(g, g->nodes[n].outputs[0]);
-    return reader >= 0 && is_op(&g->nodes[reader], op_type) ? reader : -1;
-}
-
-/* ReduceMean over the last axis only, keeping it (attribute axes [-1], opset below 18). */
-static bool is_last_axis_mean(const onnx_node_t *node)
-{
-    int64_t axes[2];
-    return is_op(node, "ReduceMean") && node->n_inputs == 1 && node->opset < 18 &&
-           node->proto != NULL && onnx_attr_ints(node->proto, "axes", axes, 2) == 1 &&
-           axes[0] == -1 && onnx_attr_int(node->proto, "keepdims", 1) == 1;
-}
-
-/* A constant FP32 vector or scalar for gamma/beta (it must not widen the result's shape). */
-static bool is_affine_operand(const onnx_graph_t *g, int v)
-{
-    return v >= 0 && g->values[v].is_constant && g->values[v].constant.dtype == INFERD_DT_FP32 &&
-           g->values[v].constant.ndim <= 1;
-}
-
-static void fuse_layer_norm_at(onnx_graph_t *g, int mean_node, const onnx_op_t *layer_norm)
-{
-    onnx_node_t *mean = &g->nodes[mean_node];
-    if (!is_last_axis_mean(mean) || mean->outputs[0] < 0 || mean->n_outputs != 1)
-        return;
-    int x = mean->inputs[0];
-    int sub = next_in_chain(g, mean_node, "Sub");
-    if (sub < 0 || g->nodes[sub].inputs[0] != x || g->nodes[sub].inputs[1] != mean->outputs[0])
-        return;
-    int d = g->nodes[sub].outputs[0];
-    if (d < 0 || g->values[d].graph_output >= 0)
-        return;
-    /* d is read by exactly the Pow and the Div */
-    int pow = -1, div = -1, readers = 0;
-    for (int n = 0; n < g->n_nodes; n++)
-        for (int k = 0; k < g->nodes[n].n_inputs; k++)
-            if (g->nodes[n].inputs[k] == d) {
-                readers++;
-                if (is_op(&g->nodes[n], "Pow") && k == 0)
-                    pow = n;
-                else if (is_op(&g->nodes[n], "Div") && k == 0)
-                    div = n;
-            }
-    float value;
-    if (readers != 2 || pow < 0 || div < 0 || !constant_scalar(g, &g->nodes[pow], 1, &value) ||
-        value != 2.0f)
-        return;
-    int variance = next_in_chain(g, pow, "ReduceMean");
-    if (variance < 0 || !is_last_axis_mean(&g->nodes[variance]))
-        return;
-    int add_eps = next_in_chain(g, variance, "Add");
-    if (add_eps < 0)
-        return;
-    int eps_value = other_input(&g->nodes[add_eps], g->nodes[variance].outputs[0]);
-    float epsilon;
-    if (eps_value < 0 || !g->values[eps_value].is_constant ||
-        g->values[eps_value].constant.dtype != INFERD_DT_FP32 ||
-        inferd_tensor_count(&g->values[eps_value].constant) != 1)
-        return;
-    epsilon = *(const float *)g->values[eps_value].constant.data;
-    int sqrt = next_in_chain(g, add_eps, "Sqrt");
-    if (sqrt < 0 || next_in_chain(g, sqrt, "Div") != div ||
-        g->nodes[div].inputs[1] != g->nodes[sqrt].outputs[0] || !(epsilon >= 0.0f))
-        return;
-    int mul = next_in_chain(g, div, "Mul");
-    if (mul < 0)
-        return;
-    int gamma = other_input(&g->nodes[mul], g->nodes[div].outputs[0]);
-    int add_beta = next_in_chain(g, mul, "Add");
-    if (add_beta < 0 || !is_affine_operand(g, gamma))
-        return;
-    int beta = other_input(&g->nodes[add_beta], g->nodes[mul].outputs[0]);
-    if (!is_affine_operand(g, beta))
-        return;
-
-    /* The last Add becomes LayerNormalization(x, gamma, beta, axis -1, epsilon). */
-    onnx_node_t *last = &g->nodes[add_beta];
-    Onnx__AttributeProto axis_attr, epsilon_attr, *attrs[2] = {&axis_attr, &epsilon_attr};
-    onnx__attribute_proto__init(&axis_attr);
-    axis_attr.name = "axis";
-    axis_attr.has_type = 1;
-    axis_attr.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
-    axis_attr.has_i = 1;
-    axis_attr.i = -1;
-    onnx__attribute_proto__init(&epsilon_attr);
-    epsilon_attr.name = "epsilon";
-    epsilon_attr.has_type = 1;
-    epsilon_attr.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
-    epsilon_attr.has_f = 1;
-    epsilon_attr.f = epsilon;
-    Onnx__NodeProto proto;
-    onnx__node_proto__init(&proto);
-    proto.op_type = "LayerNormalization";
-    proto.n_attribute = 2;
-    proto.attribute = attrs;
-    int *inputs = malloc(3 * sizeof(int));
-    if (inputs == NULL)
-        return;
-    void *old_params = last->params;
-    last->params = NULL;
-    inferd_err_t err;
-    if (layer_norm->prepare(last, &proto, &err) != 0) {
-        free(last->params);
-        last->params = old_params;
-        free(inputs);
-        return;
-    }
-    free(old_params);
-    inputs[0] = x;
-    inputs[1] = gamma;
-    inputs[2] = beta;
-    free(last->inputs);
-    last->inputs = inputs;
-    last->n_inputs = 3;
-    last->op = layer_norm;
-    last->proto = NULL; /* the Add's attributes no longer describe it */
-    /* the pattern's other nodes write nothing now and die */
-    int dead[] = {mean_node, sub, pow, variance, add_eps, sqrt, div, mul};
-    for (size_t i = 0; i < sizeof(dead) / sizeof(dead[0]); i++) {
-        int v = g->nodes[dead[i]].outputs[0];
-        g->values[v].has_producer = false;
-        g->nodes[dead[i]].outputs[0] = -1;
-    }
-}
-
-static void fuse_layer_norms(onnx_graph_t *g)
-{
-    const onnx_op_t *layer_norm = onnx_op_find("LayerNormalization");
-    if (layer_norm == NULL)
-        return;
-    for (int n = 0; n < g->n_nodes; n++)
-        fuse_layer_norm_at(g, n, layer_norm);
-}
-
 /* ==== channels-last activations ====
  * oneDNN's convolutions here run on channels-last (NHWC) activations; keeping a value in that
  * layout from the Conv that writes it to the Convs and poolings that read it saves two reorders
@@ -652,21 +498,21 @@ static bool writes_channels_last(const onnx_node_t *node, int k)
 {
     if (k != 0)
         return false;
-    if (is_op(node, "Conv"))
+    if (onnx_opt_is_op(node, "Conv"))
         return true;
     bool has_indices = node->n_outputs > 1 && node->outputs[1] >= 0;
-    return (is_op(node, "MaxPool") && !has_indices) || is_op(node, "AveragePool");
+    return (onnx_opt_is_op(node, "MaxPool") && !has_indices) || onnx_opt_is_op(node, "AveragePool");
 }
 
 static bool reads_channels_last(const onnx_node_t *node, int k)
 {
-    if (is_op(node, "Conv"))
+    if (onnx_opt_is_op(node, "Conv"))
         return k == 0 || (node->fused.sum_input > 0 && k == node->fused.sum_input);
     if (k != 0)
         return false;
     bool has_indices = node->n_outputs > 1 && node->outputs[1] >= 0;
-    return (is_op(node, "MaxPool") && !has_indices) || is_op(node, "AveragePool") ||
-           is_op(node, "GlobalAveragePool") || is_op(node, "GlobalMaxPool");
+    return (onnx_opt_is_op(node, "MaxPool") && !has_indices) || onnx_opt_is_op(node, "AveragePool") ||
+           onnx_opt_is_op(node, "GlobalAveragePool") || onnx_opt_is_op(node, "GlobalMaxPool");
 }
 
 static int plan_layouts(onnx_graph_t *g, inferd_err_t *err)
@@ -772,7 +618,7 @@ int onnx_graph_optimize(onnx_graph_t *g, inferd_err_t *err)
     fuse_into_convs(g);
     fuse_transposes_into_matmuls(g);
     fuse_into_products(g);
-    fuse_layer_norms(g);
+    onnx_opt_fuse_layer_norms(g);
 
     /* Drop dead nodes from the end back, so that a chain of them goes in one pass. */
     bool *is_read = calloc((size_t)g->n_values + 1, sizeof(bool));
