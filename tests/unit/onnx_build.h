@@ -239,4 +239,29 @@ static inline void onnx_build_fill(float *values, size_t n, float scale, uint32_
         values[i] = onnx_build_random(seed) * scale;
 }
 
+/* The plain reference of a square Conv (stride 1, `pad` on every side, `size` x `size` out as
+ * in): y[n, f, h, w] = bias[f] + sum over c, kh, kw of x[n, c, h + kh - pad, w + kw - pad] * w[...]
+ */
+static inline void onnx_build_ref_conv(const float *x, int batch, int channels, int size,
+                                       const float *w, const float *bias, int filters, int k,
+                                       int pad, float *y)
+{
+    for (int n = 0; n < batch; n++)
+        for (int f = 0; f < filters; f++)
+            for (int i = 0; i < size; i++)
+                for (int j = 0; j < size; j++) {
+                    double acc = bias != NULL ? bias[f] : 0.0;
+                    for (int c = 0; c < channels; c++)
+                        for (int a = 0; a < k; a++)
+                            for (int b = 0; b < k; b++) {
+                                int ii = i + a - pad, jj = j + b - pad;
+                                if (ii < 0 || jj < 0 || ii >= size || jj >= size)
+                                    continue;
+                                acc += (double)x[((n * channels + c) * size + ii) * size + jj] *
+                                       w[((f * channels + c) * k + a) * k + b];
+                            }
+                    y[((n * filters + f) * size + i) * size + j] = (float)acc;
+                }
+}
+
 #endif
