@@ -206,6 +206,18 @@ static inline void onnx_build_load(onnx_graph_t *g, const char *name,
         fail_msg("%s", err.msg);
 }
 
+/* onnx_build_load() of a graph with one FP32 input "x" and one output "y", of 4 dimensions each. */
+static inline void onnx_build_load_xy(onnx_graph_t *g, const char *name,
+                                      const onnx_build_node_t *nodes, size_t n_nodes,
+                                      onnx_build_initializer_t *initializers, size_t n_initializers,
+                                      const int64_t *x_dims, const int64_t *y_dims)
+{
+    onnx_build_info_t inputs[1], outputs[1];
+    onnx_build_info(&inputs[0], "x", x_dims, 4);
+    onnx_build_info(&outputs[0], "y", y_dims, 4);
+    onnx_build_load(g, name, nodes, n_nodes, initializers, n_initializers, inputs, 1, outputs, 1);
+}
+
 /* Runs `g` on `inputs` (graph input order) into `outputs` (graph output order), whose data is
  * allocated in `arena`, initialised here: the caller frees it with inferd_arena_free(). With
  * `ctx` NULL the run has a context of its own, made and freed here. Fails the test with the

@@ -52,12 +52,9 @@ static void pools_channels_last_windows(void **state)
         {"MaxPool", {"a"}, "m", max_attrs, 3},  {"Conv", {"m", "WB"}, "b", NULL, 0},
         {"GlobalMaxPool", {"b"}, "y", NULL, 0},
     };
-    onnx_build_info_t inputs[1], outputs[1];
     int64_t x_dims[] = {2, IN_C, PH, PH}, y_dims[] = {2, PC, 1, 1};
-    onnx_build_info(&inputs[0], "x", x_dims, 4);
-    onnx_build_info(&outputs[0], "y", y_dims, 4);
     onnx_graph_t g;
-    onnx_build_load(&g, "pools", nodes, 5, inits, 2, inputs, 1, outputs, 1);
+    onnx_build_load_xy(&g, "pools", nodes, 5, inits, 2, x_dims, y_dims);
     assert_int_equal(g.n_nodes, 5);
     assert_int_equal(g.nodes[1].channels_last_inputs, 1); /* AveragePool */
     assert_int_equal(g.nodes[1].channels_last_outputs, 1);
@@ -183,13 +180,10 @@ static void fuses_max_pool_into_conv(void **state)
         {"Relu", {"c2"}, "r2", NULL, 0},
         {"MaxPool", {"r2"}, "y", pool2_attrs, 2},
     };
-    onnx_build_info_t inputs[1], outputs[1];
     static const int64_t x_dims[] = {ONNX_BUILD_BATCH, 1, PX, PX},
                          y_dims[] = {ONNX_BUILD_BATCH, P2, P2_OUT, P2_OUT};
-    onnx_build_info(&inputs[0], "x", x_dims, 4);
-    onnx_build_info(&outputs[0], "y", y_dims, 4);
     onnx_graph_t g;
-    onnx_build_load(&g, "conv_pools", nodes, 6, inits, 4, inputs, 1, outputs, 1);
+    onnx_build_load_xy(&g, "conv_pools", nodes, 6, inits, 4, x_dims, y_dims);
     assert_int_equal(g.n_nodes, 2);
     for (int n = 0; n < 2; n++) {
         assert_string_equal(g.nodes[n].op->op_type, "Conv");
@@ -292,13 +286,10 @@ static void runs_wide_convs_on_either_layout(void **state)
         {"Add", {"c2", "a"}, "s", NULL, 0},
         {"Relu", {"s"}, "y", NULL, 0},
     };
-    onnx_build_info_t inputs[1], outputs[1];
     static const int64_t x_dims[] = {ONNX_BUILD_BATCH, WC, WH, WH},
                          y_dims[] = {ONNX_BUILD_BATCH, WC, WH, WH};
-    onnx_build_info(&inputs[0], "x", x_dims, 4);
-    onnx_build_info(&outputs[0], "y", y_dims, 4);
     onnx_graph_t g;
-    onnx_build_load(&g, "wide", nodes, 5, inits, 3, inputs, 1, outputs, 1);
+    onnx_build_load_xy(&g, "wide", nodes, 5, inits, 3, x_dims, y_dims);
     assert_int_equal(g.n_nodes, 2);
     assert_true(g.nodes[1].fused.sum_input > 0);
 

@@ -512,13 +512,10 @@ static void fuses_sigmoid_into_conv(void **state)
         {"Conv", {"x", "W", "B"}, "c", attrs, 1},
         {"Sigmoid", {"c"}, "y", NULL, 0},
     };
-    onnx_build_info_t inputs[1], outputs[1];
     static const int64_t x_dims[] = {ONNX_BUILD_BATCH, CI, S, S},
                          y_dims[] = {ONNX_BUILD_BATCH, CO, S, S};
-    onnx_build_info(&inputs[0], "x", x_dims, 4);
-    onnx_build_info(&outputs[0], "y", y_dims, 4);
     onnx_graph_t g;
-    onnx_build_load(&g, "conv_sigmoid", nodes, 2, inits, 2, inputs, 1, outputs, 1);
+    onnx_build_load_xy(&g, "conv_sigmoid", nodes, 2, inits, 2, x_dims, y_dims);
     assert_int_equal(g.n_nodes, 1);
     assert_int_equal(g.nodes[0].fused.activation, ONNX_FUSED_SIGMOID);
 
