@@ -67,9 +67,9 @@ typedef struct {
      * differ (with a pool, dst always: dst_user holds the pooled result) */
     dnnl_memory_t src_user, src, weights_user, weights, bias, dst, dst_user, sum_user, pooled;
     size_t src_bytes, dst_bytes, pooled_bytes; /* scratch each needs (0: none) */
-    bool owns_weights;           /* `weights` is this context's own copy */
-    char impl[32];               /* oneDNN's name for the convolution's implementation */
-    bool has_weights;            /* `weights` holds the reordered values */
+    bool owns_weights;                         /* `weights` is this context's own copy */
+    char impl[32];    /* oneDNN's name for the convolution's implementation */
+    bool has_weights; /* `weights` holds the reordered values */
 } conv_state_t;
 
 static void destroy_primitive(dnnl_primitive_t p)
@@ -137,6 +137,13 @@ static dnnl_status_t reorder_create(const dnnl_memory_desc_t *from, const dnnl_m
     return st;
 }
 
+/* The scratch a tensor of layout `md` takes: its size rounded up to 64 bytes, so that the next
+ * region carved after it stays aligned. */
+static size_t scratch_bytes(const dnnl_memory_desc_t *md)
+{
+    return (dnnl_memory_desc_get_size(md) + 63) & ~(size_t)63;
+}
+
 /* When the user layout differs from the one the primitive wants: a handle-less memory of the
  * wanted layout (its data will be scratch), its byte size and the reorder between the two. */
 static dnnl_status_t layout_for(const dnnl_memory_desc_t *user_md, const dnnl_memory_desc_t *want,
@@ -148,7 +155,7 @@ static dnnl_status_t layout_for(const dnnl_memory_desc_t *user_md, const dnnl_me
     *OUT_bytes = 0;
     if (dnnl_memory_desc_equal(user_md, want))
         return dnnl_success;
-    *OUT_bytes = (dnnl_memory_desc_get_size(want) + 63) & ~(size_t)63;
+    *OUT_bytes = scratch_bytes(want);
     dnnl_status_t st = dnnl_memory_create(OUT_mem, want, onnx_dnnl_engine(), DNNL_MEMORY_NONE);
     if (st == dnnl_success)
         st = is_to_user ? reorder_create(want, user_md, OUT_reorder)
@@ -185,38 +192,27 @@ static dnnl_status_t post_ops_attr(const onnx_conv_desc_t *d, dnnl_primitive_att
  * the convolution writes it (`conv_dst`, always in scratch), its result reordered to `user_md`
  * when it comes out in another layout. */
 static dnnl_status_t build_pool(conv_state_t *s, const onnx_conv_desc_t *d,
-                                const dnnl_memory_desc_t *conv_dst, const dnnl_memory_desc_t *user_md)
+                                const dnnl_memory_desc_t *conv_dst,
+                                const dnnl_memory_desc_t *user_md)
 {
     int n = d->n_spatial, first = ONNX_WINDOW_MAX_SPATIAL - n;
     dnnl_dims_t pooled_dims = {d->batch, d->filters};
     for (int a = 0; a < n; a++)
         pooled_dims[2 + a] = d->pool.out[first + a];
-    dnnl_dims_t strides, kernel, dilation, pad_l, pad_r;
     dnnl_memory_desc_t any_pooled;
-    dnnl_status_t st = onnx_pool_dnnl_geometry(&d->pool, strides, kernel, dilation, pad_l, pad_r);
-    if (st == dnnl_success)
-        st = dnnl_memory_desc_init_by_tag(&any_pooled, n + 2, pooled_dims, dnnl_f32,
-                                          dnnl_format_tag_any);
-    dnnl_pooling_v2_desc_t desc;
-    if (st == dnnl_success)
-        st = dnnl_pooling_v2_forward_desc_init(&desc, dnnl_forward_inference, dnnl_pooling_max,
-                                               conv_dst, &any_pooled, strides, kernel, dilation,
-                                               pad_l, pad_r);
     dnnl_primitive_desc_t pd = NULL;
+    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&any_pooled, n + 2, pooled_dims, dnnl_f32,
+                                                    dnnl_format_tag_any);
     if (st == dnnl_success)
-        st = dnnl_primitive_desc_create(&pd, &desc, NULL, onnx_dnnl_engine(), NULL);
+        st = onnx_max_pool_dnnl_pd(&d->pool, conv_dst, &any_pooled, &pd);
     if (st != dnnl_success)
         return st;
-    const dnnl_memory_desc_t *ws = dnnl_primitive_desc_query_md(pd, dnnl_query_workspace_md, 0);
-    if (ws != NULL && dnnl_memory_desc_get_size(ws) > 0) /* inference keeps none; none planned */
-        st = dnnl_unimplemented;
-    if (st == dnnl_success)
-        st = dnnl_primitive_create(&s->pool, pd);
+    st = dnnl_primitive_create(&s->pool, pd);
     if (st == dnnl_success)
         st = layout_for(user_md, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), true,
                         &s->pooled, &s->pooled_bytes, &s->pool_reorder);
     dnnl_primitive_desc_destroy(pd);
-    s->dst_bytes = (dnnl_memory_desc_get_size(conv_dst) + 63) & ~(size_t)63;
+    s->dst_bytes = scratch_bytes(conv_dst);
     if (st == dnnl_success)
         st = dnnl_memory_create(&s->dst, conv_dst, onnx_dnnl_engine(), DNNL_MEMORY_NONE);
     return st;
@@ -234,8 +230,11 @@ typedef enum {
     CONV_BLOCKED,     /* 16-channel blocks in and out */
 } conv_layout_t;
 
-/* Builds primitives and memories for `d` into a fresh state, with the layouts `layout` names. */
-static dnnl_status_t build(conv_state_t *s, const onnx_conv_desc_t *d, conv_layout_t layout)
+/* Builds primitives and memories for `d` into a fresh state, with the layouts `layout` names;
+ * declines (dnnl_unimplemented, before any kernel is generated) when oneDNN would run them with
+ * the implementation named `unless_impl` (NULL: any is fine). */
+static dnnl_status_t build(conv_state_t *s, const onnx_conv_desc_t *d, conv_layout_t layout,
+                           const char *unless_impl)
 {
     int n = d->n_spatial, ndims = n + 2;
     int first = ONNX_WINDOW_MAX_SPATIAL - n; /* the real axes of the promoted window */
@@ -278,15 +277,16 @@ static dnnl_status_t build(conv_state_t *s, const onnx_conv_desc_t *d, conv_layo
     if (st == dnnl_success)
         st = dnnl_memory_desc_init_by_tag(&bias_md, 1, bias_dims, dnnl_f32, dnnl_x);
     static const dnnl_format_tag_t blocked[] = {dnnl_nCw16c, dnnl_nChw16c, dnnl_nCdhw16c};
-    dnnl_format_tag_t src_tag = layout == CONV_PREFERRED     ? dnnl_format_tag_any
-                                : layout == CONV_BLOCKED_DST ? activation_tag(n, d->is_src_channels_last)
-                                                             : blocked[n - 1];
+    dnnl_format_tag_t src_tag = layout == CONV_PREFERRED ? dnnl_format_tag_any
+                                : layout == CONV_BLOCKED_DST
+                                    ? activation_tag(n, d->is_src_channels_last)
+                                    : blocked[n - 1];
     if (st == dnnl_success)
         st = dnnl_memory_desc_init_by_tag(&any_src, ndims, src_dims, dnnl_f32, src_tag);
     if (st == dnnl_success)
-        st = dnnl_memory_desc_init_by_tag(
-            &any_dst, ndims, dst_dims, dnnl_f32,
-            layout == CONV_PREFERRED ? dnnl_format_tag_any : blocked[n - 1]);
+        st = dnnl_memory_desc_init_by_tag(&any_dst, ndims, dst_dims, dnnl_f32,
+                                          layout == CONV_PREFERRED ? dnnl_format_tag_any
+                                                                   : blocked[n - 1]);
     if (st == dnnl_success)
         st = dnnl_memory_desc_init_by_tag(&any_weights, w_ndims, weights_dims, dnnl_f32,
                                           dnnl_format_tag_any);
@@ -310,7 +310,8 @@ static dnnl_status_t build(conv_state_t *s, const onnx_conv_desc_t *d, conv_layo
     const char *impl = NULL;
     if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success)
         impl = NULL;
-    if (layout != CONV_PREFERRED && (impl == NULL || strncmp(impl, "ref", 3) == 0)) {
+    if ((layout != CONV_PREFERRED && (impl == NULL || strncmp(impl, "ref", 3) == 0)) ||
+        (unless_impl != NULL && impl != NULL && strcmp(impl, unless_impl) == 0)) {
         dnnl_primitive_desc_destroy(pd);
         return dnnl_unimplemented;
     }
@@ -543,15 +544,14 @@ static int choose_state(const onnx_conv_desc_t *d, onnx_conv_shared_t *shared,
     conv_state_t *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return inferd_fail(err, INFERD_ENOMEM, "Conv: out of memory");
-    if (build(s, d, CONV_PREFERRED) != dnnl_success) {
+    if (build(s, d, CONV_PREFERRED, NULL) != dnnl_success) {
         conv_state_free(s);
         return INFERD_EUNSUPPORTED; /* the caller uses its own kernel */
     }
     s->desc = *d;
     conv_state_t *blocked = calloc(1, sizeof(*blocked));
-    if (blocked != NULL &&
-        (build(blocked, d, has_few_channels(d) ? CONV_BLOCKED_DST : CONV_BLOCKED) != dnnl_success ||
-         strcmp(blocked->impl, s->impl) == 0)) {
+    if (blocked != NULL && build(blocked, d, has_few_channels(d) ? CONV_BLOCKED_DST : CONV_BLOCKED,
+                                 s->impl) != dnnl_success) {
         conv_state_free(blocked);
         blocked = NULL;
     }

@@ -12,7 +12,7 @@
 
 typedef struct {
     dnnl_primitive_t pool;
-    dnnl_memory_t x, y, workspace;
+    dnnl_memory_t x, y;
     dnnl_stream_t stream;
 } pool_state_t;
 
@@ -21,15 +21,16 @@ static void pool_state_free(void *data)
     pool_state_t *s = data;
     if (s == NULL)
         return;
-    dnnl_memory_t memories[] = {s->x, s->y, s->workspace};
-    onnx_dnnl_destroy(s->pool, memories, 3, s->stream);
+    dnnl_memory_t memories[] = {s->x, s->y};
+    onnx_dnnl_destroy(s->pool, memories, 2, s->stream);
     free(s);
 }
 
-dnnl_status_t onnx_pool_dnnl_geometry(const onnx_window_t *w, dnnl_dims_t strides,
-                                      dnnl_dims_t kernel, dnnl_dims_t dilation, dnnl_dims_t pad_l,
-                                      dnnl_dims_t pad_r)
+dnnl_status_t onnx_max_pool_dnnl_pd(const onnx_window_t *w, const dnnl_memory_desc_t *src,
+                                    const dnnl_memory_desc_t *dst, dnnl_primitive_desc_t *OUT_pd)
 {
+    *OUT_pd = NULL;
+    dnnl_dims_t strides, kernel, dilation, pad_l, pad_r;
     int n = w->n_spatial, first = ONNX_WINDOW_MAX_SPATIAL - n;
     for (int a = 0; a < n; a++) {
         int64_t in = w->in[first + a], out = w->out[first + a], stride = w->stride[first + a];
@@ -46,6 +47,21 @@ dnnl_status_t onnx_pool_dnnl_geometry(const onnx_window_t *w, dnnl_dims_t stride
         if (pad_r[a] < 0)
             return dnnl_unimplemented;
     }
+    dnnl_pooling_v2_desc_t desc;
+    dnnl_status_t st =
+        dnnl_pooling_v2_forward_desc_init(&desc, dnnl_forward_inference, dnnl_pooling_max, src, dst,
+                                          strides, kernel, dilation, pad_l, pad_r);
+    if (st == dnnl_success)
+        st = dnnl_primitive_desc_create(OUT_pd, &desc, NULL, onnx_dnnl_engine(), NULL);
+    if (st != dnnl_success)
+        return st;
+    const dnnl_memory_desc_t *ws =
+        dnnl_primitive_desc_query_md(*OUT_pd, dnnl_query_workspace_md, 0);
+    if (ws != NULL && dnnl_memory_desc_get_size(ws) > 0) { /* inference keeps none: none planned */
+        dnnl_primitive_desc_destroy(*OUT_pd);
+        *OUT_pd = NULL;
+        return dnnl_unimplemented;
+    }
     return dnnl_success;
 }
 
@@ -54,33 +70,21 @@ static dnnl_status_t build(pool_state_t *s, const onnx_pool_desc_t *d)
     static const dnnl_format_tag_t channels_last[] = {dnnl_nwc, dnnl_nhwc, dnnl_ndhwc};
     int n = d->window.n_spatial, first = ONNX_WINDOW_MAX_SPATIAL - n;
     dnnl_dims_t x_dims = {d->batch, d->channels}, y_dims = {d->batch, d->channels};
-    dnnl_dims_t strides, kernel, dilation, pad_l, pad_r;
     for (int a = 0; a < n; a++) {
         x_dims[2 + a] = d->window.in[first + a];
         y_dims[2 + a] = d->window.out[first + a];
     }
-    if (onnx_pool_dnnl_geometry(&d->window, strides, kernel, dilation, pad_l, pad_r) !=
-        dnnl_success)
-        return dnnl_unimplemented;
     dnnl_memory_desc_t x_md, y_md;
     dnnl_status_t st =
         dnnl_memory_desc_init_by_tag(&x_md, n + 2, x_dims, dnnl_f32, channels_last[n - 1]);
     if (st == dnnl_success)
         st = dnnl_memory_desc_init_by_tag(&y_md, n + 2, y_dims, dnnl_f32, channels_last[n - 1]);
-    dnnl_pooling_v2_desc_t desc;
-    if (st == dnnl_success)
-        st = dnnl_pooling_v2_forward_desc_init(&desc, dnnl_forward_inference, dnnl_pooling_max,
-                                               &x_md, &y_md, strides, kernel, dilation, pad_l,
-                                               pad_r);
     dnnl_primitive_desc_t pd = NULL;
     if (st == dnnl_success)
-        st = dnnl_primitive_desc_create(&pd, &desc, NULL, onnx_dnnl_engine(), NULL);
+        st = onnx_max_pool_dnnl_pd(&d->window, &x_md, &y_md, &pd);
     if (st != dnnl_success)
         return st;
-    const dnnl_memory_desc_t *ws_md = dnnl_primitive_desc_query_md(pd, dnnl_query_workspace_md, 0);
     st = dnnl_primitive_create(&s->pool, pd);
-    if (st == dnnl_success && ws_md != NULL && dnnl_memory_desc_get_size(ws_md) > 0)
-        st = dnnl_memory_create(&s->workspace, ws_md, onnx_dnnl_engine(), DNNL_MEMORY_ALLOCATE);
     dnnl_primitive_desc_destroy(pd);
     if (st == dnnl_success)
         st = dnnl_memory_create(&s->x, &x_md, onnx_dnnl_engine(), DNNL_MEMORY_NONE);
@@ -112,9 +116,8 @@ int onnx_max_pool_dnnl(onnx_node_state_t *node_state, const onnx_pool_desc_t *d,
     if (st == dnnl_success)
         st = dnnl_memory_set_data_handle(s->y, y);
     if (st == dnnl_success) {
-        dnnl_exec_arg_t args[3] = {
-            {DNNL_ARG_SRC, s->x}, {DNNL_ARG_DST, s->y}, {DNNL_ARG_WORKSPACE, s->workspace}};
-        st = dnnl_primitive_execute(s->pool, s->stream, s->workspace != NULL ? 3 : 2, args);
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, s->x}, {DNNL_ARG_DST, s->y}};
+        st = dnnl_primitive_execute(s->pool, s->stream, 2, args);
     }
     if (st == dnnl_success)
         st = dnnl_stream_wait(s->stream);

@@ -18,11 +18,11 @@ typedef struct {
 int onnx_max_pool_dnnl(onnx_node_state_t *node_state, const onnx_pool_desc_t *d, const float *x,
                        float *y, inferd_err_t *err);
 
-/* `w`'s geometry as oneDNN's pooling takes it, for its n_spatial real axes: dilations counted
- * from 0, and the right pads grown so that oneDNN's rounded-down output size gives ceil_mode's.
- * Returns dnnl_success, or dnnl_unimplemented when no right pad gives `w`'s output size. */
-dnnl_status_t onnx_pool_dnnl_geometry(const onnx_window_t *w, dnnl_dims_t strides,
-                                      dnnl_dims_t kernel, dnnl_dims_t dilation, dnnl_dims_t pad_l,
-                                      dnnl_dims_t pad_r);
+/* A max pooling primitive descriptor for window `w` from `src` to `dst` (dst may be
+ * format_tag_any): ceil_mode's output size reached by growing the right pads, which a maximum
+ * ignores. Returns dnnl_success with *OUT_pd to destroy, or a failure (dnnl_unimplemented when no
+ * right pad gives `w`'s output size or the primitive would need a workspace). */
+dnnl_status_t onnx_max_pool_dnnl_pd(const onnx_window_t *w, const dnnl_memory_desc_t *src,
+                                    const dnnl_memory_desc_t *dst, dnnl_primitive_desc_t *OUT_pd);
 
 #endif
