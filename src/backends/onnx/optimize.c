@@ -261,7 +261,8 @@ bool onnx_opt_is_op(const onnx_node_t *node, const char *op_type)
 }
 
 /* A constant FP32 scalar (one element) of input k into *OUT_value; false when it is not one. */
-bool onnx_opt_constant_scalar(const onnx_graph_t *g, const onnx_node_t *node, int k, float *OUT_value)
+bool onnx_opt_constant_scalar(const onnx_graph_t *g, const onnx_node_t *node, int k,
+                              float *OUT_value)
 {
     const onnx_value_t *v = constant_input(g, node, k);
     if (v == NULL || v->constant.dtype != INFERD_DT_FP32 || inferd_tensor_count(&v->constant) != 1)
@@ -281,9 +282,11 @@ static bool clip_bounds(const onnx_graph_t *g, const onnx_node_t *clip, float *O
         lo = onnx_attr_float(clip->proto, "min", -FLT_MAX);
         hi = onnx_attr_float(clip->proto, "max", FLT_MAX);
     } else {
-        if (clip->n_inputs > 1 && clip->inputs[1] >= 0 && !onnx_opt_constant_scalar(g, clip, 1, &lo))
+        if (clip->n_inputs > 1 && clip->inputs[1] >= 0 &&
+            !onnx_opt_constant_scalar(g, clip, 1, &lo))
             return false;
-        if (clip->n_inputs > 2 && clip->inputs[2] >= 0 && !onnx_opt_constant_scalar(g, clip, 2, &hi))
+        if (clip->n_inputs > 2 && clip->inputs[2] >= 0 &&
+            !onnx_opt_constant_scalar(g, clip, 2, &hi))
             return false;
     }
     if (!(lo <= hi)) /* min > max makes every element max: not oneDNN's clip */
@@ -332,59 +335,8 @@ static bool fuse_residual(onnx_graph_t *g, int n)
     return true;
 }
 
-static void fuse_into_convs(onnx_graph_t *g)
-{
-    for (int n = 0; n < g->n_nodes; n++) {
-        onnx_node_t *conv = &g->nodes[n];
-        if (!onnx_opt_is_op(conv, "Conv") || conv->n_outputs != 1 || conv->outputs[0] < 0 ||
-            conv->n_inputs > 3)
-            continue;
-        fuse_residual(g, n);
-        int reader = onnx_opt_only_reader(g, conv->outputs[0]);
-        if (reader < 0 || g->nodes[reader].n_outputs != 1 || g->nodes[reader].outputs[0] < 0 ||
-            g->nodes[reader].inputs[0] != conv->outputs[0])
-            continue;
-        onnx_node_t *act = &g->nodes[reader];
-        float lo, hi;
-        if (onnx_opt_is_op(act, "Relu")) {
-            conv->fused.activation = ONNX_FUSED_RELU;
-        } else if (onnx_opt_is_op(act, "Clip") && clip_bounds(g, act, &lo, &hi)) {
-            conv->fused.activation = ONNX_FUSED_CLIP;
-            conv->fused.alpha = lo;
-            conv->fused.beta = hi;
-        } else if (onnx_opt_is_op(act, "Sigmoid")) {
-            conv->fused.activation = ONNX_FUSED_SIGMOID;
-        } else {
-            continue;
-        }
-        take_output(g, conv, act);
-    }
-    for (int n = 0; n < g->n_nodes; n++) {
-        onnx_node_t *conv = &g->nodes[n];
-        if (!onnx_opt_is_op(conv, "Conv") || conv->n_outputs != 1 || conv->outputs[0] < 0 ||
-            conv->fused.sum_input > 0 || conv->fused.pool != NULL)
-            continue;
-        int reader = onnx_opt_only_reader(g, conv->outputs[0]);
-        if (reader < 0)
-            continue;
-        onnx_node_t *pool = &g->nodes[reader];
-        bool has_indices = pool->n_outputs > 1 && pool->outputs[1] >= 0;
-        if (!onnx_opt_is_op(pool, "MaxPool") || has_indices || pool->outputs[0] < 0 ||
-            pool->inputs[0] != conv->outputs[0] || pool->params == NULL)
-            continue;
-        conv->fused.pool = pool->params;
-        pool->params = NULL;
-        take_output(g, conv, pool);
-    }
-}
-
-/* ==== Gemm/MatMul + bias Add + Relu/Clip/Sigmoid ====
- * A MatMul whose constant B has N columns, read only by an Add of a constant FP32 vector of N
- * values (or one), adds it as it writes its result (PyTorch's Linear on 3-D input exports as
- * MatMul and Add); a Gemm or such a MatMul read only by a Relu, a Clip with constant bounds or a
- * Sigmoid applies it there too. The fused nodes die in dead-node removal. */
-
-/* Fuses the activation reading `node`'s only output into it. Returns true when it did. */
+/* Fuses the activation reading `node`'s only output into it (a Conv, Gemm or MatMul). Returns
+ * true when it did. */
 static bool fuse_activation(onnx_graph_t *g, onnx_node_t *node)
 {
     int reader = onnx_opt_only_reader(g, node->outputs[0]);
@@ -407,6 +359,43 @@ static bool fuse_activation(onnx_graph_t *g, onnx_node_t *node)
     take_output(g, node, act);
     return true;
 }
+
+/* Fuses the MaxPool (without Indices) reading Conv `conv`'s only output into it: the Conv takes
+ * the MaxPool's parameters. Returns true when it did. */
+static bool fuse_pool(onnx_graph_t *g, onnx_node_t *conv)
+{
+    int reader = onnx_opt_only_reader(g, conv->outputs[0]);
+    if (conv->fused.sum_input > 0 || reader < 0)
+        return false;
+    onnx_node_t *pool = &g->nodes[reader];
+    bool has_indices = pool->n_outputs > 1 && pool->outputs[1] >= 0;
+    if (!onnx_opt_is_op(pool, "MaxPool") || has_indices || pool->outputs[0] < 0 ||
+        pool->inputs[0] != conv->outputs[0] || pool->params == NULL)
+        return false;
+    conv->fused.pool = pool->params;
+    pool->params = NULL;
+    take_output(g, conv, pool);
+    return true;
+}
+
+static void fuse_into_convs(onnx_graph_t *g)
+{
+    for (int n = 0; n < g->n_nodes; n++) {
+        onnx_node_t *conv = &g->nodes[n];
+        if (!onnx_opt_is_op(conv, "Conv") || conv->n_outputs != 1 || conv->outputs[0] < 0 ||
+            conv->n_inputs > 3)
+            continue;
+        fuse_residual(g, n);
+        fuse_activation(g, conv);
+        fuse_pool(g, conv);
+    }
+}
+
+/* ==== Gemm/MatMul + bias Add + Relu/Clip/Sigmoid ====
+ * A MatMul whose constant B has N columns, read only by an Add of a constant FP32 vector of N
+ * values (or one), adds it as it writes its result (PyTorch's Linear on 3-D input exports as
+ * MatMul and Add); a Gemm or such a MatMul read only by a Relu, a Clip with constant bounds or a
+ * Sigmoid applies it there too. The fused nodes die in dead-node removal. */
 
 /* Fuses the bias Add after MatMul `matmul`. Returns true when it did. */
 static bool fuse_matmul_bias(onnx_graph_t *g, onnx_node_t *matmul)
@@ -444,7 +433,8 @@ static void fuse_into_products(onnx_graph_t *g)
     for (int n = 0; n < g->n_nodes; n++) {
         onnx_node_t *node = &g->nodes[n];
         bool is_matmul = onnx_opt_is_op(node, "MatMul");
-        if ((!is_matmul && !onnx_opt_is_op(node, "Gemm")) || node->n_outputs != 1 || node->outputs[0] < 0)
+        if ((!is_matmul && !onnx_opt_is_op(node, "Gemm")) || node->n_outputs != 1 ||
+            node->outputs[0] < 0)
             continue;
         if (is_matmul && node->n_inputs != 2)
             continue;
@@ -467,9 +457,9 @@ static void fuse_transposes_into_matmuls(onnx_graph_t *g)
             continue;
         int b = matmul->inputs[1];
         int source = producer_of(g, b);
-        if (source < 0 || !onnx_opt_is_op(&g->nodes[source], "Transpose") || onnx_opt_only_reader(g, b) != n ||
-            g->nodes[source].proto == NULL || g->nodes[source].n_inputs != 1 ||
-            g->nodes[source].inputs[0] < 0)
+        if (source < 0 || !onnx_opt_is_op(&g->nodes[source], "Transpose") ||
+            onnx_opt_only_reader(g, b) != n || g->nodes[source].proto == NULL ||
+            g->nodes[source].n_inputs != 1 || g->nodes[source].inputs[0] < 0)
             continue;
         int64_t perm[ONNX_MATMUL_MAX_PERM];
         int rank = onnx_attr_ints(g->nodes[source].proto, "perm", perm, ONNX_MATMUL_MAX_PERM);
@@ -511,8 +501,9 @@ static bool reads_channels_last(const onnx_node_t *node, int k)
     if (k != 0)
         return false;
     bool has_indices = node->n_outputs > 1 && node->outputs[1] >= 0;
-    return (onnx_opt_is_op(node, "MaxPool") && !has_indices) || onnx_opt_is_op(node, "AveragePool") ||
-           onnx_opt_is_op(node, "GlobalAveragePool") || onnx_opt_is_op(node, "GlobalMaxPool");
+    return (onnx_opt_is_op(node, "MaxPool") && !has_indices) ||
+           onnx_opt_is_op(node, "AveragePool") || onnx_opt_is_op(node, "GlobalAveragePool") ||
+           onnx_opt_is_op(node, "GlobalMaxPool");
 }
 
 static int plan_layouts(onnx_graph_t *g, inferd_err_t *err)

@@ -72,8 +72,8 @@ static void fuse_layer_norm_at(onnx_graph_t *g, int mean_node, const onnx_op_t *
                     div = n;
             }
     float value;
-    if (readers != 2 || pow < 0 || div < 0 || !onnx_opt_constant_scalar(g, &g->nodes[pow], 1, &value) ||
-        value != 2.0f)
+    if (readers != 2 || pow < 0 || div < 0 ||
+        !onnx_opt_constant_scalar(g, &g->nodes[pow], 1, &value) || value != 2.0f)
         return;
     int variance = next_in_chain(g, pow, "ReduceMean");
     if (variance < 0 || !is_last_axis_mean(&g->nodes[variance]))
