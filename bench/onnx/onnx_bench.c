@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "backends/onnx/exec.h"
+#include "backends/onnx/exec_threads.h"
 #include "backends/onnx/graph.h"
 #include "inferd/arena.h"
 
@@ -35,7 +36,7 @@ enum { EXIT_RUN_FAILED = 1, EXIT_USAGE = 2, EXIT_UNSUPPORTED = 3 };
 
 typedef struct bench_options {
     const char *model_path;
-    int64_t batch; /* the largest of batches[] */
+    int64_t batch;                    /* the largest of batches[] */
     int64_t batches[MAX_BATCH_SIZES]; /* run i uses batches[i % n_batches] */
     int n_batches;
     int contexts; /* run i uses context i % contexts */
@@ -131,7 +132,8 @@ static int parse_options(int argc, char **argv, bench_options_t *OUT_opts)
         }
     }
     if (opts.model_path == NULL || opts.batch == 0 || opts.threads == 0) {
-        fprintf(stderr, "onnx_bench: MODEL.onnx, --batch (or --batches) and --threads are required\n");
+        fprintf(stderr,
+                "onnx_bench: MODEL.onnx, --batch (or --batches) and --threads are required\n");
         return -1;
     }
     *OUT_opts = opts;
@@ -356,10 +358,13 @@ int main(int argc, char **argv)
         outputs[o].name = graph.sig.outputs[o].name;
 
     /* Warm-up: the first runs build oneDNN primitives and grow the buffer pool; every context
-     * sees every batch size at least once. */
+     * sees every batch size at least once, and on more than one thread often enough to settle
+     * which nodes run on one (exec_threads.h). */
+    int64_t settle_runs =
+        (opts.threads > 1 ? ONNX_THREAD_PLAN_RUNS : 1) * opts.n_batches * opts.contexts;
     int64_t min_warmup_runs = MIN_WARMUP_RUNS;
-    if (min_warmup_runs < 2 * opts.n_batches * opts.contexts)
-        min_warmup_runs = 2 * opts.n_batches * opts.contexts;
+    if (min_warmup_runs < settle_runs + opts.n_batches * opts.contexts)
+        min_warmup_runs = settle_runs + opts.n_batches * opts.contexts;
     int64_t warmup_runs = 0, warmup_ns = 0, steady_ns = 0, elapsed_ns;
     while (warmup_runs < min_warmup_runs || warmup_ns < MIN_WARMUP_NS) {
         int64_t batch = opts.batches[warmup_runs % opts.n_batches];
@@ -369,19 +374,19 @@ int main(int argc, char **argv)
             goto done;
         }
         warmup_ns += elapsed_ns;
-        if (warmup_runs++ >= opts.n_batches * opts.contexts)
+        if (warmup_runs++ >= settle_runs)
             steady_ns += elapsed_ns; /* the first runs pay one-time set-up */
     }
 
     /* Timed runs: exactly opts.runs, or until MIN_TIMED_NS have passed and there are at least
      * MIN_TIMED_RUNS. The warm-up's pace sizes the first allocation. */
-    int64_t steady_runs = warmup_runs - opts.n_batches * opts.contexts;
+    int64_t steady_runs = warmup_runs - settle_runs;
     int64_t per_run_ns = steady_ns / (steady_runs > 0 ? steady_runs : 1) + 1;
     int64_t expected_runs = opts.runs > 0 ? opts.runs : MIN_TIMED_NS / per_run_ns + MIN_TIMED_RUNS;
     int64_t timed_ns = 0, runs = 0, rows = 0, start_cpu_ns = cpu_ns();
-    while (opts.runs > 0 ? runs < opts.runs
-                         : (runs < MIN_TIMED_RUNS || timed_ns < MIN_TIMED_NS) &&
-                               runs < MAX_TIMED_RUNS) {
+    while (opts.runs > 0
+               ? runs < opts.runs
+               : (runs < MIN_TIMED_RUNS || timed_ns < MIN_TIMED_NS) && runs < MAX_TIMED_RUNS) {
         int b = (int)(runs % opts.n_batches);
         onnx_exec_t *ctx = contexts[(runs / opts.n_batches) % opts.contexts];
         if (run_once(ctx, &graph, inputs, opts.batches[b], outputs, &arena, &elapsed_ns, &err) !=

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <omp.h>
 
 #include "backends/onnx/exec.h"
 #include "backends/onnx/graph.h"
@@ -324,6 +325,9 @@ static void runs_wide_convs_on_either_layout(void **state)
 
 int main(void)
 {
+    /* One intra-op thread, the server's default: on more, the first runs of each shape also
+     * build one-thread states (exec_threads.h; tested in test_onnx_exec.c). */
+    omp_set_num_threads(1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pools_channels_last_windows),
         cmocka_unit_test(fuses_max_pool_into_conv),

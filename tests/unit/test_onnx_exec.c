@@ -1,8 +1,9 @@
 /* Unit tests for the executor's steady state (exec.c, ops/state_cache.c, ops/gemm.c): under
  * dynamic batching the batch size changes from call to call, and once a context has run each
  * batch size it must build no oneDNN primitive and allocate no buffer again, and give the same
- * answers as on its first runs. A Gemm whose constant transB weight other nodes also read keeps
- * one transposed copy for every context, not one per context. Models are built in memory
+ * answers as on its first runs, also on two threads, where a context first times each batch
+ * size node by node on one thread and on both. A Gemm whose constant transB weight other nodes also
+ * read keeps one transposed copy for every context, not one per context. Models are built in memory
  * (onnx_build.h). */
 #include <math.h>
 #include <setjmp.h>
@@ -14,8 +15,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <omp.h>
 
 #include "backends/onnx/exec.h"
+#include "backends/onnx/exec_threads.h"
 #include "backends/onnx/graph.h"
 #include "backends/onnx/ops/state_cache.h"
 #include "onnx_build.h"
@@ -108,6 +111,7 @@ static void runs_changing_batch_sizes_without_rebuilding(void **state)
     static float first[3][MAX_BATCH * CLASSES], again[MAX_BATCH * CLASSES];
     onnx_exec_t *ctx = onnx_exec_new(&g);
     assert_non_null(ctx);
+    omp_set_num_threads(1); /* OpenMP's default is every core; two threads are tested below */
     uint64_t cold_builds = onnx_state_cache_builds();
     for (int i = 0; i < 3; i++)
         run_lenet(ctx, &g, x, sizes[i], first[i]);
@@ -128,6 +132,52 @@ static void runs_changing_batch_sizes_without_rebuilding(void **state)
             sum += first[2][r * CLASSES + j];
         assert_true(fabsf(sum - 1.0f) < 1e-5f);
     }
+    onnx_exec_free(ctx);
+    onnx_graph_free(&g);
+}
+
+/* On two intra-op threads a context first times each new batch size with every node on two
+ * threads and on one (exec_threads.h), so its early runs switch thread counts node by node. The
+ * answers must agree with one thread's throughout, and once every size has settled, runs build
+ * nothing, allocate nothing and repeat their answers bit for bit. */
+static void runs_on_two_threads_settle_then_allocate_nothing(void **state)
+{
+    (void)state;
+    onnx_graph_t g;
+    load_lenet(&g);
+    static float x[MAX_BATCH * SIDE * SIDE];
+    uint32_t seed = 9;
+    onnx_build_fill(x, sizeof(x) / sizeof(x[0]), 1.0f, &seed);
+    static const int sizes[] = {1, 7, MAX_BATCH};
+    static float single[3][MAX_BATCH * CLASSES], settled[3][MAX_BATCH * CLASSES],
+        again[MAX_BATCH * CLASSES];
+    onnx_exec_t *ctx = onnx_exec_new(&g);
+    assert_non_null(ctx);
+    omp_set_num_threads(1);
+    for (int i = 0; i < 3; i++)
+        run_lenet(ctx, &g, x, sizes[i], single[i]);
+
+    omp_set_num_threads(2);
+    for (int step = 0; step < ONNX_THREAD_PLAN_RUNS; step++) {
+        for (int i = 0; i < 3; i++) {
+            run_lenet(ctx, &g, x, sizes[i], again);
+            for (int j = 0; j < sizes[i] * CLASSES; j++)
+                assert_true(fabsf(again[j] - single[i][j]) <= 1e-6f);
+        }
+        assert_int_equal(omp_get_max_threads(), 2); /* the caller's setting is given back */
+    }
+    for (int i = 0; i < 3; i++)
+        run_lenet(ctx, &g, x, sizes[i], settled[i]);
+    uint64_t warm_builds = onnx_state_cache_builds(), warm_allocations = onnx_exec_allocations();
+    for (int round = 0; round < 30; round++) {
+        int which = (round * 7 + round / 3) % 3;
+        run_lenet(ctx, &g, x, sizes[which], again);
+        assert_memory_equal(again, settled[which],
+                            sizeof(float) * (size_t)(sizes[which] * CLASSES));
+    }
+    assert_int_equal(onnx_state_cache_builds(), warm_builds);
+    assert_int_equal(onnx_exec_allocations(), warm_allocations);
+    omp_set_num_threads(1);
     onnx_exec_free(ctx);
     onnx_graph_free(&g);
 }
@@ -217,6 +267,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(runs_changing_batch_sizes_without_rebuilding),
+        cmocka_unit_test(runs_on_two_threads_settle_then_allocate_nothing),
         cmocka_unit_test(shares_transposed_weights_across_contexts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <omp.h>
 
 #include "backends/onnx/exec.h"
 #include "backends/onnx/graph.h"
@@ -550,6 +551,9 @@ static void fuses_sigmoid_into_conv(void **state)
 
 int main(void)
 {
+    /* One intra-op thread, the server's default: on more, the first runs of each shape also
+     * build one-thread states (exec_threads.h; tested in test_onnx_exec.c). */
+    omp_set_num_threads(1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fuses_and_keeps_channels_last),
         cmocka_unit_test(keeps_primitives_per_batch_size),

@@ -5,9 +5,13 @@
  * request's arena. */
 #include "exec.h"
 
+#include <omp.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "exec_threads.h"
 
 /* Allocations of every context's buffer pool and scratch, process-wide (onnx_exec_allocations). */
 static _Atomic uint64_t allocations;
@@ -33,7 +37,8 @@ struct onnx_exec {
     int n_buffers;
     int buffers_capacity;
     onnx_scratch_t scratch;
-    onnx_node_state_t *node_states; /* one per node of the graph */
+    onnx_node_state_t *node_states;    /* one per node of the graph */
+    onnx_thread_plans_t *thread_plans; /* made on the first run with more than one thread */
     int n_nodes;
     inferd_tensor_t out[ONNX_MAX_NODE_OUTPUTS];
     const inferd_tensor_t *in[ONNX_MAX_NODE_INPUTS];
@@ -80,6 +85,7 @@ void onnx_exec_free(onnx_exec_t *ctx)
         if (ctx->node_states[n].free != NULL)
             ctx->node_states[n].free(ctx->node_states[n].data);
     free(ctx->node_states);
+    onnx_thread_plans_free(ctx->thread_plans);
     free(ctx->buffers);
     free(ctx->scratch.data);
     free(ctx->values);
@@ -142,6 +148,25 @@ static void value_release(onnx_exec_t *ctx, int value)
     }
 }
 
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The thread plan of this run when the model runs on more than one intra-op thread, else NULL. */
+static onnx_thread_plan_t *thread_plan_begin(onnx_exec_t *ctx, const onnx_graph_t *g,
+                                             const inferd_tensor_t *inputs, int threads)
+{
+    if (threads <= 1)
+        return NULL;
+    if (ctx->thread_plans == NULL &&
+        (ctx->thread_plans = onnx_thread_plans_new(g->n_nodes)) != NULL)
+        count_allocation();
+    return onnx_thread_plan_begin(ctx->thread_plans, inputs, g->n_inputs, threads);
+}
+
 int onnx_exec_run(onnx_exec_t *ctx, const onnx_graph_t *g, const inferd_tensor_t *inputs,
                   inferd_tensor_t *outputs, inferd_arena_t *arena, inferd_err_t *err)
 {
@@ -157,6 +182,10 @@ int onnx_exec_run(onnx_exec_t *ctx, const onnx_graph_t *g, const inferd_tensor_t
     for (int i = 0; i < g->n_inputs; i++)
         ctx->values[g->inputs[i]] = inputs[i];
 
+    int threads = omp_get_max_threads(), node_threads = threads;
+    onnx_thread_plan_t *plan = thread_plan_begin(ctx, g, inputs, threads);
+    bool is_timing = plan != NULL && onnx_thread_plan_is_timing(plan);
+    int64_t run_start = plan != NULL ? now_ns() : 0;
     for (int n = 0; n < g->n_nodes && rc == 0; n++) {
         const onnx_node_t *node = &g->nodes[n];
         inferd_tensor_t *out = ctx->out;
@@ -187,8 +216,13 @@ int onnx_exec_run(onnx_exec_t *ctx, const onnx_graph_t *g, const inferd_tensor_t
                                  (long long)bytes);
         }
         ctx->scratch.node_state = &ctx->node_states[n];
+        if (plan != NULL && onnx_thread_plan_node_threads(plan, n) != node_threads)
+            omp_set_num_threads(node_threads = onnx_thread_plan_node_threads(plan, n));
+        int64_t node_start = is_timing ? now_ns() : 0;
         if (rc == 0)
             rc = node->op->run(node, in, out, &ctx->scratch, err);
+        if (is_timing)
+            onnx_thread_plan_node_ns(plan, n, now_ns() - node_start);
         if (rc != 0) {
             inferd_err_prefix(err, "node '%s': ", node->name);
             break;
@@ -208,6 +242,10 @@ int onnx_exec_run(onnx_exec_t *ctx, const onnx_graph_t *g, const inferd_tensor_t
                 value_release(ctx, v);
         }
     }
+    if (node_threads != threads)
+        omp_set_num_threads(threads);
+    if (plan != NULL)
+        onnx_thread_plan_end(plan, now_ns() - run_start, rc == 0);
     for (int o = 0; o < g->n_outputs && rc == 0; o++) {
         const inferd_tensor_t *t = &ctx->values[g->outputs[o]];
         outputs[o].dtype = t->dtype;

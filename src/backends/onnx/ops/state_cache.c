@@ -4,6 +4,7 @@
  * costs nothing next to the primitive it finds. */
 #include "state_cache.h"
 
+#include <omp.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 typedef struct {
     void *key; /* owned copy */
     size_t key_len;
+    int threads; /* OpenMP threads when it was built: oneDNN sizes a primitive's work for them */
     void *state;
     uint64_t last_use; /* the cache's use clock at its last find or put */
 } cache_slot_t;
@@ -48,9 +50,11 @@ void *onnx_state_cache_find(onnx_node_state_t *node_state, const void *key, size
     state_cache_t *cache = node_state->data;
     if (cache == NULL)
         return NULL;
+    int threads = omp_get_max_threads();
     for (int i = 0; i < cache->n_slots; i++) {
         cache_slot_t *slot = &cache->slots[i];
-        if (slot->key_len == key_len && memcmp(slot->key, key, key_len) == 0) {
+        if (slot->key_len == key_len && slot->threads == threads &&
+            memcmp(slot->key, key, key_len) == 0) {
             slot->last_use = ++cache->clock;
             return slot->state;
         }
@@ -87,7 +91,7 @@ int onnx_state_cache_put(onnx_node_state_t *node_state, const void *key, size_t 
                 slot = &cache->slots[i];
         slot_free(cache, slot);
     }
-    *slot = (cache_slot_t){key_copy, key_len, state, ++cache->clock};
+    *slot = (cache_slot_t){key_copy, key_len, omp_get_max_threads(), state, ++cache->clock};
     atomic_fetch_add_explicit(&builds, 1, memory_order_relaxed);
     return 0;
 }

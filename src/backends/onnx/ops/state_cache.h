@@ -14,7 +14,9 @@
  * largest the examples and benchmarks serve. Past it the least recently used state goes. */
 #define ONNX_STATE_CACHE_SLOTS 64
 
-/* The state kept in `node_state` under the `key_len` bytes at `key`, or NULL when there is none
+/* The state kept in `node_state` under the `key_len` bytes at `key` and the calling thread's
+ * OpenMP thread count (a oneDNN primitive divides its work for the threads it was built with, and
+ * a context may run a node on one thread or on all: exec_threads.h), or NULL when there is none
  * (the caller builds one and hands it to onnx_state_cache_put). Marks it most recently used. */
 void *onnx_state_cache_find(onnx_node_state_t *node_state, const void *key, size_t key_len);
 
