@@ -1,7 +1,9 @@
 /* Unit tests for the per-node thread choice (exec_threads.c), fed made-up timings so that every
  * decision is known in advance: the warm-up runs, the timed runs of both thread counts, the mix
  * of the nodes' faster settings, the choice of the fastest whole run, one plan per input shape,
- * failed runs that teach nothing, and a full table that forgets its least recently used shape.
+ * failed runs that teach nothing, and a full table that forgets its least recently used shape;
+ * and the state cache keeping a node's states per thread count and freeing, once a plan settles,
+ * those its trials built for the thread count it did not choose.
  * That real runs on two threads stay correct and allocate nothing once settled is checked in
  * test_onnx_exec.c. */
 #include <setjmp.h>
@@ -11,7 +13,10 @@
 
 #include <cmocka.h>
 
+#include <omp.h>
+
 #include "backends/onnx/exec_threads.h"
+#include "backends/onnx/ops/state_cache.h"
 
 enum { N_NODES = 3, THREADS = 2 };
 
@@ -147,6 +152,46 @@ static void forgets_the_least_recently_used_shape(void **state)
     onnx_thread_plans_free(plans);
 }
 
+static int freed_states;
+
+static void free_state(void *state)
+{
+    (void)state;
+    freed_states++;
+}
+
+/* States are found only under the thread count they were built with; the trials of plan 7 with
+ * one thread go when plan 7 keeps two, while plan 8's states and a state plan 9 has used since
+ * stay. */
+static void releases_the_states_a_plan_tried_and_did_not_choose(void **state)
+{
+    (void)state;
+    static int x, y, z;
+    onnx_node_state_t node = {.plan = 7};
+    omp_set_num_threads(2);
+    assert_int_equal(onnx_state_cache_put(&node, "a", 1, &x, free_state), 0);
+    omp_set_num_threads(1);
+    assert_null(onnx_state_cache_find(&node, "a", 1)); /* built for two threads */
+    assert_int_equal(onnx_state_cache_put(&node, "a", 1, &y, free_state), 0);
+    node.plan = 8;
+    assert_int_equal(onnx_state_cache_put(&node, "b", 1, &z, free_state), 0);
+
+    freed_states = 0;
+    assert_int_equal(onnx_state_cache_release_trials(&node, 7, 2), 1);
+    assert_int_equal(freed_states, 1);
+    assert_null(onnx_state_cache_find(&node, "a", 1)); /* y is gone */
+    assert_ptr_equal(onnx_state_cache_find(&node, "b", 1), &z);
+    omp_set_num_threads(2);
+    node.plan = 9;
+    assert_ptr_equal(onnx_state_cache_find(&node, "a", 1), &x); /* now last used by plan 9 */
+    assert_int_equal(onnx_state_cache_release_trials(&node, 7, 1), 0);
+    assert_ptr_equal(onnx_state_cache_find(&node, "a", 1), &x);
+
+    node.free(node.data);
+    assert_int_equal(freed_states, 3);
+    omp_set_num_threads(1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +200,7 @@ int main(void)
         cmocka_unit_test(settles_without_a_mix_when_one_setting_wins_every_node),
         cmocka_unit_test(failed_runs_teach_nothing),
         cmocka_unit_test(forgets_the_least_recently_used_shape),
+        cmocka_unit_test(releases_the_states_a_plan_tried_and_did_not_choose),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,6 +25,7 @@ struct onnx_thread_plan {
     int key_len;
     int threads; /* N, the model's intra-op threads */
     int n_nodes;
+    uint64_t id;               /* unique among the plans of a context, never 0 */
     int step;                  /* next calibration step; ONNX_THREAD_PLAN_RUNS once settled */
     choice_t run;              /* what this run uses */
     uint8_t *mix;              /* threads per node in the mix */
@@ -38,6 +39,7 @@ struct onnx_thread_plans {
     int n_plans;
     int n_nodes;
     uint64_t clock;
+    uint64_t last_id;
 };
 
 onnx_thread_plans_t *onnx_thread_plans_new(int n_nodes)
@@ -128,6 +130,7 @@ onnx_thread_plan_t *onnx_thread_plan_begin(onnx_thread_plans_t *plans,
         plan->key_len = key_len;
         plan->threads = threads;
         plan->n_nodes = plans->n_nodes;
+        plan->id = ++plans->last_id;
     }
     plan->last_use = ++plans->clock;
     if (plan->step < STEP_FIRST_MIXED)
@@ -186,22 +189,26 @@ static void settle(onnx_thread_plan_t *plan)
     plan->node_ns[0] = plan->node_ns[1] = NULL;
 }
 
-void onnx_thread_plan_end(onnx_thread_plan_t *plan, int64_t run_ns, bool is_ok)
+uint64_t onnx_thread_plan_id(const onnx_thread_plan_t *plan)
+{
+    return plan->id;
+}
+
+bool onnx_thread_plan_end(onnx_thread_plan_t *plan, int64_t run_ns, bool is_ok)
 {
     if (plan == NULL || !is_ok || plan->step >= ONNX_THREAD_PLAN_RUNS)
-        return;
+        return false;
     if (plan->step >= STEP_FIRST_TIMED) {
         int64_t *best = &plan->run_ns[plan->run];
         if (*best == 0 || run_ns < *best)
             *best = run_ns;
     }
     plan->step++;
-    if (plan->step == STEP_FIRST_MIXED) {
-        if (!make_mix(plan))
-            settle(plan);
-    } else if (plan->step == ONNX_THREAD_PLAN_RUNS) {
+    bool is_done =
+        plan->step == ONNX_THREAD_PLAN_RUNS || (plan->step == STEP_FIRST_MIXED && !make_mix(plan));
+    if (is_done)
         settle(plan);
-    }
+    return is_done;
 }
 
 bool onnx_thread_plan_is_settled(const onnx_thread_plan_t *plan)

@@ -39,8 +39,14 @@ int onnx_thread_plan_node_threads(const onnx_thread_plan_t *plan, int n);
 bool onnx_thread_plan_is_timing(const onnx_thread_plan_t *plan);
 void onnx_thread_plan_node_ns(onnx_thread_plan_t *plan, int n, int64_t ns);
 
-/* Ends the run begun with onnx_thread_plan_begin; a failed run (`is_ok` false) teaches nothing. */
-void onnx_thread_plan_end(onnx_thread_plan_t *plan, int64_t run_ns, bool is_ok);
+/* Ends the run begun with onnx_thread_plan_begin; a failed run (`is_ok` false) teaches nothing.
+ * Returns true when this run settled the plan (the caller may then free what the plan tried and
+ * did not choose: onnx_state_cache_release_trials). */
+bool onnx_thread_plan_end(onnx_thread_plan_t *plan, int64_t run_ns, bool is_ok);
+
+/* A number naming the plan among its context's plans, never 0 (a forgotten plan's number is not
+ * reused). */
+uint64_t onnx_thread_plan_id(const onnx_thread_plan_t *plan);
 
 /* Whether the plan's choice is made (from then on node_threads gives it). */
 bool onnx_thread_plan_is_settled(const onnx_thread_plan_t *plan);

@@ -23,6 +23,7 @@ typedef struct onnx_op onnx_op_t;
 typedef struct onnx_node_state {
     void *data;
     void (*free)(void *data);
+    uint64_t plan; /* the thread plan of the run under way (exec_threads.h), 0 for none */
 } onnx_node_state_t;
 
 #define ONNX_MATMUL_MAX_PERM 4

@@ -14,7 +14,8 @@
 typedef struct {
     void *key; /* owned copy */
     size_t key_len;
-    int threads; /* OpenMP threads when it was built: oneDNN sizes a primitive's work for them */
+    int threads;   /* OpenMP threads when it was built: oneDNN sizes a primitive's work for them */
+    uint64_t plan; /* the thread plan of the last run that used it */
     void *state;
     uint64_t last_use; /* the cache's use clock at its last find or put */
 } cache_slot_t;
@@ -56,6 +57,7 @@ void *onnx_state_cache_find(onnx_node_state_t *node_state, const void *key, size
         if (slot->key_len == key_len && slot->threads == threads &&
             memcmp(slot->key, key, key_len) == 0) {
             slot->last_use = ++cache->clock;
+            slot->plan = node_state->plan;
             return slot->state;
         }
     }
@@ -91,9 +93,30 @@ int onnx_state_cache_put(onnx_node_state_t *node_state, const void *key, size_t 
                 slot = &cache->slots[i];
         slot_free(cache, slot);
     }
-    *slot = (cache_slot_t){key_copy, key_len, omp_get_max_threads(), state, ++cache->clock};
+    *slot = (cache_slot_t){key_copy,         key_len, omp_get_max_threads(),
+                           node_state->plan, state,   ++cache->clock};
     atomic_fetch_add_explicit(&builds, 1, memory_order_relaxed);
     return 0;
+}
+
+int onnx_state_cache_release_trials(onnx_node_state_t *node_state, uint64_t plan, int keep_threads)
+{
+    if (node_state->free != cache_free || plan == 0)
+        return 0;
+    state_cache_t *cache = node_state->data;
+    int released = 0;
+    for (int i = 0; i < cache->n_slots;) {
+        cache_slot_t *slot = &cache->slots[i];
+        if (slot->plan != plan || slot->threads == keep_threads) {
+            i++;
+            continue;
+        }
+        slot_free(cache, slot);
+        *slot = cache->slots[--cache->n_slots];
+        cache->slots[cache->n_slots] = (cache_slot_t){0};
+        released++;
+    }
+    return released;
 }
 
 uint64_t onnx_state_cache_builds(void)

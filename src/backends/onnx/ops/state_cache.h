@@ -26,6 +26,12 @@ void *onnx_state_cache_find(onnx_node_state_t *node_state, const void *key, size
 int onnx_state_cache_put(onnx_node_state_t *node_state, const void *key, size_t key_len,
                          void *state, void (*free_state)(void *state));
 
+/* Frees the states that the runs of thread plan `plan` (exec_threads.h) used last with another
+ * thread count than `keep_threads`: what the plan tried on the way to its choice and did not keep
+ * (a second copy of a Conv's weights in another layout, say). A state another plan used since
+ * stays. Does nothing to a node state that is not a state cache. Returns how many it freed. */
+int onnx_state_cache_release_trials(onnx_node_state_t *node_state, uint64_t plan, int keep_threads);
+
 /* How many states onnx_state_cache_put has kept since the process started, every node and
  * context together: what a test reads to see that running known shapes builds nothing. */
 uint64_t onnx_state_cache_builds(void);
