@@ -456,6 +456,14 @@ static int conv_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
         d.has_pool = true;
         d.pool = pool_window;
     }
+    if (sum == NULL && onnx_conv_few_fits(&d)) {
+        const float *w =
+            node->shared != NULL ? onnx_conv_shared_few(node->shared, &d, err) : in[1]->data;
+        if (w == NULL)
+            return err->code != 0 ? err->code : INFERD_EINTERNAL;
+        onnx_conv_few_run(&d, in[0]->data, w, b != NULL ? b->data : NULL, out[0].data);
+        return 0;
+    }
     rc = INFERD_EUNSUPPORTED;
     if (scratch->node_state != NULL) {
         onnx_conv_io_t io = {

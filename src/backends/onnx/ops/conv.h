@@ -69,8 +69,8 @@ static inline int64_t onnx_window_volume(const int64_t *sizes)
 
 /* The pooling of FP32 `x` (the convolution's output) by the MaxPool whose `params` the Conv took:
  * its window into *OUT_window and its output shape. Returns 0 or INFERD_EINVAL as MaxPool would. */
-int onnx_max_pool_fused_plan(const void *params, const inferd_tensor_t *x, onnx_window_t *OUT_window,
-                             int64_t *out_shape, inferd_err_t *err);
+int onnx_max_pool_fused_plan(const void *params, const inferd_tensor_t *x,
+                             onnx_window_t *OUT_window, int64_t *out_shape, inferd_err_t *err);
 
 /* y = MaxPool(x) for row-major FP32 x, y row-major or (is_y_last) channels-last, with pool.c's
  * own loops. Returns 0 or a negative code with a message. */
@@ -117,6 +117,11 @@ void onnx_conv_shared_free(void *shared);
 int onnx_conv_shared_plain(onnx_conv_shared_t *shared, const onnx_conv_desc_t *d, float *out,
                            inferd_err_t *err);
 
+/* The weights row-major for onnx_conv_few_run: a copy kept in `shared` from the first call on
+ * (small: few channels). NULL when out of memory or oneDNN fails, with err set. */
+const float *onnx_conv_shared_few(onnx_conv_shared_t *shared, const onnx_conv_desc_t *d,
+                                  inferd_err_t *err);
+
 /* y = conv(x, w) + bias, then the fused sum and activation, in the layouts `d` names, with a
  * primitive cached in `node_state` (rebuilt when `d` changes). `shared` (or NULL: weights from
  * io->w) holds the weights. Returns 0, INFERD_EUNSUPPORTED when oneDNN declines (the caller then
@@ -124,6 +129,19 @@ int onnx_conv_shared_plain(onnx_conv_shared_t *shared, const onnx_conv_desc_t *d
 int onnx_conv_dnnl(onnx_node_state_t *node_state, onnx_conv_shared_t *shared,
                    const onnx_conv_desc_t *d, const onnx_conv_io_t *io, onnx_scratch_t *scratch,
                    inferd_err_t *err);
+
+/* ---- Conv with few channels, direct (conv_few.c) ---- */
+
+/* Whether onnx_conv_few_run computes `d`: 2-D, one group, at most 4 input channels and fewer
+ * than 16 filters (oneDNN pads them to 16), kernel at most 7x7, stride and dilation 1, no pads,
+ * no fused residual or Sigmoid, a fused MaxPool only if 2x2 with stride 2 and no pads, output at
+ * least 2x2, on a CPU with AVX-512. */
+bool onnx_conv_few_fits(const onnx_conv_desc_t *d);
+
+/* y = conv(x, w) + bias (NULL: none), then d's activation and MaxPool, for row-major x and
+ * weights (oihw), y in d's output layout. On the calling thread only. */
+void onnx_conv_few_run(const onnx_conv_desc_t *d, const float *x, const float *w, const float *bias,
+                       float *y);
 
 /* ---- ConvTranspose (conv_transpose.c), listed in conv.c's table ---- */
 extern const onnx_op_t onnx_op_conv_transpose;

@@ -33,6 +33,7 @@ struct onnx_conv_shared {
     size_t plain_bytes;
     dnnl_memory_desc_t packed_md; /* the layout of `packed` */
     void *packed;                 /* owned, aligned */
+    float *few; /* a row-major copy for onnx_conv_few_run, made on first use, then unchanged */
 };
 
 void onnx_conv_shared_free(void *data)
@@ -43,6 +44,7 @@ void onnx_conv_shared_free(void *data)
     pthread_mutex_destroy(&shared->lock);
     free(shared->plain);
     free(shared->packed);
+    free(shared->few);
     free(shared);
 }
 
@@ -481,6 +483,32 @@ int onnx_conv_shared_plain(onnx_conv_shared_t *shared, const onnx_conv_desc_t *d
     if (st != dnnl_success)
         return inferd_fail(err, INFERD_EINTERNAL, "Conv: oneDNN failed (status %d)", (int)st);
     return 0;
+}
+
+const float *onnx_conv_shared_few(onnx_conv_shared_t *shared, const onnx_conv_desc_t *d,
+                                  inferd_err_t *err)
+{
+    pthread_mutex_lock(&shared->lock);
+    const float *few = shared->few;
+    pthread_mutex_unlock(&shared->lock);
+    if (few != NULL)
+        return few;
+    float *copy = malloc(shared->plain_bytes);
+    if (copy == NULL) {
+        inferd_fail(err, INFERD_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (onnx_conv_shared_plain(shared, d, copy, err) != 0) {
+        free(copy);
+        return NULL;
+    }
+    pthread_mutex_lock(&shared->lock);
+    if (shared->few == NULL) /* else another context made it meanwhile */
+        shared->few = copy, copy = NULL;
+    few = shared->few;
+    pthread_mutex_unlock(&shared->lock);
+    free(copy);
+    return few;
 }
 
 static int conv_execute(conv_state_t *s, onnx_conv_shared_t *shared, const onnx_conv_io_t *io,
