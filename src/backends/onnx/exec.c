@@ -2,7 +2,8 @@
  * buffer from the context's pool, and the buffers of values no later node reads handed back to
  * the pool. A context is used by one thread at a time; after the first runs of a given shape its
  * pool holds every buffer needed and a run allocates nothing except the outputs, which go into the
- * request's arena. */
+ * request's arena. On more than one intra-op thread, each node runs with the thread count the
+ * context's plan for this input shape gives it (exec_threads.h). */
 #include "exec.h"
 
 #include <malloc.h>
