@@ -10,6 +10,10 @@
 #include <string.h>
 #include <time.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define JSMN_STATIC
 #define JSMN_STRICT
 #define JSMN_PARENT_LINKS /* closing a bracket is O(1), not a search back through every token */
@@ -61,12 +65,44 @@ static int parse_failure(const char *text, size_t len, unsigned int stopped_at, 
                        line, column, stopped_at);
 }
 
-/* Whether brackets in `text` (outside strings) nest deeper than MAX_DEPTH. One linear scan. */
+/* Whether `c` can change the depth scan's state: a quote, a backslash or a bracket. */
+static bool is_depth_special(char c)
+{
+    return c == '"' || c == '\\' || c == '[' || c == ']' || c == '{' || c == '}';
+}
+
+/* The index of the first byte at or after `i` that is_depth_special, or `len`. Most of a request
+ * is numbers, commas and spaces: 16 bytes are compared at once (SSE2, every x86-64 CPU has it). */
+static size_t next_depth_special(const char *text, size_t len, size_t i)
+{
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    const __m128i open = _mm_set1_epi8('['), close = _mm_set1_epi8(']');
+    const __m128i fold = _mm_set1_epi8((char)0xdf); /* '{' & 0xdf == '[', '}' & 0xdf == ']' */
+    for (; i + 16 <= len; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(text + i));
+        __m128i folded = _mm_and_si128(v, fold);
+        __m128i hit =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                         _mm_or_si128(_mm_cmpeq_epi8(folded, open), _mm_cmpeq_epi8(folded, close)));
+        int mask = _mm_movemask_epi8(hit);
+        if (mask != 0)
+            return i + (size_t)__builtin_ctz((unsigned)mask);
+    }
+#endif
+    while (i < len && !is_depth_special(text[i]))
+        i++;
+    return i;
+}
+
+/* Whether brackets in `text` (outside strings) nest deeper than MAX_DEPTH. One linear scan,
+ * skipping from one quote, backslash or bracket to the next. */
 static bool is_too_deep(const char *text, size_t len)
 {
     int depth = 0;
     bool is_in_string = false;
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = next_depth_special(text, len, 0); i < len;
+         i = next_depth_special(text, len, i + 1)) {
         char c = text[i];
         if (is_in_string) {
             if (c == '\\')

@@ -91,6 +91,24 @@ static void refuses_deep_nesting_quickly(void **state)
         parse(&doc, "[\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"]",
               &err),
         0); /* brackets inside strings do not count */
+    /* nor after an escaped quote inside a string, however the bytes fall on the 16-byte steps
+     * of the scan; brackets among long runs of numbers do count */
+    for (int shift = 0; shift < 16; shift++) {
+        size_t n = 0;
+        n += (size_t)sprintf(text + n, "[%*s\"ab\\\"", shift, "");
+        for (int i = 0; i < 70; i++)
+            n += (size_t)sprintf(text + n, "[{\\\"");
+        n += (size_t)sprintf(text + n, "\"]");
+        assert_int_equal(parse(&doc, text, &err), 0);
+        for (int depth = 64; depth <= 65; depth++) {
+            n = (size_t)sprintf(text, "%*s", shift, "");
+            for (int i = 0; i < depth; i++)
+                n += (size_t)sprintf(text + n, "[0.123456789, -1.5e3, ");
+            for (int i = 0; i < depth; i++)
+                n += (size_t)sprintf(text + n, "7]");
+            assert_int_equal(parse(&doc, text, &err), depth == 64 ? 0 : INFERD_EINVAL);
+        }
+    }
 }
 
 static void reads_integers_exactly(void **state)
