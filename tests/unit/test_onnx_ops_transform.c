@@ -1,7 +1,7 @@
 /* Unit tests for the transform family (src/backends/onnx/ops/transform.c, transform_slice.c):
  * Transpose, Squeeze/Unsqueeze by opset, Concat, Split, Slice with negative steps and clamping,
- * Expand, Tile, Pad in its three modes, DepthToSpace/SpaceToDepth, over several datatypes, with
- * values worked out by hand, and the refusals of malformed axes, sizes and pads. */
+ * Expand, Tile, Pad in its three modes, DepthToSpace/SpaceToDepth, Trilu, over several datatypes,
+ * with values worked out by hand, and the refusals of malformed axes, sizes and pads. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -403,6 +403,59 @@ static void depth_to_space_and_back(void **state)
     assert_int_equal(run_op(&no_block, &in, 1, &out, &err), INFERD_EMODEL);
 }
 
+/* Trilu on a batch of two 3x4 matrices: upper and lower, diagonals inside and beyond the
+ * matrix, BOOL data, and an input of rank 1 refused. */
+static void trilu_keeps_a_triangle(void **state)
+{
+    (void)state;
+    float x[24];
+    for (int i = 0; i < 24; i++)
+        x[i] = (float)(i + 1);
+    int64_t k = 0;
+    inferd_tensor_t in[2] = {tensor(INFERD_DT_FP32, x, 3, (int64_t)2, (int64_t)3, (int64_t)4),
+                             tensor(INFERD_DT_INT64, &k, 0)};
+    inferd_tensor_t out;
+    inferd_err_t err;
+    op_case_t upper = {.op_type = "Trilu", .opset = 14};
+    assert_int_equal(run_op(&upper, in, 1, &out, &err), 0); /* k omitted: 0 */
+    assert_shape(&out, 3, (int64_t[]){2, 3, 4});
+    assert_floats(out.data, (float[]){1,  2,  3,  4,  0, 6,  7,  8,  0, 0, 11, 12,
+                                      13, 14, 15, 16, 0, 18, 19, 20, 0, 0, 23, 24},
+                  24);
+    free(out.data);
+    k = -1; /* one diagonal below the main one is kept too */
+    assert_int_equal(run_op(&upper, in, 2, &out, &err), 0);
+    assert_floats(out.data, (float[]){1, 2, 3, 4, 5, 6, 7, 8, 0, 10, 11, 12}, 12);
+    free(out.data);
+
+    op_case_t lower = {.op_type = "Trilu", .opset = 14};
+    add_int_attr(&lower, "upper", 0);
+    k = 1;
+    assert_int_equal(run_op(&lower, in, 2, &out, &err), 0);
+    assert_floats(out.data, (float[]){1, 2, 0, 0, 5, 6, 7, 0, 9, 10, 11, 12}, 12);
+    free(out.data);
+    k = INT64_MIN; /* below every element: all zero, and no overflow */
+    assert_int_equal(run_op(&lower, in, 2, &out, &err), 0);
+    for (int i = 0; i < 24; i++)
+        assert_true(((float *)out.data)[i] == 0.0f);
+    free(out.data);
+    k = INT64_MAX; /* lower with a diagonal past the matrix keeps everything */
+    assert_int_equal(run_op(&lower, in, 2, &out, &err), 0);
+    assert_floats(out.data, x, 24);
+    free(out.data);
+
+    uint8_t flags[4] = {1, 1, 1, 1};
+    k = 0;
+    in[0] = tensor(INFERD_DT_BOOL, flags, 2, (int64_t)2, (int64_t)2);
+    assert_int_equal(run_op(&lower, in, 2, &out, &err), 0);
+    assert_memory_equal(out.data, ((uint8_t[]){1, 0, 1, 1}), 4);
+    free(out.data);
+
+    in[0] = tensor(INFERD_DT_FP32, x, 1, (int64_t)4);
+    assert_int_equal(run_op(&upper, in, 1, &out, &err), INFERD_EINVAL);
+    assert_non_null(strstr(err.msg, "rank 1"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -414,6 +467,7 @@ int main(void)
         cmocka_unit_test(expand_and_tile_repeat_data),
         cmocka_unit_test(pad_constant_reflect_edge_and_crop),
         cmocka_unit_test(depth_to_space_and_back),
+        cmocka_unit_test(trilu_keeps_a_triangle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

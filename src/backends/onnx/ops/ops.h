@@ -14,7 +14,8 @@
     X(gemm)        /* Gemm, MatMul */                                                              \
     X(softmax)     /* Softmax, LogSoftmax */                                                       \
     X(shape)       /* Flatten, Reshape, Identity, Shape, Size, ConstantOfShape, Range, Dropout */  \
-    X(transform) /* Transpose, Squeeze, Unsqueeze, Concat, Split, Slice, Expand, Tile, Pad ... */  \
+    X(transform) /* Transpose, Squeeze, Unsqueeze, Concat, Split, Slice, Expand, Tile, Pad, Trilu  \
+                  */                                                                               \
     X(gather)    /* Gather, GatherElements, ScatterElements, OneHot, CumSum, NonZero */            \
     X(conv)      /* Conv, ConvTranspose */                                                         \
     X(pool)      /* MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool */                      \

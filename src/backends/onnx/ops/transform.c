@@ -656,7 +656,17 @@ static const onnx_op_t onnx_op_space_to_depth = {
     "SpaceToDepth", 1, 1, 1, 1, block_prepare, space_to_depth_shape, space_to_depth_run};
 
 const onnx_op_t *const onnx_ops_transform[] = {
-    &onnx_op_transpose, &onnx_op_squeeze,        &onnx_op_unsqueeze,      &onnx_op_concat,
-    &onnx_op_split,     &onnx_op_slice,          &onnx_op_expand,         &onnx_op_tile,
-    &onnx_op_pad,       &onnx_op_depth_to_space, &onnx_op_space_to_depth, NULL,
+    &onnx_op_transpose,
+    &onnx_op_squeeze,
+    &onnx_op_unsqueeze,
+    &onnx_op_concat,
+    &onnx_op_split,
+    &onnx_op_slice,
+    &onnx_op_expand,
+    &onnx_op_tile,
+    &onnx_op_pad,
+    &onnx_op_depth_to_space,
+    &onnx_op_space_to_depth,
+    &onnx_op_trilu,
+    NULL,
 };

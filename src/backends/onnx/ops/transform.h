@@ -34,5 +34,6 @@ extern const onnx_op_t onnx_op_slice;
 extern const onnx_op_t onnx_op_expand;
 extern const onnx_op_t onnx_op_tile;
 extern const onnx_op_t onnx_op_pad;
+extern const onnx_op_t onnx_op_trilu;
 
 #endif

@@ -1,6 +1,7 @@
-/* The transform ops whose output shape comes from input data: Slice, Expand, Tile and Pad. Each
- * reads its index inputs (starts, shape, repeats, pads) in shape() and again in run(), through
- * one planning function, so the two always agree. Any datatype; transform.c lists them. */
+/* The transform ops that read index inputs: Slice, Expand, Tile and Pad, whose output shape
+ * comes from input data, and Trilu, whose diagonal does. Each reads its index inputs (starts,
+ * shape, repeats, pads, k) in shape() and again in run(), through one planning function, so the
+ * two always agree. Any datatype; transform.c lists them. */
 #include "transform.h"
 
 #include <stdlib.h>
@@ -475,3 +476,82 @@ static int pad_run(const onnx_node_t *node, const inferd_tensor_t *const *in, in
 }
 
 const onnx_op_t onnx_op_pad = {"Pad", 1, 4, 1, 1, pad_prepare, pad_shape, pad_run};
+
+/* ==== Trilu ==== */
+
+/* Trilu keeps the upper (upper = 1, the default) or lower triangle of each matrix in the last
+ * two dimensions, counted from diagonal k (input 2, default 0), and zeroes the rest: element
+ * (i, j) stays when j - i >= k (upper) or j - i <= k (lower). Any fixed-size type. */
+typedef struct {
+    bool is_upper;
+} trilu_params_t;
+
+static int trilu_prepare(onnx_node_t *node, const Onnx__NodeProto *proto, inferd_err_t *err)
+{
+    trilu_params_t *p = onnx_params_new(node, sizeof(*p));
+    if (p == NULL)
+        return INFERD_ENOMEM;
+    p->is_upper = onnx_attr_int(proto, "upper", 1) != 0;
+    return 0;
+}
+
+/* The diagonal k: input 2 when given (one INT64 value), else 0. */
+static int trilu_diagonal(const inferd_tensor_t *const *in, int n_inputs, int64_t *k,
+                          inferd_err_t *err)
+{
+    *k = 0;
+    if (n_inputs < 2 || in[1] == NULL)
+        return 0;
+    if (onnx_read_ints(in[1], k, 1, "k", err) != 1)
+        return inferd_fail(err, INFERD_EINVAL, "Trilu: k must be one INT64 value");
+    return 0;
+}
+
+static int trilu_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                       inferd_tensor_t *out, inferd_err_t *err)
+{
+    int64_t k;
+    int rc = onnx_require_inputs(node, in, 1, err);
+    if (rc != 0 || (rc = trilu_diagonal(in, node->n_inputs, &k, err)) != 0)
+        return rc;
+    if (in[0]->ndim < 2)
+        return inferd_fail(err, INFERD_EINVAL, "Trilu: the input has rank %d; it needs at least 2",
+                           in[0]->ndim);
+    if (in[0]->dtype == INFERD_DT_BYTES)
+        return onnx_fail_dtype(err, in[0], "any numeric type or BOOL");
+    onnx_set_shape(&out[0], in[0]->dtype, in[0]->shape, in[0]->ndim);
+    return 0;
+}
+
+static int trilu_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                     inferd_tensor_t *out, onnx_scratch_t *scratch, inferd_err_t *err)
+{
+    const trilu_params_t *p = node->params;
+    int64_t k;
+    int rc = trilu_diagonal(in, node->n_inputs, &k, err);
+    if (rc != 0)
+        return rc;
+    const inferd_tensor_t *x = in[0];
+    size_t elem = inferd_dtype_size(x->dtype);
+    int64_t rows = x->shape[x->ndim - 2], cols = x->shape[x->ndim - 1];
+    int64_t count = inferd_tensor_count(x), matrices = rows * cols > 0 ? count / (rows * cols) : 0;
+    /* a diagonal beyond the matrix keeps or zeroes everything: clamp it so i + k cannot wrap */
+    int64_t bound = rows + cols;
+    k = k < -bound ? -bound : k > bound ? bound : k;
+    const char *src = x->data;
+    char *dst = out[0].data;
+    size_t row_bytes = (size_t)cols * elem;
+    for (int64_t m = 0; m < matrices; m++)
+        for (int64_t i = 0; i < rows; i++, src += row_bytes, dst += row_bytes) {
+            memcpy(dst, src, row_bytes);
+            /* upper zeroes columns [0, i + k); lower zeroes columns [i + k + 1, cols) */
+            int64_t lo = p->is_upper ? 0 : i + k + 1, hi = p->is_upper ? i + k : cols;
+            lo = lo < 0 ? 0 : lo > cols ? cols : lo;
+            hi = hi < 0 ? 0 : hi > cols ? cols : hi;
+            if (hi > lo)
+                memset(dst + (size_t)lo * elem, 0, (size_t)(hi - lo) * elem);
+        }
+    return 0;
+}
+
+const onnx_op_t onnx_op_trilu = {"Trilu", 1, 2, 1, 1, trilu_prepare, trilu_shape, trilu_run};
