@@ -1,5 +1,6 @@
 /* Unit tests for the indexing family (src/backends/onnx/ops/gather.c): Gather,
- * GatherElements, ScatterElements with each reduction (and the old name Scatter), OneHot by
+ * GatherElements, ScatterElements with each reduction (and the old name Scatter), GatherND with
+ * batch_dims, ScatterND replacing and adding, OneHot by
  * opset, CumSum's exclusive and reverse forms, NonZero, with values worked out by hand (several
  * from the ONNX spec's examples), and the refusal of out-of-range indices before anything is
  * read or written. */
@@ -278,6 +279,83 @@ static void nonzero_lists_coordinates(void **state)
     free(out.data);
 }
 
+/* GatherND: whole rows and single elements, a negative index, batch_dims 1, and the refusals of
+ * an index out of range and of tuples longer than data's rank. */
+static void gather_nd_picks_slices(void **state)
+{
+    (void)state;
+    float data[2][2][3] = {{{0, 1, 2}, {3, 4, 5}}, {{6, 7, 8}, {9, 10, 11}}};
+    int64_t rows[2][2] = {{1, 0}, {0, -1}}; /* [1][0] and [0][1] */
+    inferd_tensor_t in[2] = {tensor(INFERD_DT_FP32, data, 3, (int64_t)2, (int64_t)2, (int64_t)3),
+                             tensor(INFERD_DT_INT64, rows, 2, (int64_t)2, (int64_t)2)};
+    inferd_tensor_t out;
+    inferd_err_t err;
+    op_case_t plain = {.op_type = "GatherND"};
+    assert_int_equal(run_op(&plain, in, 2, &out, &err), 0);
+    assert_shape(&out, 2, (int64_t[]){2, 3});
+    assert_floats(out.data, (float[]){6, 7, 8, 3, 4, 5}, 6);
+    free(out.data);
+
+    int64_t element[1][3] = {{1, 1, 2}};
+    in[1] = tensor(INFERD_DT_INT64, element, 2, (int64_t)1, (int64_t)3);
+    assert_int_equal(run_op(&plain, in, 2, &out, &err), 0);
+    assert_shape(&out, 1, (int64_t[]){1});
+    assert_floats(out.data, (float[]){11}, 1);
+    free(out.data);
+
+    /* batch_dims 1: batch 0 takes its row 1, batch 1 its row 0 */
+    int64_t per_batch[2][1] = {{1}, {0}};
+    op_case_t batched = {.op_type = "GatherND"};
+    add_int_attr(&batched, "batch_dims", 1);
+    in[1] = tensor(INFERD_DT_INT64, per_batch, 2, (int64_t)2, (int64_t)1);
+    assert_int_equal(run_op(&batched, in, 2, &out, &err), 0);
+    assert_shape(&out, 2, (int64_t[]){2, 3});
+    assert_floats(out.data, (float[]){3, 4, 5, 6, 7, 8}, 6);
+    free(out.data);
+
+    per_batch[1][0] = 2;
+    assert_int_equal(run_op(&batched, in, 2, &out, &err), INFERD_EINVAL);
+    assert_non_null(strstr(err.msg, "index 2 at position 1"));
+    int64_t too_long[1][4] = {{0, 0, 0, 0}};
+    in[1] = tensor(INFERD_DT_INT64, too_long, 2, (int64_t)1, (int64_t)4);
+    assert_int_equal(run_op(&plain, in, 2, &out, &err), INFERD_EINVAL);
+    assert_non_null(strstr(err.msg, "from 1 to 3"));
+}
+
+/* ScatterND: rows replaced (a repeated index: the later update wins), elements added, and the
+ * refusal of updates of the wrong shape. */
+static void scatter_nd_writes_slices(void **state)
+{
+    (void)state;
+    float data[3][2] = {{1, 2}, {3, 4}, {5, 6}};
+    int64_t rows[3][1] = {{2}, {0}, {-3}};
+    float updates[3][2] = {{10, 20}, {30, 40}, {50, 60}};
+    inferd_tensor_t in[3] = {tensor(INFERD_DT_FP32, data, 2, (int64_t)3, (int64_t)2),
+                             tensor(INFERD_DT_INT64, rows, 2, (int64_t)3, (int64_t)1),
+                             tensor(INFERD_DT_FP32, updates, 2, (int64_t)3, (int64_t)2)};
+    inferd_tensor_t out;
+    inferd_err_t err;
+    op_case_t replace = {.op_type = "ScatterND"};
+    assert_int_equal(run_op(&replace, in, 3, &out, &err), 0);
+    assert_shape(&out, 2, (int64_t[]){3, 2});
+    assert_floats(out.data, (float[]){50, 60, 3, 4, 10, 20}, 6);
+    free(out.data);
+
+    op_case_t add = {.op_type = "ScatterND", .opset = 16};
+    add_string_attr(&add, "reduction", "add");
+    int64_t cells[2][2] = {{1, 1}, {1, 1}};
+    float amounts[2] = {0.5f, 0.25f};
+    in[1] = tensor(INFERD_DT_INT64, cells, 2, (int64_t)2, (int64_t)2);
+    in[2] = tensor(INFERD_DT_FP32, amounts, 1, (int64_t)2);
+    assert_int_equal(run_op(&add, in, 3, &out, &err), 0);
+    assert_floats(out.data, (float[]){1, 2, 3, 4.75f, 5, 6}, 6);
+    free(out.data);
+
+    in[2] = tensor(INFERD_DT_FP32, amounts, 2, (int64_t)2, (int64_t)1);
+    assert_int_equal(run_op(&add, in, 3, &out, &err), INFERD_EINVAL);
+    assert_non_null(strstr(err.msg, "updates must have"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +365,8 @@ int main(void)
         cmocka_unit_test(onehot_marks_indices_and_wraps_negatives),
         cmocka_unit_test(cumsum_inclusive_exclusive_and_reverse),
         cmocka_unit_test(nonzero_lists_coordinates),
+        cmocka_unit_test(gather_nd_picks_slices),
+        cmocka_unit_test(scatter_nd_writes_slices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
-/* Indexing: Gather, GatherElements, ScatterElements (and its deprecated name Scatter), OneHot,
- * CumSum, NonZero. Index inputs are data a client may control: every index is checked against
- * its dimension in shape(), before any output is written, and an out-of-range one is refused
- * with its value and position. Gather and the Scatter copy element bytes of any datatype. */
+/* Indexing: Gather, GatherElements, ScatterElements (and its deprecated name Scatter), GatherND,
+ * ScatterND, OneHot, CumSum, NonZero. Index inputs are data a client may control: every index is
+ * checked against its dimension in shape(), before any output is written, and an out-of-range one
+ * is refused with its value and position. Gather and the Scatter copy element bytes of any
+ * datatype. */
 #include "ops.h"
 
 #include <math.h>
@@ -347,6 +348,187 @@ static const onnx_op_t onnx_op_scatter_elements = {
 static const onnx_op_t onnx_op_scatter = {"Scatter",     3,          3, 1, 1, scatter_prepare,
                                           scatter_shape, scatter_run};
 
+/* ==== GatherND, ScatterND ==== */
+
+/* How the index tuples in the last axis of `indices` address `data`: after `batch_dims` leading
+ * dimensions the two share, each tuple of `depth` indices picks a slice of data. */
+typedef struct {
+    int64_t batches;      /* product of the shared leading dimensions */
+    int64_t tuples;       /* index tuples per batch */
+    int depth;            /* indices per tuple: the last dimension of indices */
+    int64_t slice;        /* elements of data one tuple addresses */
+    int64_t batch_stride; /* elements of data per batch */
+    int64_t dims[INFERD_MAX_DIMS], strides[INFERD_MAX_DIMS]; /* of the indexed dimensions */
+} nd_plan_t;
+
+/* Checks `indices` against `data` for `op` and fills `plan`; every index is checked here. */
+static int nd_plan(const inferd_tensor_t *data, const inferd_tensor_t *indices, int64_t batch_dims,
+                   const char *op, nd_plan_t *plan, inferd_err_t *err)
+{
+    int r = data->ndim, q = indices->ndim;
+    if (indices->dtype != INFERD_DT_INT32 && indices->dtype != INFERD_DT_INT64)
+        return inferd_fail(err, INFERD_EINVAL, "%s: indices must be INT32 or INT64, not %s", op,
+                           inferd_dtype_name(indices->dtype));
+    if (q < 1 || batch_dims < 0 || batch_dims >= q || batch_dims >= r)
+        return inferd_fail(
+            err, INFERD_EINVAL,
+            "%s: batch_dims %lld does not fit data of rank %d and indices of rank %d", op,
+            (long long)batch_dims, r, q);
+    int b = (int)batch_dims;
+    int64_t depth = indices->shape[q - 1];
+    if (depth < 1 || depth > r - b)
+        return inferd_fail(err, INFERD_EINVAL,
+                           "%s: the last dimension of indices is %lld; it must be from 1 to %d", op,
+                           (long long)depth, r - b);
+    *plan = (nd_plan_t){.batches = 1, .tuples = 1, .depth = (int)depth, .slice = 1};
+    for (int d = 0; d < b; d++) {
+        if (indices->shape[d] != data->shape[d])
+            return inferd_fail(err, INFERD_EINVAL,
+                               "%s: the first %d dimensions of data and indices must be equal", op,
+                               b);
+        plan->batches *= data->shape[d];
+    }
+    for (int d = b; d < q - 1; d++)
+        plan->tuples *= indices->shape[d];
+    for (int d = b + plan->depth; d < r; d++)
+        plan->slice *= data->shape[d];
+    int64_t stride = plan->slice;
+    for (int k = plan->depth - 1; k >= 0; k--) {
+        plan->dims[k] = data->shape[b + k];
+        plan->strides[k] = stride;
+        stride *= plan->dims[k];
+    }
+    plan->batch_stride = stride;
+    int64_t n = plan->batches * plan->tuples * plan->depth;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t v = index_at(indices, i), dim = plan->dims[i % plan->depth];
+        if (v < -dim || v >= dim)
+            return inferd_fail(err, INFERD_EINVAL,
+                               "%s: index %lld at position %lld is out of range for a dimension "
+                               "of size %lld",
+                               op, (long long)v, (long long)i, (long long)dim);
+    }
+    return 0;
+}
+
+/* The element of data where tuple `t` (counted over every batch) starts. */
+static int64_t nd_offset(const nd_plan_t *plan, const inferd_tensor_t *indices, int64_t t)
+{
+    int64_t offset = t / plan->tuples * plan->batch_stride;
+    for (int k = 0; k < plan->depth; k++) {
+        int64_t v = index_at(indices, t * plan->depth + k);
+        offset += (v < 0 ? v + plan->dims[k] : v) * plan->strides[k];
+    }
+    return offset;
+}
+
+static int gather_nd_prepare(onnx_node_t *node, const Onnx__NodeProto *proto, inferd_err_t *err)
+{
+    int64_t *batch_dims = onnx_params_new(node, sizeof(*batch_dims));
+    if (batch_dims == NULL)
+        return INFERD_ENOMEM;
+    *batch_dims = onnx_attr_int(proto, "batch_dims", 0);
+    return 0;
+}
+
+static int gather_nd_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                           inferd_tensor_t *out, inferd_err_t *err)
+{
+    const int64_t *batch_dims = node->params;
+    nd_plan_t plan;
+    int rc = onnx_require_inputs(node, in, 2, err);
+    if (rc != 0 || (rc = nd_plan(in[0], in[1], *batch_dims, "GatherND", &plan, err)) != 0)
+        return rc;
+    /* indices' shape without its last dimension, then data's after the indexed ones */
+    int64_t shape[INFERD_MAX_DIMS];
+    int ndim = 0, first = (int)*batch_dims + plan.depth;
+    if (in[1]->ndim - 1 + in[0]->ndim - first > INFERD_MAX_DIMS)
+        return inferd_fail(err, INFERD_EINVAL,
+                           "GatherND: the output would have more than %d "
+                           "dimensions",
+                           INFERD_MAX_DIMS);
+    for (int d = 0; d < in[1]->ndim - 1; d++)
+        shape[ndim++] = in[1]->shape[d];
+    for (int d = first; d < in[0]->ndim; d++)
+        shape[ndim++] = in[0]->shape[d];
+    onnx_set_shape(&out[0], in[0]->dtype, shape, ndim);
+    return 0;
+}
+
+static int gather_nd_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                         inferd_tensor_t *out, onnx_scratch_t *scratch, inferd_err_t *err)
+{
+    const int64_t *batch_dims = node->params;
+    nd_plan_t plan;
+    int rc = nd_plan(in[0], in[1], *batch_dims, "GatherND", &plan, err);
+    if (rc != 0)
+        return rc;
+    size_t elem = inferd_dtype_size(in[0]->dtype), slice_bytes = (size_t)plan.slice * elem;
+    const char *src = in[0]->data;
+    char *dst = out[0].data;
+    for (int64_t t = 0; t < plan.batches * plan.tuples; t++)
+        memcpy(dst + (size_t)t * slice_bytes, src + (size_t)nd_offset(&plan, in[1], t) * elem,
+               slice_bytes);
+    return 0;
+}
+
+static int scatter_nd_shape(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                            inferd_tensor_t *out, inferd_err_t *err)
+{
+    nd_plan_t plan;
+    int rc = onnx_require_inputs(node, in, 3, err);
+    if (rc != 0 || (rc = nd_plan(in[0], in[1], 0, "ScatterND", &plan, err)) != 0)
+        return rc;
+    const inferd_tensor_t *x = in[0], *indices = in[1], *updates = in[2];
+    /* updates: indices' shape without its last dimension, then data's after the indexed ones */
+    bool is_right =
+        updates->dtype == x->dtype && updates->ndim == indices->ndim - 1 + x->ndim - plan.depth;
+    for (int d = 0; d < updates->ndim && is_right; d++)
+        is_right = updates->shape[d] == (d < indices->ndim - 1
+                                             ? indices->shape[d]
+                                             : x->shape[d - (indices->ndim - 1) + plan.depth]);
+    if (!is_right)
+        return inferd_fail(err, INFERD_EINVAL,
+                           "ScatterND: updates must have data's datatype and the shape of "
+                           "indices without its last dimension followed by data's dimensions "
+                           "after the %d indexed",
+                           plan.depth);
+    onnx_set_shape(&out[0], x->dtype, x->shape, x->ndim);
+    return 0;
+}
+
+/* y = data, then each slice of updates written over (or combined with) the slice of y its tuple
+ * addresses, in order: with repeated tuples and no reduction, the last one wins. */
+static int scatter_nd_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
+                          inferd_tensor_t *out, onnx_scratch_t *scratch, inferd_err_t *err)
+{
+    const scatter_params_t *p = node->params;
+    const inferd_tensor_t *x = in[0], *indices = in[1], *updates = in[2];
+    nd_plan_t plan;
+    int rc = nd_plan(x, indices, 0, "ScatterND", &plan, err);
+    if (rc != 0)
+        return rc;
+    int64_t bytes = inferd_tensor_bytes(x);
+    if (bytes > 0)
+        memcpy(out[0].data, x->data, (size_t)bytes);
+    size_t elem = inferd_dtype_size(x->dtype), slice_bytes = (size_t)plan.slice * elem;
+    for (int64_t t = 0; t < plan.tuples; t++) {
+        int64_t at = nd_offset(&plan, indices, t);
+        if (p->reduction == REDUCE_NONE)
+            memcpy((char *)out[0].data + (size_t)at * elem,
+                   (const char *)updates->data + (size_t)t * slice_bytes, slice_bytes);
+        else
+            for (int64_t e = 0; e < plan.slice; e++)
+                combine(&out[0], at + e, updates, t * plan.slice + e, p->reduction);
+    }
+    return 0;
+}
+
+static const onnx_op_t onnx_op_gather_nd = {
+    "GatherND", 2, 2, 1, 1, gather_nd_prepare, gather_nd_shape, gather_nd_run};
+static const onnx_op_t onnx_op_scatter_nd = {
+    "ScatterND", 3, 3, 1, 1, scatter_prepare, scatter_nd_shape, scatter_nd_run};
+
 /* ==== OneHot ==== */
 
 /* Element i of a numeric tensor as an integer (floats truncated); false when it is not a finite
@@ -641,6 +823,9 @@ static int nonzero_run(const onnx_node_t *node, const inferd_tensor_t *const *in
 static const onnx_op_t onnx_op_nonzero = {"NonZero", 1, 1, 1, 1, NULL, nonzero_shape, nonzero_run};
 
 const onnx_op_t *const onnx_ops_gather[] = {
-    &onnx_op_gather, &onnx_op_gather_elements, &onnx_op_scatter_elements, &onnx_op_scatter,
-    &onnx_op_onehot, &onnx_op_cumsum,          &onnx_op_nonzero,          NULL,
+    &onnx_op_gather,           &onnx_op_gather_elements,
+    &onnx_op_scatter_elements, &onnx_op_scatter,
+    &onnx_op_onehot,           &onnx_op_cumsum,
+    &onnx_op_nonzero,          &onnx_op_gather_nd,
+    &onnx_op_scatter_nd,       NULL,
 };
