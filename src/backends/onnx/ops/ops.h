@@ -23,7 +23,8 @@
     X(resize)    /* Resize */                                                                      \
     X(reduce)    /* Reduce*, ArgMax, ArgMin */                                                     \
     X(topk)      /* TopK */                                                                        \
-    X(einsum)    /* Einsum */
+    X(einsum)    /* Einsum */                                                                      \
+    X(nms)       /* NonMaxSuppression */
 
 #define ONNX_OP_FAMILY_DECLARE(family) extern const onnx_op_t *const onnx_ops_##family[];
 ONNX_OP_FAMILIES(ONNX_OP_FAMILY_DECLARE)
