@@ -24,7 +24,8 @@
     X(reduce)    /* Reduce*, ArgMax, ArgMin */                                                     \
     X(topk)      /* TopK */                                                                        \
     X(einsum)    /* Einsum */                                                                      \
-    X(nms)       /* NonMaxSuppression */
+    X(nms)       /* NonMaxSuppression */                                                           \
+    X(quantize)  /* QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear */
 
 #define ONNX_OP_FAMILY_DECLARE(family) extern const onnx_op_t *const onnx_ops_##family[];
 ONNX_OP_FAMILIES(ONNX_OP_FAMILY_DECLARE)
