@@ -1,9 +1,8 @@
-/* Unit tests for the indexing family (src/backends/onnx/ops/gather.c): Gather,
+/* Unit tests for the indexing families (src/backends/onnx/ops/gather.c, positions.c): Gather,
  * GatherElements, ScatterElements with each reduction (and the old name Scatter), GatherND with
- * batch_dims, ScatterND replacing and adding, OneHot by
- * opset, CumSum's exclusive and reverse forms, NonZero, with values worked out by hand (several
- * from the ONNX spec's examples), and the refusal of out-of-range indices before anything is
- * read or written. */
+ * batch_dims, ScatterND replacing and adding, OneHot by opset, CumSum's exclusive and reverse
+ * forms, NonZero, with values worked out by hand (several from the ONNX spec's examples), and the
+ * refusal of out-of-range indices before anything is read or written. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

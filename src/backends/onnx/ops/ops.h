@@ -16,7 +16,8 @@
     X(shape)       /* Flatten, Reshape, Identity, Shape, Size, ConstantOfShape, Range, Dropout */  \
     X(transform) /* Transpose, Squeeze, Unsqueeze, Concat, Split, Slice, Expand, Tile, Pad, Trilu  \
                   */                                                                               \
-    X(gather)    /* Gather(ND), GatherElements, Scatter(Elements, ND), OneHot, CumSum, NonZero */  \
+    X(gather)    /* Gather(ND), GatherElements, Scatter(Elements, ND) */                           \
+    X(positions) /* OneHot, CumSum, NonZero */                                                     \
     X(conv)      /* Conv, ConvTranspose */                                                         \
     X(pool)      /* MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool */                      \
     X(norm)      /* BatchNormalization, InstanceNormalization, LayerNormalization */               \
