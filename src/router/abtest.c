@@ -367,12 +367,7 @@ int inferd_ab_describe(inferd_ab_t *ab, const char *model, const char *name, inf
             continue;
         inferd_jsonw_lit(w, k++ ? ",{\"name\":" : "{\"name\":");
         inferd_jsonw_cstr(w, t->name);
-        inferd_jsonw_lit(w, ",\"status\":");
-        inferd_jsonw_cstr(w, ab_status_names[t->status]);
-        inferd_jsonw_lit(w, ",\"started_at\":");
-        inferd_jsonw_time_ms(w, t->started_at_ms);
-        inferd_jsonw_lit(w, ",\"ended_at\":");
-        inferd_jsonw_time_ms(w, t->ended_at_ms);
+        ab_write_status(w, t);
         inferd_jsonw_lit(w, "}");
     }
     inferd_jsonw_lit(w, "]}");

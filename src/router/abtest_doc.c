@@ -214,6 +214,16 @@ static void write_results(inferd_jsonw_t *w, const ab_test_t *t, int64_t *OUT_wi
 
 /* ==== JSON ==== */
 
+void ab_write_status(inferd_jsonw_t *w, const ab_test_t *t)
+{
+    inferd_jsonw_lit(w, ",\"status\":");
+    inferd_jsonw_cstr(w, ab_status_names[t->status]);
+    inferd_jsonw_lit(w, ",\"started_at\":");
+    inferd_jsonw_time_ms(w, t->started_at_ms);
+    inferd_jsonw_lit(w, ",\"ended_at\":");
+    inferd_jsonw_time_ms(w, t->ended_at_ms);
+}
+
 void ab_write_test(inferd_jsonw_t *w, const ab_test_t *t, int64_t *OUT_winner)
 {
     *OUT_winner = 0;
@@ -221,12 +231,7 @@ void ab_write_test(inferd_jsonw_t *w, const ab_test_t *t, int64_t *OUT_winner)
     inferd_jsonw_cstr(w, t->name);
     inferd_jsonw_lit(w, ",\"model\":");
     inferd_jsonw_cstr(w, t->model);
-    inferd_jsonw_lit(w, ",\"status\":");
-    inferd_jsonw_cstr(w, ab_status_names[t->status]);
-    inferd_jsonw_lit(w, ",\"started_at\":");
-    inferd_jsonw_time_ms(w, t->started_at_ms);
-    inferd_jsonw_lit(w, ",\"ended_at\":");
-    inferd_jsonw_time_ms(w, t->ended_at_ms);
+    ab_write_status(w, t);
     inferd_jsonw_lit(w, ",\"end_reason\":");
     if (t->end_reason != NULL)
         inferd_jsonw_cstr(w, t->end_reason);

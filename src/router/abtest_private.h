@@ -34,6 +34,10 @@ typedef struct ab_test {
 
 /* abtest_doc.c */
 
+/* Writes `,"status":...,"started_at":...,"ended_at":...` of `t`: the fields its summary in a
+ * list and its full document share. */
+void ab_write_status(inferd_jsonw_t *w, const ab_test_t *t);
+
 /* Writes `t` as GET shows it (and as the registry stores it): definition, status, rule and
  * results. *OUT_winner: the version its results name the winner, or 0 (always 0 for a test that
  * ended before this server started: its results are the stored text). */

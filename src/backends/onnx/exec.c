@@ -11,9 +11,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "exec_threads.h"
+#include "ops/common.h"
 #include "ops/state_cache.h"
 
 /* Allocations of every context's buffer pool and scratch, process-wide (onnx_exec_allocations). */
@@ -151,13 +151,6 @@ static void value_release(onnx_exec_t *ctx, int value)
     }
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* The thread plan of this run when the model runs on more than one intra-op thread, else NULL. */
 static onnx_thread_plan_t *thread_plan_begin(onnx_exec_t *ctx, const onnx_graph_t *g,
                                              const inferd_tensor_t *inputs, int threads)
@@ -201,7 +194,8 @@ int onnx_exec_run(onnx_exec_t *ctx, const onnx_graph_t *g, const inferd_tensor_t
     int threads = omp_get_max_threads(), node_threads = threads;
     onnx_thread_plan_t *plan = thread_plan_begin(ctx, g, inputs, threads);
     bool is_timing = plan != NULL && onnx_thread_plan_is_timing(plan);
-    int64_t run_start = plan != NULL ? now_ns() : 0;
+    bool is_calibrating = plan != NULL && !onnx_thread_plan_is_settled(plan);
+    int64_t run_start = is_calibrating ? onnx_now_ns() : 0;
     for (int n = 0; n < g->n_nodes && rc == 0; n++) {
         const onnx_node_t *node = &g->nodes[n];
         inferd_tensor_t *out = ctx->out;
@@ -237,11 +231,11 @@ int onnx_exec_run(onnx_exec_t *ctx, const onnx_graph_t *g, const inferd_tensor_t
             if (onnx_thread_plan_node_threads(plan, n) != node_threads)
                 omp_set_num_threads(node_threads = onnx_thread_plan_node_threads(plan, n));
         }
-        int64_t node_start = is_timing ? now_ns() : 0;
+        int64_t node_start = is_timing ? onnx_now_ns() : 0;
         if (rc == 0)
             rc = node->op->run(node, in, out, &ctx->scratch, err);
         if (is_timing)
-            onnx_thread_plan_node_ns(plan, n, now_ns() - node_start);
+            onnx_thread_plan_node_ns(plan, n, onnx_now_ns() - node_start);
         if (rc != 0) {
             inferd_err_prefix(err, "node '%s': ", node->name);
             break;
@@ -263,7 +257,7 @@ int onnx_exec_run(onnx_exec_t *ctx, const onnx_graph_t *g, const inferd_tensor_t
     }
     if (node_threads != threads)
         omp_set_num_threads(threads);
-    if (plan != NULL && onnx_thread_plan_end(plan, now_ns() - run_start, rc == 0))
+    if (is_calibrating && onnx_thread_plan_end(plan, onnx_now_ns() - run_start, rc == 0))
         release_trials(ctx, g, plan);
     for (int o = 0; o < g->n_outputs && rc == 0; o++) {
         const inferd_tensor_t *t = &ctx->values[g->outputs[o]];

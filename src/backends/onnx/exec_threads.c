@@ -16,12 +16,16 @@
 /* Shapes remembered per context: as many as the state cache keeps per node. */
 #define MAX_PLANS 64
 
+/* The longest key: the ndim and shape of up to 4 rank-8 inputs (more and larger inputs are not
+ * planned: every node runs on N threads). */
+#define MAX_KEY (1 + INFERD_MAX_DIMS * 4)
+
 typedef enum { CHOICE_MANY, CHOICE_ONE, CHOICE_MIXED, N_CHOICES } choice_t;
 
 enum { STEP_FIRST_TIMED = 2, STEP_FIRST_MIXED = 6 };
 
 struct onnx_thread_plan {
-    int64_t key[1 + INFERD_MAX_DIMS * 4]; /* ndim and shape of each input, up to key_len */
+    int64_t key[MAX_KEY]; /* ndim and shape of each input, up to key_len */
     int key_len;
     int threads; /* N, the model's intra-op threads */
     int n_nodes;
@@ -71,9 +75,9 @@ void onnx_thread_plans_free(onnx_thread_plans_t *plans)
  * not fit in a key (many inputs: such a run keeps every node on N threads). */
 static int make_key(int64_t *key, const inferd_tensor_t *inputs, int n_inputs)
 {
-    int len = 0, room = 1 + INFERD_MAX_DIMS * 4;
+    int len = 0;
     for (int i = 0; i < n_inputs; i++) {
-        if (len + 1 + inputs[i].ndim > room)
+        if (len + 1 + inputs[i].ndim > MAX_KEY)
             return -1;
         key[len++] = inputs[i].ndim;
         for (int d = 0; d < inputs[i].ndim; d++)
@@ -82,8 +86,18 @@ static int make_key(int64_t *key, const inferd_tensor_t *inputs, int n_inputs)
     return len;
 }
 
+/* A fresh plan in a free slot, or in the least recently used one; NULL when out of memory. */
 static onnx_thread_plan_t *plan_make(onnx_thread_plans_t *plans)
 {
+    size_t n = (size_t)plans->n_nodes + 1;
+    uint8_t *mix = calloc(n, sizeof(*mix));
+    int64_t *many_ns = calloc(n, sizeof(*many_ns)), *one_ns = calloc(n, sizeof(*one_ns));
+    if (mix == NULL || many_ns == NULL || one_ns == NULL) {
+        free(mix);
+        free(many_ns);
+        free(one_ns);
+        return NULL;
+    }
     onnx_thread_plan_t *plan;
     if (plans->n_plans < MAX_PLANS) {
         plan = &plans->plans[plans->n_plans++];
@@ -94,25 +108,18 @@ static onnx_thread_plan_t *plan_make(onnx_thread_plans_t *plans)
                 plan = &plans->plans[i];
         plan_clear(plan);
     }
-    size_t n = (size_t)plans->n_nodes + 1;
-    plan->mix = calloc(n, sizeof(*plan->mix));
-    plan->node_ns[0] = calloc(n, sizeof(int64_t));
-    plan->node_ns[1] = calloc(n, sizeof(int64_t));
-    if (plan->mix == NULL || plan->node_ns[0] == NULL || plan->node_ns[1] == NULL) {
-        plan_clear(plan);
-        plans->n_plans--; /* the slot is empty again; an evicted plan is simply gone */
-        if (plan != &plans->plans[plans->n_plans])
-            *plan = plans->plans[plans->n_plans];
-        memset(&plans->plans[plans->n_plans], 0, sizeof(*plan));
-        return NULL;
-    }
+    plan->mix = mix;
+    plan->node_ns[0] = many_ns;
+    plan->node_ns[1] = one_ns;
+    plan->n_nodes = plans->n_nodes;
+    plan->id = ++plans->last_id;
     return plan;
 }
 
 onnx_thread_plan_t *onnx_thread_plan_begin(onnx_thread_plans_t *plans,
                                            const inferd_tensor_t *inputs, int n_inputs, int threads)
 {
-    int64_t key[1 + INFERD_MAX_DIMS * 4];
+    int64_t key[MAX_KEY];
     int key_len = make_key(key, inputs, n_inputs);
     if (plans == NULL || key_len < 0)
         return NULL;
@@ -129,8 +136,6 @@ onnx_thread_plan_t *onnx_thread_plan_begin(onnx_thread_plans_t *plans,
         memcpy(plan->key, key, sizeof(int64_t) * (size_t)key_len);
         plan->key_len = key_len;
         plan->threads = threads;
-        plan->n_nodes = plans->n_nodes;
-        plan->id = ++plans->last_id;
     }
     plan->last_use = ++plans->clock;
     if (plan->step < STEP_FIRST_MIXED)

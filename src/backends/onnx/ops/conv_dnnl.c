@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* ==== weights shared by every context ====
  * Invariant: under `lock`, exactly one of `plain` and `packed` is set once a context has run
@@ -514,20 +513,13 @@ const float *onnx_conv_shared_few(onnx_conv_shared_t *shared, const onnx_conv_de
 static int conv_execute(conv_state_t *s, onnx_conv_shared_t *shared, const onnx_conv_io_t *io,
                         onnx_scratch_t *scratch, inferd_err_t *err);
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* The time of one run of `s` on `io` into *OUT_ns. Returns 0 or conv_execute's failure. */
 static int time_state(conv_state_t *s, onnx_conv_shared_t *shared, const onnx_conv_io_t *io,
                       onnx_scratch_t *scratch, int64_t *OUT_ns, inferd_err_t *err)
 {
-    int64_t start = now_ns();
+    int64_t start = onnx_now_ns();
     int rc = conv_execute(s, shared, io, scratch, err);
-    *OUT_ns = now_ns() - start;
+    *OUT_ns = onnx_now_ns() - start;
     return rc;
 }
 

@@ -21,20 +21,24 @@ static int quantize_prepare(onnx_node_t *node, const Onnx__NodeProto *proto, inf
     return 0;
 }
 
-/* How the scale (and zero point) line up with x: one value for every element, or one per
- * index of x's axis, repeated over `inner` elements. */
+/* The inputs of QuantizeLinear and DequantizeLinear, and how the scale (and zero point) line up
+ * with x: one value for every element, or one per index of x's axis, repeated over `inner`
+ * elements. */
 typedef struct {
+    const inferd_tensor_t *x, *zero_point; /* zero_point NULL when absent */
+    const float *scales;
     int64_t channels, inner;
 } quantize_layout_t;
 
-static int quantize_layout(const onnx_node_t *node, const inferd_tensor_t *x,
-                           const inferd_tensor_t *scale, const inferd_tensor_t *zero_point,
+static int quantize_layout(const onnx_node_t *node, const inferd_tensor_t *const *in,
                            const char *op, quantize_layout_t *OUT, inferd_err_t *err)
 {
     const quantize_params_t *p = node->params;
+    const inferd_tensor_t *x = in[0], *scale = in[1];
+    const inferd_tensor_t *zero_point = node->n_inputs > 2 ? in[2] : NULL;
     if (scale->dtype != INFERD_DT_FP32)
         return onnx_fail_dtype(err, scale, "FP32");
-    *OUT = (quantize_layout_t){1, 1};
+    *OUT = (quantize_layout_t){x, zero_point, scale->data, 1, 1};
     if (inferd_tensor_count(scale) != 1) { /* one value (of any rank) is per tensor */
         int axis = (int)(p->axis < 0 ? p->axis + x->ndim : p->axis);
         if (scale->ndim != 1 || axis < 0 || axis >= x->ndim || scale->shape[0] != x->shape[axis])
@@ -80,7 +84,7 @@ static int quantize_shape(const onnx_node_t *node, const inferd_tensor_t *const 
     if (y_type != INFERD_DT_UINT8 && y_type != INFERD_DT_INT8)
         return onnx_fail_dtype(err, zero_point, "UINT8, INT8");
     quantize_layout_t layout;
-    if ((rc = quantize_layout(node, in[0], in[1], zero_point, "QuantizeLinear", &layout, err)) != 0)
+    if ((rc = quantize_layout(node, in, "QuantizeLinear", &layout, err)) != 0)
         return rc;
     onnx_set_shape(&out[0], y_type, in[0]->shape, in[0]->ndim);
     return 0;
@@ -89,18 +93,15 @@ static int quantize_shape(const onnx_node_t *node, const inferd_tensor_t *const 
 static int quantize_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
                         inferd_tensor_t *out, onnx_scratch_t *scratch, inferd_err_t *err)
 {
-    const inferd_tensor_t *x = in[0], *scale = in[1];
-    const inferd_tensor_t *zero_point = node->n_inputs > 2 ? in[2] : NULL;
-    quantize_layout_t layout;
-    int rc = quantize_layout(node, x, scale, zero_point, "QuantizeLinear", &layout, err);
+    quantize_layout_t l;
+    int rc = quantize_layout(node, in, "QuantizeLinear", &l, err);
     if (rc != 0)
         return rc;
-    const float *scales = scale->data;
-    int64_t n = inferd_tensor_count(x);
+    int64_t n = inferd_tensor_count(l.x);
     for (int64_t i = 0; i < n; i++) {
-        int64_t c = channel_of(&layout, i);
-        double zp = zero_point != NULL ? (double)onnx_get_i64(zero_point, c) : 0.0;
-        float ratio = (float)onnx_get_f64(x, i) / scales[c]; /* in FP32, as the spec's reference */
+        int64_t c = channel_of(&l, i);
+        double zp = l.zero_point != NULL ? (double)onnx_get_i64(l.zero_point, c) : 0.0;
+        float ratio = (float)onnx_get_f64(l.x, i) / l.scales[c]; /* in FP32, as the reference */
         double q = saturate(nearbyintf(ratio) + zp, out[0].dtype);
         if (out[0].dtype == INFERD_DT_INT8)
             ((int8_t *)out[0].data)[i] = (int8_t)q;
@@ -126,8 +127,7 @@ static int dequantize_shape(const onnx_node_t *node, const inferd_tensor_t *cons
         return inferd_fail(err, INFERD_EINVAL, "DequantizeLinear: the zero point must be %s",
                            inferd_dtype_name(x_type));
     quantize_layout_t layout;
-    if ((rc = quantize_layout(node, in[0], in[1], zero_point, "DequantizeLinear", &layout, err)) !=
-        0)
+    if ((rc = quantize_layout(node, in, "DequantizeLinear", &layout, err)) != 0)
         return rc;
     onnx_set_shape(&out[0], INFERD_DT_FP32, in[0]->shape, in[0]->ndim);
     return 0;
@@ -136,19 +136,16 @@ static int dequantize_shape(const onnx_node_t *node, const inferd_tensor_t *cons
 static int dequantize_run(const onnx_node_t *node, const inferd_tensor_t *const *in,
                           inferd_tensor_t *out, onnx_scratch_t *scratch, inferd_err_t *err)
 {
-    const inferd_tensor_t *x = in[0], *scale = in[1];
-    const inferd_tensor_t *zero_point = node->n_inputs > 2 ? in[2] : NULL;
-    quantize_layout_t layout;
-    int rc = quantize_layout(node, x, scale, zero_point, "DequantizeLinear", &layout, err);
+    quantize_layout_t l;
+    int rc = quantize_layout(node, in, "DequantizeLinear", &l, err);
     if (rc != 0)
         return rc;
-    const float *scales = scale->data;
     float *y = out[0].data;
-    int64_t n = inferd_tensor_count(x);
+    int64_t n = inferd_tensor_count(l.x);
     for (int64_t i = 0; i < n; i++) {
-        int64_t c = channel_of(&layout, i);
-        int64_t zp = zero_point != NULL ? onnx_get_i64(zero_point, c) : 0;
-        y[i] = (float)(onnx_get_i64(x, i) - zp) * scales[c];
+        int64_t c = channel_of(&l, i);
+        int64_t zp = l.zero_point != NULL ? onnx_get_i64(l.zero_point, c) : 0;
+        y[i] = (float)(onnx_get_i64(l.x, i) - zp) * l.scales[c];
     }
     return 0;
 }
