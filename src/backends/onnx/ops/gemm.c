@@ -35,6 +35,7 @@ int onnx_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, floa
 typedef struct {
     float alpha, beta;
     bool trans_a, trans_b;
+    bool is_b_packed; /* B (in node->shared or in place) packed for onnx_gemm_small at load */
 } gemm_params_t;
 
 static int gemm_prepare(onnx_node_t *node, const Onnx__NodeProto *proto, inferd_err_t *err)
@@ -187,24 +188,39 @@ static int gemm_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
         return 0;
     }
     float *y = out[0].data;
-    const float *bd = b->data;
-    bool trans_b = p->trans_b;
-    if (node->shared != NULL) { /* B' as [k, n], made at load: no transpose at run time */
-        bd = node->shared;
-        trans_b = false;
-    }
-    /* y = alpha * A' * B' first, then + beta * C in its own pass: with beta 0 and no transpose of
-     * B, oneDNN computes each row the same whatever the number of rows, so a request's answer
-     * does not depend on the batch it ran in */
-    int rc = onnx_sgemm(p->trans_a, trans_b, m, n, k, p->alpha, a->data, a->shape[1], bd,
-                        trans_b ? b->shape[1] : n, 0.0f, y, n, err);
-    if (rc != 0)
-        return rc;
-    /* + beta * C, then the fused activation, row by row while the row is in cache */
+    const float *bd = node->shared != NULL ? node->shared : b->data;
     int64_t cm = 0, cn = 0;
     bool has_c = c != NULL && p->beta != 0.0f;
     if (has_c)
         gemm_c_extent(c, &cm, &cn);
+    /* y = alpha * A' * B' first, then + beta * C and the activation. Either kernel computes each
+     * row the same whatever the number of rows, so a request's answer does not depend on the
+     * batch it ran in: the small-B one by construction (gemm_small.c), oneDNN's with beta 0 and
+     * no transpose of B. Which one runs was settled at load (onnx_gemm_finalize). */
+    if (p->is_b_packed) {
+        /* a bias row and Relu/Clip go into the kernel's stores; other C shapes and Sigmoid
+         * take the passes below */
+        bool is_fusable =
+            (!has_c || (cm == 1 && cn == n)) && node->fused.activation != ONNX_FUSED_SIGMOID;
+        onnx_gemm_epilogue_t epilogue = {
+            .bias = has_c ? c->data : NULL,
+            .bias_scale = p->beta,
+            .activation = node->fused.activation,
+            .low = node->fused.alpha,
+            .high = node->fused.beta,
+        };
+        onnx_gemm_small(m, n, k, p->alpha, a->data, a->shape[1], bd, y, n,
+                        is_fusable ? &epilogue : NULL);
+        if (is_fusable)
+            return 0;
+    } else {
+        bool trans_b = p->trans_b && node->shared == NULL; /* the shared copy is [k, n] */
+        int rc = onnx_sgemm(p->trans_a, trans_b, m, n, k, p->alpha, a->data, a->shape[1], bd,
+                            trans_b ? b->shape[1] : n, 0.0f, y, n, err);
+        if (rc != 0)
+            return rc;
+    }
+    /* + beta * C, then the fused activation, row by row while the row is in cache */
     for (int64_t i = 0; i < m; i++) {
         float *row = y + i * n;
         if (has_c) {
@@ -217,30 +233,42 @@ static int gemm_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
     return 0;
 }
 
-/* A constant FP32 B with transB, transposed once at load into [k, n], so that the node runs as
- * transB 0: the layout that keeps a row's result independent of the batch it runs in (see
- * gemm_run). When this Gemm alone reads B, in place (the plain copy is gone); when other nodes
- * read it too, into node->shared. Either way one copy serves every execution context. */
+/* A constant FP32 B, made at load into the layout its kernel reads best, once for every
+ * execution context: packed for onnx_gemm_small when it fits (and A is not transposed), else,
+ * with transB, transposed into [k, n] so that the node runs as transB 0 (the layout that keeps
+ * a row's oneDNN result independent of the batch it runs in; see gemm_run). When this Gemm
+ * alone reads B, in place (the plain copy is gone); when other nodes read it too, into
+ * node->shared. */
 int onnx_gemm_finalize(onnx_node_t *node, inferd_tensor_t *const *constants, uint64_t is_owned,
                        inferd_err_t *err)
 {
     gemm_params_t *p = node->params;
     inferd_tensor_t *b = constants[1];
-    if (!p->trans_b || b == NULL || b->dtype != INFERD_DT_FP32 || b->ndim != 2 || b->data == NULL)
+    if (b == NULL || b->dtype != INFERD_DT_FP32 || b->ndim != 2 || b->data == NULL)
         return 0;
-    int64_t n = b->shape[0], k = b->shape[1];
-    float *t = malloc((size_t)(n * k) * sizeof(float) + 1);
+    int64_t k = p->trans_b ? b->shape[1] : b->shape[0], n = p->trans_b ? b->shape[0] : b->shape[1];
+    bool is_packed = !p->trans_a && onnx_gemm_small_fits(k, n);
+    if (!is_packed && !p->trans_b)
+        return 0;
+    size_t count = is_packed ? onnx_gemm_small_packed_count(k, n) : (size_t)(n * k);
+    float *t = malloc(count * sizeof(float) + 1);
     if (t == NULL)
         return inferd_fail(err, INFERD_ENOMEM, "out of memory");
     const float *src = b->data;
-    for (int64_t j = 0; j < n; j++)
-        for (int64_t kk = 0; kk < k; kk++)
-            t[kk * n + j] = src[j * k + kk];
+    if (is_packed) {
+        onnx_gemm_small_pack(src, k, n, p->trans_b ? 1 : n, p->trans_b ? k : 1, t);
+    } else {
+        for (int64_t j = 0; j < n; j++)
+            for (int64_t kk = 0; kk < k; kk++)
+                t[kk * n + j] = src[j * k + kk];
+    }
+    p->is_b_packed = is_packed;
     if (!(is_owned & 2u)) { /* the plain B stays for its other readers */
         node->shared = t;
         node->shared_free = free;
         return 0;
     }
+    /* B keeps its logical shape [k, n]; a packed one's storage is larger (padded panels) */
     free(b->data);
     b->data = t;
     b->shape[0] = k;

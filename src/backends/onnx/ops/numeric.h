@@ -1,10 +1,11 @@
-/* Private to the math families (gemm.c, reduce.c, topk.c, einsum.c): the sgemm kernel gemm.c
- * wraps, and exact integer element access that common.h's double-based helpers lack (an INT64
- * above 2^53 survives a round trip here). */
+/* Private to the math families (gemm.c, gemm_small.c, reduce.c, topk.c, einsum.c): the sgemm
+ * kernel gemm.c wraps, the small-B kernel of gemm_small.c, and exact integer element access
+ * that common.h's double-based helpers lack (an INT64 above 2^53 survives a round trip here). */
 #ifndef INFERD_ONNX_OPS_NUMERIC_H
 #define INFERD_ONNX_OPS_NUMERIC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ops.h"
@@ -15,6 +16,39 @@
 int onnx_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *y,
                int64_t ldy, inferd_err_t *err);
+
+/* Whether onnx_gemm_small takes a product with a constant B of [k, n] (at most 1 MiB) on this
+ * CPU (AVX-512). The answer depends on k and n only, never on the number of rows: a Gemm packs
+ * its B at load when it fits and then uses the kernel for every batch. Defined in
+ * gemm_small.c. */
+bool onnx_gemm_small_fits(int64_t k, int64_t n);
+
+/* The floats a packed B of [k, n] takes (n rounded up to whole panels). */
+size_t onnx_gemm_small_packed_count(int64_t k, int64_t n);
+
+/* Packs B, element (kk, j) at b[kk * k_stride + j * n_stride] (a row-major [k, n]: k_stride n,
+ * n_stride 1; a transposed one the other way round), into `packed` of
+ * onnx_gemm_small_packed_count(k, n) floats. */
+void onnx_gemm_small_pack(const float *b, int64_t k, int64_t n, int64_t k_stride, int64_t n_stride,
+                          float *packed);
+
+/* What onnx_gemm_small applies to each finished element, in this order: + bias_scale *
+ * bias[column] when bias is not NULL (a row of n values), then the activation when it is
+ * ONNX_FUSED_RELU or ONNX_FUSED_CLIP (to [low, high]); other activations are the caller's. */
+typedef struct {
+    const float *bias;
+    float bias_scale;
+    onnx_fused_activation_t activation;
+    float low, high;
+} onnx_gemm_epilogue_t;
+
+/* Row-major y[m,n] = alpha * a[m,k] * B (B packed by onnx_gemm_small_pack; a and y with row
+ * strides lda and ldy) where onnx_gemm_small_fits(k, n), then `epilogue` when not NULL. Each
+ * element is summed over k in order in one chain of fused multiply-adds, so a row's result is
+ * the same bits whatever m is. */
+void onnx_gemm_small(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                     const float *packed_b, float *y, int64_t ldy,
+                     const onnx_gemm_epilogue_t *epilogue);
 
 /* A batched FP32 product: `batch` row-major matrices [m, k] times B, one [k, n] matrix per
  * batch (or one for all when !is_b_batched) read through element strides (row-major:
