@@ -99,3 +99,40 @@ def test_requests_arriving_together_are_answered_in_arrival_order(launch, tmp_pa
     assert blocker_at > sent_at[-1], "the large request finished before the others were sent"
     order = sorted(range(FOLLOWERS), key=lambda i: answers[i][0])
     assert order == list(range(FOLLOWERS)), f"answered in the order {order}, sent 0..{FOLLOWERS - 1}"
+
+
+def test_answers_of_one_turn_are_written_together(launch, tmp_path):
+    """Six requests ready at the same turn of the only loop, each several milliseconds of work:
+    their answers are held until the turn has served all six and then written in one burst, in
+    arrival order, so that a client reading them wakes once (written one by one, it would wake
+    six times). Measured by the kernel receive times: the answers arrive close together, and the
+    first only once all six are computed."""
+    write_matmul_model(tmp_path / "matmul" / "1" / "model.onnx", ORDER_SIZE)
+    srv = launch(tmp_path, "--threads", "1")
+    blocker = matmul_request(1024, seed=1)
+    followers = [matmul_request(64, seed=20 + i) for i in range(FOLLOWERS)]
+    socks = [connect(srv, timeout=60) for _ in range(FOLLOWERS + 1)]
+    try:
+        for sock in socks:
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        socks[0].sendall(blocker)
+        time.sleep(0.05 if not SANITIZED else 0.2)
+        sent_at = []
+        for sock, raw in zip(socks[1:], followers):
+            sock.sendall(raw)
+            sent_at.append(time.clock_gettime_ns(time.CLOCK_REALTIME))
+        blocker_at, blocker_status = first_bytes_received_at(socks[0])
+        answers = [first_bytes_received_at(sock) for sock in socks[1:]]
+    finally:
+        for sock in socks:
+            sock.close()
+    assert blocker_status == 200
+    assert all(status == 200 for _, status in answers), answers
+    assert blocker_at > sent_at[-1], "the large request finished before the others were sent"
+    times = [at for at, _ in answers]
+    assert times == sorted(times), "answers written out of arrival order"
+    computing = times[0] - blocker_at  # the six followers' work, when their answers are held
+    spread = times[-1] - times[0]
+    assert spread < computing / 2, (
+        f"answers spread over {spread / 1e6:.2f} ms after {computing / 1e6:.2f} ms of work: "
+        "written one by one, not together")
