@@ -1,9 +1,9 @@
 /* Softmax, LogSoftmax and Hardmax over FP32 and FP64. Opset 13 and later normalise along one
  * axis (default -1); earlier opsets flatten the input to 2-D at `axis` (default 1) and
  * normalise each row. Softmax subtracts the maximum first, so large logits neither overflow nor
- * turn into NaN. FP32 Softmax and LogSoftmax along contiguous rows run through oneDNN's softmax
- * primitive (vectorized for this CPU: 3x faster than the loops here on attention's rows of 32),
- * kept per context and rebuilt when the shape changes. */
+ * turn into NaN. FP32 Softmax and LogSoftmax along contiguous rows of 32 or more run through
+ * oneDNN's softmax primitive (vectorized for this CPU: 3x faster than the loops here on
+ * attention's rows of 32), kept per context and rebuilt when the shape changes. */
 #include "ops.h"
 #include "dnnl_util.h"
 #include "state_cache.h"
@@ -15,6 +15,8 @@
 #include <string.h>
 
 typedef enum { KIND_SOFTMAX, KIND_LOG_SOFTMAX, KIND_HARDMAX } softmax_kind_t;
+
+enum { SOFTMAX_DNNL_MIN_LENGTH = 32 }; /* shorter rows: the loops here (see softmax_run) */
 
 typedef struct {
     int64_t axis;
@@ -251,9 +253,13 @@ static int softmax_run(const onnx_node_t *node, const inferd_tensor_t *const *in
         if (work == NULL)
             return inferd_fail(err, INFERD_ENOMEM, "out of memory for softmax scratch");
     }
-    /* oneDNN's primitive opens an OpenMP region: with several threads on a busy machine that
-     * costs more than a small softmax, which the loops below do in microseconds */
-    bool is_worth_dnnl = omp_get_max_threads() == 1 || outer * length >= 65536;
+    /* A oneDNN call costs about half a microsecond before any work (its execution context is
+     * built on the heap), more than the loops below take over rows shorter than
+     * SOFTMAX_DNNL_MIN_LENGTH, such as a classifier's 10 classes; that choice depends on the row
+     * length alone, so a row's result does not depend on the batch. With several threads the
+     * primitive also opens an OpenMP region, which costs more than a small softmax. */
+    bool is_worth_dnnl = length >= SOFTMAX_DNNL_MIN_LENGTH &&
+                         (omp_get_max_threads() == 1 || outer * length >= 65536);
     if (x->dtype == INFERD_DT_FP32 && inner == 1 && p->kind != KIND_HARDMAX && is_worth_dnnl) {
         int rc = softmax_rows_dnnl(scratch->node_state, p->kind, x->data, out[0].data, outer,
                                    length, err);
