@@ -34,8 +34,9 @@ typedef struct loop_thread {
     int64_t jobs_in_flight;                   /* submitted to a scheduler, result not yet back */
     h2o_linklist_t queued; /* requests of this turn of the loop, not yet served (queued_req_t) */
     h2o_timeout_entry_t serve_queued; /* on ctx.zero_timeout while `queued` is not empty */
-    h2o_linklist_t held; /* answers of this turn, written when it has served all (held_reply_t) */
-    bool is_holding_replies; /* serve_queued() is running: send_body holds answers */
+    h2o_linklist_t held; /* answers of this turn, written once it has served all (queued_req_t) */
+    bool is_holding_replies;    /* serve_queued() is running: send_body holds answers */
+    struct queued_req *serving; /* the request serve_queued() is serving, or NULL */
     bool is_draining;
     inferd_arena_t arena;
     inferd_jsonw_t out;
@@ -228,9 +229,10 @@ static void serve(h2o_req_t *req)
  * turn, each request cost two). A request whose connection closes before it is served leaves the
  * queue (its pool's disposal unlinks it). */
 
-typedef struct {
-    h2o_linklist_t link; /* in loop_thread_t.queued */
+typedef struct queued_req {
+    h2o_linklist_t link; /* in loop_thread_t.queued, then (answer held) in loop_thread_t.held */
     h2o_req_t *req;
+    h2o_iovec_t held_body; /* the held answer's body, in req's pool */
 } queued_req_t;
 
 static void on_queued_req_disposed(void *data)
@@ -260,44 +262,28 @@ static int on_request(h2o_handler_t *self, h2o_req_t *req)
  * at 64 connections slept and woke 25,000 times a second against inferd, 200 against nginx,
  * which keeps it busy). So while serve_queued() serves a turn, send_body holds the answers
  * (body copied into the request's pool) and they are written in one burst once the turn is
- * served, in the same order: the client wakes once and reads them all. A turn of one request is
+ * served, in the same order: the client wakes once and reads them all (an answer held keeps its
+ * request's queue entry, which now waits on the held list). A turn of one request is
  * written at once as before; answers that come back from a scheduler's instance thread are not
  * held. */
 
-typedef struct {
-    h2o_linklist_t link; /* in loop_thread_t.held */
-    h2o_req_t *req;
-    h2o_iovec_t body; /* in req's pool */
-} held_reply_t;
-
-static void on_held_reply_disposed(void *data)
+/* Holds the answer of the request being served (status and headers already set) until
+ * write_held_replies(): the request's queue entry, off the queue since it is being served,
+ * moves to the held list with a copy of the body. */
+static void hold_reply(loop_thread_t *t, queued_req_t *q, const char *body, size_t len)
 {
-    held_reply_t *h = data;
-    if (h2o_linklist_is_linked(&h->link))
-        h2o_linklist_unlink(&h->link);
-}
-
-/* Holds `req`'s answer (status and headers already set) until write_held_replies(). Returns
- * false when it cannot (out of pool memory is not a case h2o returns; see h2o_mem_alloc_pool):
- * the caller then writes it at once. */
-static bool hold_reply(loop_thread_t *t, h2o_req_t *req, const char *body, size_t len)
-{
-    held_reply_t *h = h2o_mem_alloc_shared(&req->pool, sizeof(*h), on_held_reply_disposed);
-    h->link = (h2o_linklist_t){NULL, NULL};
-    h->req = req;
-    h->body = h2o_strdup(&req->pool, body, len);
-    h2o_linklist_insert(&t->held, &h->link);
-    return true;
+    q->held_body = h2o_strdup(&q->req->pool, body, len);
+    h2o_linklist_insert(&t->held, &q->link);
 }
 
 static void write_held_replies(loop_thread_t *t)
 {
     static h2o_generator_t final_only = {NULL, NULL}; /* one final h2o_send: nothing to proceed */
     while (!h2o_linklist_is_empty(&t->held)) {
-        held_reply_t *h = H2O_STRUCT_FROM_MEMBER(held_reply_t, link, t->held.next);
-        h2o_linklist_unlink(&h->link);
-        h2o_start_response(h->req, &final_only);
-        h2o_send(h->req, &h->body, 1, H2O_SEND_STATE_FINAL);
+        queued_req_t *q = H2O_STRUCT_FROM_MEMBER(queued_req_t, link, t->held.next);
+        h2o_linklist_unlink(&q->link);
+        h2o_start_response(q->req, &final_only);
+        h2o_send(q->req, &q->held_body, 1, H2O_SEND_STATE_FINAL);
     }
 }
 
@@ -310,7 +296,9 @@ static void serve_queued(h2o_timeout_entry_t *entry)
     while (!h2o_linklist_is_empty(&t->queued)) {
         queued_req_t *q = H2O_STRUCT_FROM_MEMBER(queued_req_t, link, t->queued.prev);
         h2o_linklist_unlink(&q->link);
+        t->serving = q;
         serve(q->req);
+        t->serving = NULL;
     }
     t->is_holding_replies = false;
     write_held_replies(t);
@@ -356,8 +344,10 @@ static void send_body(h2o_req_t *req, int status, const char *content_type, cons
                    strlen(content_type));
     req->res.content_length = len; /* h2o would otherwise answer chunked */
     loop_thread_t *t = this_thread;
-    if (t != NULL && t->is_holding_replies && hold_reply(t, req, body, len))
+    if (t != NULL && t->is_holding_replies && t->serving != NULL && t->serving->req == req) {
+        hold_reply(t, t->serving, body, len);
         return;
+    }
     h2o_send_inline(req, body, len);
 }
 
