@@ -27,7 +27,7 @@ static const char main_usage[] =
     "\n"
     "commands:\n"
     "  serve --model-repository DIR [--http-port N] [--http-address ADDR] [--threads N]\n"
-    "        [--max-body-bytes N] [--shutdown-timeout-secs N]\n"
+    "        [--max-body-bytes N] [--shutdown-timeout-secs N] [--reply-hold-us N]\n"
     "             load a model repository and serve it over HTTP\n"
     "  models list|show|register|deploy|default|label|rollback|unload ...\n"
     "             manage the versions a running server serves (inferd models --help)\n"
@@ -57,6 +57,9 @@ static const char serve_usage[] =
     "                          (default 67108864)\n"
     "  --shutdown-timeout-secs N  longest drain on shutdown before connections are cut\n"
     "                          (default 30)\n"
+    "  --reply-hold-us N       when several requests are ready at once, hold their answers\n"
+    "                          up to N microseconds to write them together, waking the\n"
+    "                          clients once (default 500; 0: write each answer at once)\n"
     "  --model-control-mode M  none (default): serve what DIR holds at start-up;\n"
     "                          poll: follow DIR's changes every --repository-poll-secs;\n"
     "                          explicit: load and unload only through the repository API\n"
@@ -120,6 +123,7 @@ static int serve_main(int argc, char **argv)
         OPT_POLL_SECS,
         OPT_LOAD_MODEL,
         OPT_REGISTRY,
+        OPT_REPLY_HOLD,
     };
     static const struct option options[] = {
         {"model-repository", required_argument, NULL, OPT_REPO},
@@ -132,6 +136,7 @@ static int serve_main(int argc, char **argv)
         {"repository-poll-secs", required_argument, NULL, OPT_POLL_SECS},
         {"load-model", required_argument, NULL, OPT_LOAD_MODEL},
         {"registry", required_argument, NULL, OPT_REGISTRY},
+        {"reply-hold-us", required_argument, NULL, OPT_REPLY_HOLD},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -142,6 +147,7 @@ static int serve_main(int argc, char **argv)
         .threads = cpus > 0 ? (int)cpus : 1,
         .max_body_bytes = 64u << 20,
         .shutdown_timeout_ms = 30000,
+        .reply_hold_us = 500,
     };
     const char *repo_dir = NULL;
     inferd_repo_options_t repo_options = {.mode = INFERD_CONTROL_NONE, .poll_secs = 15};
@@ -220,6 +226,13 @@ static int serve_main(int argc, char **argv)
             break;
         case OPT_REGISTRY:
             registry_location = optarg;
+            break;
+        case OPT_REPLY_HOLD:
+            if (parse_number(optarg, 0, 10000000, &value) != 0) {
+                fprintf(stderr, "inferd serve: --reply-hold-us must be 0-10000000\n");
+                return EXIT_USAGE;
+            }
+            config.reply_hold_us = (int)value;
             break;
         case 'h':
             fputs(serve_usage, stdout);

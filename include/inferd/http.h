@@ -12,11 +12,13 @@
 typedef struct inferd_http_config {
     const char *address; /* IPv4 or IPv6 literal to bind; "0.0.0.0" for every interface */
     int port;
-    int threads;                  /* event-loop threads */
-    size_t max_body_bytes;        /* larger request bodies answer 413 */
-    int shutdown_timeout_ms;      /* how long a drain may take before open connections are cut */
-    inferd_router_t *router;      /* traffic rules for requests that name no version */
-    struct inferd_ab *ab;         /* A/B tests */
+    int threads;             /* event-loop threads */
+    size_t max_body_bytes;   /* larger request bodies answer 413 */
+    int shutdown_timeout_ms; /* how long a drain may take before open connections are cut */
+    int reply_hold_us;       /* answers of requests ready together are held up to this long, then
+                                written in one burst (0: each at once); see server.c */
+    inferd_router_t *router; /* traffic rules for requests that name no version */
+    struct inferd_ab *ab;    /* A/B tests */
     struct inferd_mirror *mirror; /* shadow traffic */
 } inferd_http_config_t;
 

@@ -101,14 +101,12 @@ def test_requests_arriving_together_are_answered_in_arrival_order(launch, tmp_pa
     assert order == list(range(FOLLOWERS)), f"answered in the order {order}, sent 0..{FOLLOWERS - 1}"
 
 
-def test_answers_of_one_turn_are_written_together(launch, tmp_path):
-    """Six requests ready at the same turn of the only loop, each several milliseconds of work:
-    their answers are held until the turn has served all six and then written in one burst, in
-    arrival order, so that a client reading them wakes once (written one by one, it would wake
-    six times). Measured by the kernel receive times: the answers arrive close together, and the
-    first only once all six are computed."""
+def follower_answer_times(launch, tmp_path, *options):
+    """The only loop busy with a large request while six more arrive, each several milliseconds
+    of work, all ready at its next turn. Returns the kernel receive times of the large answer
+    and of the six, in the order they were sent."""
     write_matmul_model(tmp_path / "matmul" / "1" / "model.onnx", ORDER_SIZE)
-    srv = launch(tmp_path, "--threads", "1")
+    srv = launch(tmp_path, "--threads", "1", *options)
     blocker = matmul_request(1024, seed=1)
     followers = [matmul_request(64, seed=20 + i) for i in range(FOLLOWERS)]
     socks = [connect(srv, timeout=60) for _ in range(FOLLOWERS + 1)]
@@ -131,8 +129,31 @@ def test_answers_of_one_turn_are_written_together(launch, tmp_path):
     assert blocker_at > sent_at[-1], "the large request finished before the others were sent"
     times = [at for at, _ in answers]
     assert times == sorted(times), "answers written out of arrival order"
-    computing = times[0] - blocker_at  # the six followers' work, when their answers are held
+    return blocker_at, times
+
+
+def test_answers_of_one_turn_are_written_together(launch, tmp_path):
+    """Allowed to hold answers long enough, the loop writes the six answers of one turn in one
+    burst once it has served all six, so that a client reading them wakes once: they arrive
+    close together, the first only once all six are computed."""
+    blocker_at, times = follower_answer_times(launch, tmp_path, "--reply-hold-us", "10000000")
+    computing = times[0] - blocker_at  # the six followers' work, as their answers are held
     spread = times[-1] - times[0]
     assert spread < computing / 2, (
         f"answers spread over {spread / 1e6:.2f} ms after {computing / 1e6:.2f} ms of work: "
         "written one by one, not together")
+
+
+def test_answers_are_not_held_longer_than_allowed(launch, tmp_path):
+    """With holding off, or with the default limit (500 us) and requests of several
+    milliseconds each, every answer is written as soon as it is computed: the six arrive spread
+    over the time the later five took, several times wider than when they are held together."""
+    def spread(subdir, *options):
+        _, times = follower_answer_times(launch, tmp_path / subdir, *options)
+        return times[-1] - times[0]
+    held = spread("held", "--reply-hold-us", "10000000")
+    for name, options in (("off", ("--reply-hold-us", "0")), ("default", ())):
+        apart = spread(name, *options)
+        assert apart > 4 * held, (
+            f"{name}: answers within {apart / 1e6:.2f} ms, held together within "
+            f"{held / 1e6:.2f} ms: not written as each was computed")
