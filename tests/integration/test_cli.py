@@ -9,7 +9,8 @@ import pytest
 from conftest import (EXAMPLE_MODELS, assert_json_response, free_port, require_binary,
                       require_path, spawn_server)
 
-SERVE_OPTIONS = ("--model-repository", "--http-port", "--threads", "--max-body-bytes")
+SERVE_OPTIONS = ("--model-repository", "--http-port", "--threads", "--max-body-bytes",
+                 "--reply-hold-us")
 
 
 def run_inferd(*args, timeout=10):
@@ -57,6 +58,13 @@ def test_unknown_option(args):
     result = run_inferd(*args)
     assert result.returncode == 2
     assert "--no-such-option" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["-1", "abc", "10000001", ""])
+def test_reply_hold_must_be_a_number_of_microseconds(value):
+    result = run_inferd("serve", "--model-repository", EXAMPLE_MODELS, "--reply-hold-us", value)
+    assert result.returncode == 2
+    assert "--reply-hold-us must be 0-10000000" in result.stderr
 
 
 def non_loopback_ipv4():
