@@ -553,15 +553,15 @@ int inferd_json_uint64(const inferd_json_t *doc, int tok, uint64_t *OUT_value)
 int inferd_json_double(const inferd_json_t *doc, int tok, double *OUT_value)
 {
     char text[128];
-    bool is_integer;
     if (tok < 0 || doc->tokens[tok].tok.type != JSMN_PRIMITIVE)
         return INFERD_EINVAL;
     size_t len;
     const char *raw = inferd_json_raw(doc, tok, &len);
-    if (!valid_number(raw, len, &is_integer))
-        return INFERD_EINVAL;
-    if (inferd_json_fast_number(raw, len, OUT_value))
+    inferd_json_number_t number = inferd_json_number(raw, len, OUT_value);
+    if (number == INFERD_JSON_NUMBER_EXACT)
         return 0;
+    if (number == INFERD_JSON_NUMBER_INVALID)
+        return INFERD_EINVAL;
     const char *src = raw;
     char *copy = NULL;
     if (len < sizeof(text)) {

@@ -13,51 +13,71 @@ static const double exact_pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1
                                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-/* A valid JSON number's value when it can be had exactly without strtod (Clinger's fast path):
- * at most 19 significant digits making a significand below 2^53, and a decimal exponent within
- * +-22. Then significand and power of ten are both exact doubles, and one IEEE multiplication or
- * division rounds their product correctly, giving the very double strtod gives. Returns false
- * when the number needs strtod (long significands, large exponents). */
-bool inferd_json_fast_number(const char *p, size_t len, double *OUT_value)
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Reads p[0..len) against JSON's number grammar and, when Clinger's fast path allows, its value
+ * exactly: at most 19 significant digits making a significand up to 2^53, and a decimal
+ * exponent within +-22. Then significand and power of ten are both exact doubles, and one IEEE
+ * multiplication or division rounds their product correctly, giving the very double strtod
+ * gives. One pass: the grammar is checked as the digits are read. */
+inferd_json_number_t inferd_json_number(const char *p, size_t len, double *OUT_value)
 {
     size_t i = 0;
-    bool is_negative = p[0] == '-';
+    bool is_negative = len > 0 && p[0] == '-';
     if (is_negative)
         i++;
+    if (i >= len || !is_digit(p[i]))
+        return INFERD_JSON_NUMBER_INVALID;
+    if (p[i] == '0' && i + 1 < len && is_digit(p[i + 1]))
+        return INFERD_JSON_NUMBER_INVALID; /* no leading zeros */
     uint64_t significand = 0;
     int digits = 0, exponent = 0;
-    for (; i < len && p[i] >= '0' && p[i] <= '9'; i++) {
+    bool is_exact = true;
+    for (; i < len && is_digit(p[i]); i++) {
         if (significand == 0 && p[i] == '0')
             continue; /* leading zeros count for nothing */
         if (++digits > 19)
-            return false;
-        significand = significand * 10 + (uint64_t)(p[i] - '0');
+            is_exact = false;
+        else
+            significand = significand * 10 + (uint64_t)(p[i] - '0');
     }
     if (i < len && p[i] == '.') {
-        for (i++; i < len && p[i] >= '0' && p[i] <= '9'; i++) {
+        size_t first = ++i;
+        for (; i < len && is_digit(p[i]); i++) {
             exponent--;
             if (significand == 0 && p[i] == '0')
                 continue;
             if (++digits > 19)
-                return false;
-            significand = significand * 10 + (uint64_t)(p[i] - '0');
+                is_exact = false;
+            else
+                significand = significand * 10 + (uint64_t)(p[i] - '0');
         }
+        if (i == first)
+            return INFERD_JSON_NUMBER_INVALID; /* "1." */
     }
     if (i < len && (p[i] == 'e' || p[i] == 'E')) {
         i++;
-        bool is_negative_exponent = p[i] == '-';
-        if (p[i] == '-' || p[i] == '+')
+        bool is_negative_exponent = i < len && p[i] == '-';
+        if (i < len && (p[i] == '-' || p[i] == '+'))
             i++;
+        size_t first = i;
         int written = 0;
-        for (; i < len; i++) {
-            if (written > 1000) /* beyond any double's range either way: strtod decides */
-                return false;
-            written = written * 10 + (p[i] - '0');
-        }
+        for (; i < len && is_digit(p[i]); i++)
+            if (written <= 1000) /* beyond any double's range either way: strtod decides */
+                written = written * 10 + (p[i] - '0');
+        if (i == first)
+            return INFERD_JSON_NUMBER_INVALID; /* "1e" */
+        if (written > 1000)
+            is_exact = false;
         exponent += is_negative_exponent ? -written : written;
     }
-    if (significand > ((uint64_t)1 << 53))
-        return false;
+    if (i != len)
+        return INFERD_JSON_NUMBER_INVALID;
+    if (!is_exact || significand > ((uint64_t)1 << 53))
+        return INFERD_JSON_NUMBER_NEEDS_STRTOD;
     double value = (double)significand;
     if (significand == 0)
         value = 0.0;
@@ -66,9 +86,9 @@ bool inferd_json_fast_number(const char *p, size_t len, double *OUT_value)
     else if (exponent < 0 && exponent >= -22)
         value /= exact_pow10[-exponent];
     else
-        return false;
+        return INFERD_JSON_NUMBER_NEEDS_STRTOD;
     *OUT_value = is_negative ? -value : value;
-    return true;
+    return INFERD_JSON_NUMBER_EXACT;
 }
 
 /* 10^k for k = 0..54 in long double (exact up to 10^27, correctly rounded beyond). */

@@ -5,9 +5,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The value of `p[0..len)`, a number already checked against JSON's grammar, when Clinger's fast
- * path gives it exactly (the very double strtod gives); false when the caller needs strtod. */
-bool inferd_json_fast_number(const char *p, size_t len, double *OUT_value);
+typedef enum {
+    INFERD_JSON_NUMBER_INVALID,      /* not a JSON number */
+    INFERD_JSON_NUMBER_EXACT,        /* *OUT_value set: the very double strtod gives */
+    INFERD_JSON_NUMBER_NEEDS_STRTOD, /* a valid number this fast path cannot convert exactly */
+} inferd_json_number_t;
+
+/* Checks `p[0..len)` against JSON's number grammar and converts it when Clinger's fast path
+ * gives its value exactly (short significands, small exponents), in one pass. */
+inferd_json_number_t inferd_json_number(const char *p, size_t len, double *OUT_value);
 
 /* Writes a finite float as printf's "%.9g" does; returns the length (`out` holds at least 16). */
 int inferd_json_format_f32(char *out, float v);

@@ -127,10 +127,20 @@ static int decode_data(const inferd_json_t *doc, int data_tok, inferd_tensor_t *
     t->data = inferd_arena_alloc(arena, bytes ? bytes : 1);
     if (t->data == NULL)
         return decode_fail(err, INFERD_ETOOBIG, t->name, "too large for the request memory limit");
+    /* a flat list of FP32 numbers, the common case, converts without looking at each value's
+     * kind: every token from `first` on is a value */
+    bool is_flat = is_scalar || is_flat_list(doc, data_tok);
     int64_t i = 0;
     for (int tok = first; tok < end; tok++) {
-        if (inferd_json_kind(doc, tok) == INFERD_JSON_ARRAY)
+        if (is_flat && t->dtype == INFERD_DT_FP32) {
+            double d;
+            if (inferd_json_double(doc, tok, &d) == 0 && isfinite((float)d)) {
+                ((float *)t->data)[i++] = (float)d;
+                continue;
+            }
+        } else if (inferd_json_kind(doc, tok) == INFERD_JSON_ARRAY) {
             continue;
+        }
         if (v2_decode_value(doc, tok, t->dtype, t->data, i) != 0) {
             size_t raw_len;
             const char *raw = inferd_json_raw(doc, tok, &raw_len);
