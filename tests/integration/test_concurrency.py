@@ -68,15 +68,14 @@ def first_bytes_received_at(sock):
     return stamps[0][0] * 10**9 + stamps[0][1], int(head.split()[1])
 
 
-def test_requests_arriving_together_are_answered_in_arrival_order(launch, tmp_path):
-    """One event-loop thread busy with a large request; six small requests arrive meanwhile, one
-    after the other, on six connections, and are all ready at the loop's next turn: they must be
-    answered first come, first served (a server that takes them in another order makes the
-    earliest wait longest)."""
+def answers_to_followers(launch, tmp_path, *options, rows=16, pause=0.0):
+    """The only loop busy with a large request while six more of `rows` rows arrive, `pause`
+    seconds apart, all ready at its next turn. Returns the kernel receive time of the large
+    answer and of each follower's, in the order they were sent."""
     write_matmul_model(tmp_path / "matmul" / "1" / "model.onnx", ORDER_SIZE)
-    srv = launch(tmp_path, "--threads", "1")
+    srv = launch(tmp_path, "--threads", "1", *options)
     blocker = matmul_request(1024, seed=1)  # about 0.5M numbers to parse, multiply and write
-    followers = [matmul_request(16, seed=2 + i) for i in range(FOLLOWERS)]
+    followers = [matmul_request(rows, seed=2 + i) for i in range(FOLLOWERS)]
     socks = [connect(srv, timeout=60) for _ in range(FOLLOWERS + 1)]
     try:
         for sock in socks:
@@ -87,7 +86,7 @@ def test_requests_arriving_together_are_answered_in_arrival_order(launch, tmp_pa
         for sock, raw in zip(socks[1:], followers):
             sock.sendall(raw)
             sent_at.append(time.clock_gettime_ns(time.CLOCK_REALTIME))
-            time.sleep(0.002)
+            time.sleep(pause)
         blocker_at, blocker_status = first_bytes_received_at(socks[0])
         answers = [first_bytes_received_at(sock) for sock in socks[1:]]
     finally:
@@ -97,46 +96,26 @@ def test_requests_arriving_together_are_answered_in_arrival_order(launch, tmp_pa
     assert all(status == 200 for _, status in answers), answers
     # the premise: every follower was sent while the blocker was still being computed
     assert blocker_at > sent_at[-1], "the large request finished before the others were sent"
-    order = sorted(range(FOLLOWERS), key=lambda i: answers[i][0])
+    return blocker_at, [at for at, _ in answers]
+
+
+def test_requests_arriving_together_are_answered_in_arrival_order(launch, tmp_path):
+    """One event-loop thread busy with a large request; six small requests arrive meanwhile, one
+    after the other, on six connections, and are all ready at the loop's next turn: they must be
+    answered first come, first served (a server that takes them in another order makes the
+    earliest wait longest)."""
+    _, times = answers_to_followers(launch, tmp_path, pause=0.002)
+    order = sorted(range(FOLLOWERS), key=lambda i: times[i])
     assert order == list(range(FOLLOWERS)), f"answered in the order {order}, sent 0..{FOLLOWERS - 1}"
-
-
-def follower_answer_times(launch, tmp_path, *options):
-    """The only loop busy with a large request while six more arrive, each several milliseconds
-    of work, all ready at its next turn. Returns the kernel receive times of the large answer
-    and of the six, in the order they were sent."""
-    write_matmul_model(tmp_path / "matmul" / "1" / "model.onnx", ORDER_SIZE)
-    srv = launch(tmp_path, "--threads", "1", *options)
-    blocker = matmul_request(1024, seed=1)
-    followers = [matmul_request(64, seed=20 + i) for i in range(FOLLOWERS)]
-    socks = [connect(srv, timeout=60) for _ in range(FOLLOWERS + 1)]
-    try:
-        for sock in socks:
-            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        socks[0].sendall(blocker)
-        time.sleep(0.05 if not SANITIZED else 0.2)
-        sent_at = []
-        for sock, raw in zip(socks[1:], followers):
-            sock.sendall(raw)
-            sent_at.append(time.clock_gettime_ns(time.CLOCK_REALTIME))
-        blocker_at, blocker_status = first_bytes_received_at(socks[0])
-        answers = [first_bytes_received_at(sock) for sock in socks[1:]]
-    finally:
-        for sock in socks:
-            sock.close()
-    assert blocker_status == 200
-    assert all(status == 200 for _, status in answers), answers
-    assert blocker_at > sent_at[-1], "the large request finished before the others were sent"
-    times = [at for at, _ in answers]
-    assert times == sorted(times), "answers written out of arrival order"
-    return blocker_at, times
 
 
 def test_answers_of_one_turn_are_written_together(launch, tmp_path):
     """Allowed to hold answers long enough, the loop writes the six answers of one turn in one
     burst once it has served all six, so that a client reading them wakes once: they arrive
     close together, the first only once all six are computed."""
-    blocker_at, times = follower_answer_times(launch, tmp_path, "--reply-hold-us", "10000000")
+    blocker_at, times = answers_to_followers(launch, tmp_path, "--reply-hold-us", "10000000",
+                                            rows=64)
+    assert times == sorted(times), "answers written out of arrival order"
     computing = times[0] - blocker_at  # the six followers' work, as their answers are held
     spread = times[-1] - times[0]
     assert spread < computing / 2, (
@@ -149,7 +128,7 @@ def test_answers_are_not_held_longer_than_allowed(launch, tmp_path):
     milliseconds each, every answer is written as soon as it is computed: the six arrive spread
     over the time the later five took, several times wider than when they are held together."""
     def spread(subdir, *options):
-        _, times = follower_answer_times(launch, tmp_path / subdir, *options)
+        _, times = answers_to_followers(launch, tmp_path / subdir, *options, rows=64)
         return times[-1] - times[0]
     held = spread("held", "--reply-hold-us", "10000000")
     for name, options in (("off", ("--reply-hold-us", "0")), ("default", ())):
