@@ -289,7 +289,11 @@ static void write_held_replies(loop_thread_t *t)
         queued_req_t *q = H2O_STRUCT_FROM_MEMBER(queued_req_t, link, t->held.next);
         h2o_linklist_unlink(&q->link);
         h2o_start_response(q->req, &final_only);
-        h2o_send(q->req, &q->held_body, 1, H2O_SEND_STATE_FINAL);
+        /* as h2o_send_inline: the answer to a HEAD has the headers and no body */
+        if (h2o_memis(q->req->input.method.base, q->req->input.method.len, H2O_STRLIT("HEAD")))
+            h2o_send(q->req, NULL, 0, H2O_SEND_STATE_FINAL);
+        else
+            h2o_send(q->req, &q->held_body, 1, H2O_SEND_STATE_FINAL);
     }
 }
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import (EXAMPLE_MODELS, SANITIZED, ClientPool, connect, http_request_bytes,
+                      read_http_response,
                       infer_path, mnist_workload, scaled, start_server, tensor,
                       write_matmul_model)
 
@@ -136,3 +137,32 @@ def test_answers_are_not_held_longer_than_allowed(launch, tmp_path):
         assert apart > 4 * held, (
             f"{name}: answers within {apart / 1e6:.2f} ms, held together within "
             f"{held / 1e6:.2f} ms: not written as each was computed")
+
+
+def test_head_answer_held_with_others_has_no_body(launch, tmp_path):
+    """A HEAD request served in the same busy turn as others: its held answer carries the
+    headers only, as HTTP requires, so the next answer on that keep-alive connection starts
+    where the client expects it."""
+    write_matmul_model(tmp_path / "matmul" / "1" / "model.onnx", ORDER_SIZE)
+    srv = launch(tmp_path, "--threads", "1", "--reply-hold-us", "10000000")
+    socks = [connect(srv, timeout=60) for _ in range(3)]
+    try:
+        socks[0].sendall(matmul_request(1024, seed=1))  # keeps the only loop busy
+        time.sleep(0.05 if not SANITIZED else 0.2)
+        socks[1].sendall(matmul_request(4, seed=2))
+        socks[2].sendall(http_request_bytes("HEAD", infer_path("matmul")))
+        for sock in socks[:2]:
+            status, _, _ = read_http_response(sock)
+            assert status == 200
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += socks[2].recv(65536)
+        status_line, _, rest = head.partition(b"\r\n")
+        assert status_line.split()[1] != b"200", status_line  # HEAD on /infer is not allowed
+        assert rest.endswith(b"\r\n\r\n"), f"bytes after the HEAD answer's headers: {rest!r}"
+        socks[2].sendall(http_request_bytes("GET", "/v2/health/ready"))
+        status, _, _ = read_http_response(socks[2])
+        assert status == 200
+    finally:
+        for sock in socks:
+            sock.close()
