@@ -181,6 +181,10 @@ static void takes_small_b_only(void **state)
     assert_true(onnx_gemm_small_fits(64, 256));
     assert_true(onnx_gemm_small_fits(512, 512)); /* exactly 1 MiB */
     assert_false(onnx_gemm_small_fits(512, 513));
+    assert_false(onnx_gemm_small_fits(1024, 257));  /* 1 MiB plain, 1.25 MiB packed */
+    assert_true(onnx_gemm_small_fits(256, 10));     /* a classifier head: 64 KiB packed */
+    assert_false(onnx_gemm_small_fits(4096, 1));    /* 16 KiB padded to 1 MiB */
+    assert_true(onnx_gemm_small_fits(300, 40));     /* padded to 75 KiB from 47: within 2x */
     assert_false(onnx_gemm_small_fits(3136, 2048)); /* a CNN's dense head stays on oneDNN */
     assert_false(onnx_gemm_small_fits(0, 10));
     assert_false(onnx_gemm_small_fits(10, 0));

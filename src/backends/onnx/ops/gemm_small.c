@@ -27,11 +27,12 @@
 #endif
 
 enum {
-    SMALL_MAX_B_BYTES = 1 << 20, /* B up to 1 MiB: it stays in L2 while the rows walk it */
-    SMALL_LANES = 16,            /* floats in a vector */
-    SMALL_PANEL = 64,            /* columns in a panel of packed B: 4 vectors */
-    SMALL_FEW_ROWS = 8,          /* up to this many rows, each block of 4 reads B once */
-    SMALL_SPAN_K = 64,           /* k per slice of a panel: 16 KiB of B, in L1 */
+    SMALL_MAX_B_BYTES = 1 << 20,     /* B up to 1 MiB: it stays in L2 while the rows walk it */
+    SMALL_FREE_PAD_BYTES = 64 << 10, /* padding a narrow B to whole panels: free up to this */
+    SMALL_LANES = 16,                /* floats in a vector */
+    SMALL_PANEL = 64,                /* columns in a panel of packed B: 4 vectors */
+    SMALL_FEW_ROWS = 8,              /* up to this many rows, each block of 4 reads B once */
+    SMALL_SPAN_K = 64,               /* k per slice of a panel: 16 KiB of B, in L1 */
 };
 
 #ifdef HAVE_SMALL_KERNEL
@@ -230,7 +231,15 @@ __attribute__((target("avx512f"))) static void small_product(const small_t *s)
 bool onnx_gemm_small_fits(int64_t k, int64_t n)
 {
 #ifdef HAVE_SMALL_KERNEL
-    if (k <= 0 || n <= 0 || k * n > SMALL_MAX_B_BYTES / (int64_t)sizeof(float))
+    if (k <= 0 || n <= 0 || k > SMALL_MAX_B_BYTES || n > SMALL_MAX_B_BYTES)
+        return false;
+    int64_t plain_bytes = k * n * (int64_t)sizeof(float);
+    int64_t packed_bytes = (int64_t)onnx_gemm_small_packed_count(k, n) * (int64_t)sizeof(float);
+    /* the packed copy too must fit; a narrow B (a regression head's n = 1) padded to 64
+     * columns may not take much more memory than it needs */
+    if (plain_bytes > SMALL_MAX_B_BYTES || packed_bytes > SMALL_MAX_B_BYTES)
+        return false;
+    if (packed_bytes > 2 * plain_bytes && packed_bytes > SMALL_FREE_PAD_BYTES)
         return false;
     return __builtin_cpu_supports("avx512f");
 #else

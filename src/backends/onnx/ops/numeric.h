@@ -17,10 +17,11 @@ int onnx_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, floa
                const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *y,
                int64_t ldy, inferd_err_t *err);
 
-/* Whether onnx_gemm_small takes a product with a constant B of [k, n] (at most 1 MiB) on this
- * CPU (AVX-512). The answer depends on k and n only, never on the number of rows: a Gemm packs
- * its B at load when it fits and then uses the kernel for every batch. Defined in
- * gemm_small.c. */
+/* Whether onnx_gemm_small takes a product with a constant B of [k, n] on this CPU (AVX-512):
+ * B and its packed copy (n padded to whole panels of 64 columns) within 1 MiB, the padding at
+ * most doubling B unless it stays within 64 KiB. The answer depends on k and n only, never on
+ * the number of rows: a Gemm packs its B at load when it fits and then uses the kernel for
+ * every batch. Defined in gemm_small.c. */
 bool onnx_gemm_small_fits(int64_t k, int64_t n);
 
 /* The floats a packed B of [k, n] takes (n rounded up to whole panels). */
