@@ -259,14 +259,15 @@ static int on_request(h2o_handler_t *self, h2o_req_t *req)
 
 /* ==== answers written together ====
  * Written one by one, each answer of a busy turn woke the client anew: a client faster than
- * the server has gone back to sleep by the time the next answer is ready, and on this machine's
- * virtual CPUs a wake-up from sleep is an inter-processor interrupt through the hypervisor (wrk
+ * the server has gone back to sleep by the time the next answer is ready, and on virtual
+ * machines a wake-up from sleep is an inter-processor interrupt through the hypervisor (wrk
  * at 64 connections slept and woke 25,000 times a second against inferd, 200 against nginx,
  * which keeps it busy). So while serve_queued() serves a turn of two or more requests,
  * send_body holds the answers (body copied into the request's pool; the request's queue entry
  * moves to the held list) and they are written in one burst, in the same order, once the turn
- * is served or once the first held answer has waited --reply-hold-us (500 us by default), so a
- * slow model's answers are not kept waiting on each other. Measured on the pinned MLP
+ * is served or once the first held answer has waited --reply-hold-us (500 us by default;
+ * checked as each request is served, so an answer may also wait for the one being served then),
+ * so that a slow model's answers are not kept waiting on each other. Measured on the pinned MLP
  * benchmark: holding up to 100 us, 200 us, 500 us and a whole turn (about 1.1 ms) gave p99s of
  * 2.0, 1.8, 1.6 and 1.6 ms. A turn of one request is written at once as before; answers that
  * come back from a scheduler's instance thread are not held. */
