@@ -121,6 +121,13 @@ static bool is_too_deep(const char *text, size_t len)
     return false;
 }
 
+static int too_deep(inferd_err_t *err)
+{
+    return inferd_fail(err, INFERD_EINVAL,
+                       "request body is not acceptable JSON: it nests deeper than %d levels",
+                       MAX_DEPTH);
+}
+
 int inferd_json_parse(inferd_json_t *doc, const char *text, size_t len, inferd_arena_t *arena,
                       inferd_err_t *err)
 {
@@ -128,10 +135,11 @@ int inferd_json_parse(inferd_json_t *doc, const char *text, size_t len, inferd_a
     memset(doc, 0, sizeof(*doc));
     if (len > (size_t)INT32_MAX)
         return inferd_fail(err, INFERD_ETOOBIG, "JSON text of %zu bytes is too large", len);
-    if (is_too_deep(text, len))
-        return inferd_fail(err, INFERD_EINVAL,
-                           "request body is not acceptable JSON: it nests deeper than %d levels",
-                           MAX_DEPTH);
+    /* Nesting deeper than MAX_DEPTH is refused: large texts by a scan before tokenizing (a
+     * deep one is not worth counting and tokenizing), small ones as their tokens are walked
+     * below, which costs nothing more */
+    if (len > SINGLE_PASS_MAX_BYTES && is_too_deep(text, len))
+        return too_deep(err);
     /* A token takes at least two bytes of text ("1," or "[]"), so small texts are tokenized in
      * one pass into an array of that bound; large ones are counted first, to size the arrays
      * exactly rather than by a bound of eight bytes per byte of text. */
@@ -159,12 +167,18 @@ int inferd_json_parse(inferd_json_t *doc, const char *text, size_t len, inferd_a
         return inferd_fail(err, INFERD_ETOOBIG,
                            "JSON text has %d values, more than this server can hold per request",
                            parsed);
-    /* Each token's subtree end, in one pass with a stack of the tokens still open. */
+    /* Each token's subtree end, in one pass with a stack of the tokens still open: once the
+     * tokens that end before token i are popped, the stack holds i's enclosing arrays and
+     * objects (a key ends before its value starts), so an array or object pushed on a stack of
+     * MAX_DEPTH nests too deep. */
     int depth = 0;
     for (int i = 0; i < parsed; i++) {
         tokens[i].tok = raw_tokens[i];
         while (depth > 0 && raw_tokens[i].start >= raw_tokens[open[depth - 1]].end)
             tokens[open[--depth]].next = i;
+        bool is_container = raw_tokens[i].type == JSMN_ARRAY || raw_tokens[i].type == JSMN_OBJECT;
+        if (is_container && depth >= MAX_DEPTH)
+            return too_deep(err);
         open[depth++] = i;
     }
     while (depth > 0)

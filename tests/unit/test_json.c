@@ -71,7 +71,8 @@ static void refuses_malformed_text(void **state)
 
 static void refuses_deep_nesting_quickly(void **state)
 {
-    /* 64 levels are fine; 65 are refused before tokenizing (jsmn's cost grows with depth) */
+    /* 64 levels are fine, 65 are refused: small texts as their tokens are walked, large ones
+     * by a scan before tokenizing (below: 100,000 levels) */
     static char text[2 * 100000 + 3];
     inferd_json_t doc;
     inferd_err_t err;
@@ -108,6 +109,19 @@ static void refuses_deep_nesting_quickly(void **state)
                 n += (size_t)sprintf(text + n, "7]");
             assert_int_equal(parse(&doc, text, &err), depth == 64 ? 0 : INFERD_EINVAL);
         }
+    }
+    /* objects count as arrays do, keys and their values at any depth */
+    for (int depth = 64; depth <= 65; depth++) {
+        size_t n = (size_t)sprintf(text, "{\"k\": 1, \"deep\": ");
+        for (int i = 1; i < depth; i++)
+            n += (size_t)sprintf(text + n, i % 2 ? "{\"a\": \"[{\", \"b\": " : "[1, ");
+        n += (size_t)sprintf(text + n, "2");
+        for (int i = depth - 1; i >= 1; i--)
+            n += (size_t)sprintf(text + n, i % 2 ? "}" : "]");
+        sprintf(text + n, "}");
+        assert_int_equal(parse(&doc, text, &err), depth == 64 ? 0 : INFERD_EINVAL);
+        if (depth == 65)
+            assert_non_null(strstr(err.msg, "deeper than 64"));
     }
 }
 
