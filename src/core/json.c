@@ -452,46 +452,6 @@ int inferd_json_string(const inferd_json_t *doc, int tok, inferd_arena_t *arena,
     return 0;
 }
 
-/* Checks JSON's number grammar; sets *is_integer when there is no fraction or exponent. */
-static bool valid_number(const char *p, size_t len, bool *is_integer)
-{
-    size_t i = 0;
-    *is_integer = true;
-    if (i < len && p[i] == '-')
-        i++;
-    if (i >= len)
-        return false;
-    if (p[i] == '0') {
-        i++;
-    } else if (p[i] >= '1' && p[i] <= '9') {
-        while (i < len && p[i] >= '0' && p[i] <= '9')
-            i++;
-    } else {
-        return false;
-    }
-    if (i < len && p[i] == '.') {
-        *is_integer = false;
-        i++;
-        size_t digits = i;
-        while (i < len && p[i] >= '0' && p[i] <= '9')
-            i++;
-        if (i == digits)
-            return false;
-    }
-    if (i < len && (p[i] == 'e' || p[i] == 'E')) {
-        *is_integer = false;
-        i++;
-        if (i < len && (p[i] == '+' || p[i] == '-'))
-            i++;
-        size_t digits = i;
-        while (i < len && p[i] >= '0' && p[i] <= '9')
-            i++;
-        if (i == digits)
-            return false;
-    }
-    return i == len;
-}
-
 /* The number token's text, NUL-terminated in `buf` (numbers longer than the buffer are refused:
  * no meaningful number needs 64 characters... except long fractions, which are cut to fit). */
 static int number_text(const inferd_json_t *doc, int tok, char *buf, size_t buf_len,
@@ -501,7 +461,8 @@ static int number_text(const inferd_json_t *doc, int tok, char *buf, size_t buf_
         return INFERD_EINVAL;
     size_t len;
     const char *raw = inferd_json_raw(doc, tok, &len);
-    if (!valid_number(raw, len, is_integer))
+    double ignored;
+    if (inferd_json_number(raw, len, &ignored, is_integer) == INFERD_JSON_NUMBER_INVALID)
         return INFERD_EINVAL;
     if (len >= buf_len)
         return INFERD_EINVAL;
@@ -571,7 +532,7 @@ int inferd_json_double(const inferd_json_t *doc, int tok, double *OUT_value)
         return INFERD_EINVAL;
     size_t len;
     const char *raw = inferd_json_raw(doc, tok, &len);
-    inferd_json_number_t number = inferd_json_number(raw, len, OUT_value);
+    inferd_json_number_t number = inferd_json_number(raw, len, OUT_value, NULL);
     if (number == INFERD_JSON_NUMBER_EXACT)
         return 0;
     if (number == INFERD_JSON_NUMBER_INVALID)

@@ -22,9 +22,12 @@ static bool is_digit(char c)
  * exactly: at most 19 significant digits making a significand up to 2^53, and a decimal
  * exponent within +-22. Then significand and power of ten are both exact doubles, and one IEEE
  * multiplication or division rounds their product correctly, giving the very double strtod
- * gives. One pass: the grammar is checked as the digits are read. */
-inferd_json_number_t inferd_json_number(const char *p, size_t len, double *OUT_value)
+ * gives. One pass: the grammar is checked as the digits are read. *OUT_is_integer (when not
+ * NULL) tells a valid number without fraction or exponent. */
+inferd_json_number_t inferd_json_number(const char *p, size_t len, double *OUT_value,
+                                        bool *OUT_is_integer)
 {
+    bool is_integer = true;
     size_t i = 0;
     bool is_negative = len > 0 && p[0] == '-';
     if (is_negative)
@@ -45,6 +48,7 @@ inferd_json_number_t inferd_json_number(const char *p, size_t len, double *OUT_v
             significand = significand * 10 + (uint64_t)(p[i] - '0');
     }
     if (i < len && p[i] == '.') {
+        is_integer = false;
         size_t first = ++i;
         for (; i < len && is_digit(p[i]); i++) {
             exponent--;
@@ -59,6 +63,7 @@ inferd_json_number_t inferd_json_number(const char *p, size_t len, double *OUT_v
             return INFERD_JSON_NUMBER_INVALID; /* "1." */
     }
     if (i < len && (p[i] == 'e' || p[i] == 'E')) {
+        is_integer = false;
         i++;
         bool is_negative_exponent = i < len && p[i] == '-';
         if (i < len && (p[i] == '-' || p[i] == '+'))
@@ -76,6 +81,8 @@ inferd_json_number_t inferd_json_number(const char *p, size_t len, double *OUT_v
     }
     if (i != len)
         return INFERD_JSON_NUMBER_INVALID;
+    if (OUT_is_integer != NULL)
+        *OUT_is_integer = is_integer;
     if (!is_exact || significand > ((uint64_t)1 << 53))
         return INFERD_JSON_NUMBER_NEEDS_STRTOD;
     double value = (double)significand;

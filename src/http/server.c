@@ -36,8 +36,7 @@ typedef struct loop_thread {
     h2o_linklist_t queued; /* requests of this turn of the loop, not yet served (queued_req_t) */
     h2o_timeout_entry_t serve_queued; /* on ctx.zero_timeout while `queued` is not empty */
     h2o_linklist_t held; /* answers of this turn, written once it has served all (queued_req_t) */
-    bool is_holding_replies;    /* serve_queued() is running: send_body holds answers */
-    struct queued_req *serving; /* the request serve_queued() is serving, or NULL */
+    struct queued_req *holding; /* the request being served whose answer send_body holds */
     uint64_t held_deadline_ns;  /* when the first answer held now must be written */
     bool is_draining;
     inferd_arena_t arena;
@@ -303,18 +302,17 @@ static void write_held_replies(loop_thread_t *t)
 static void serve_queued(h2o_timeout_entry_t *entry)
 {
     loop_thread_t *t = H2O_STRUCT_FROM_MEMBER(loop_thread_t, serve_queued, entry);
-    t->is_holding_replies =
+    bool is_holding =
         server.config->reply_hold_us > 0 && t->queued.next != t->queued.prev; /* two or more */
     while (!h2o_linklist_is_empty(&t->queued)) {
         queued_req_t *q = H2O_STRUCT_FROM_MEMBER(queued_req_t, link, t->queued.prev);
         h2o_linklist_unlink(&q->link);
-        t->serving = q;
+        t->holding = is_holding ? q : NULL;
         serve(q->req);
-        t->serving = NULL;
+        t->holding = NULL;
         if (!h2o_linklist_is_empty(&t->held) && http_monotonic_ns() >= t->held_deadline_ns)
             write_held_replies(t);
     }
-    t->is_holding_replies = false;
     write_held_replies(t);
 }
 
@@ -358,8 +356,8 @@ static void send_body(h2o_req_t *req, int status, const char *content_type, cons
                    strlen(content_type));
     req->res.content_length = len; /* h2o would otherwise answer chunked */
     loop_thread_t *t = this_thread;
-    if (t != NULL && t->is_holding_replies && t->serving != NULL && t->serving->req == req) {
-        hold_reply(t, t->serving, body, len);
+    if (t != NULL && t->holding != NULL && t->holding->req == req) {
+        hold_reply(t, t->holding, body, len);
         return;
     }
     h2o_send_inline(req, body, len);

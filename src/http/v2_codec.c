@@ -11,6 +11,16 @@ static int decode_fail(inferd_err_t *err, int code, const char *input, const cha
     return inferd_fail(err, code, "input '%s': %s", input, what);
 }
 
+/* JSON value `tok` as an FP32 into *OUT_value: a number within the float's range. */
+static int decode_f32(const inferd_json_t *doc, int tok, float *OUT_value)
+{
+    double d;
+    if (inferd_json_double(doc, tok, &d) != 0 || !isfinite((float)d))
+        return INFERD_EINVAL;
+    *OUT_value = (float)d;
+    return 0;
+}
+
 int v2_decode_value(const inferd_json_t *doc, int tok, inferd_dtype_t dtype, void *data, int64_t i)
 {
     int64_t s;
@@ -47,10 +57,7 @@ int v2_decode_value(const inferd_json_t *doc, int tok, inferd_dtype_t dtype, voi
         UNSIGNED_CASE(UINT64, uint64_t, UINT64_MAX)
 #undef UNSIGNED_CASE
     case INFERD_DT_FP32:
-        if (inferd_json_double(doc, tok, &d) != 0 || !isfinite((float)d))
-            return INFERD_EINVAL;
-        ((float *)data)[i] = (float)d;
-        return 0;
+        return decode_f32(doc, tok, (float *)data + i);
     case INFERD_DT_FP64:
         if (inferd_json_double(doc, tok, &d) != 0)
             return INFERD_EINVAL;
@@ -127,20 +134,18 @@ static int decode_data(const inferd_json_t *doc, int data_tok, inferd_tensor_t *
     t->data = inferd_arena_alloc(arena, bytes ? bytes : 1);
     if (t->data == NULL)
         return decode_fail(err, INFERD_ETOOBIG, t->name, "too large for the request memory limit");
-    /* a flat list of FP32 numbers, the common case, converts without looking at each value's
-     * kind: every token from `first` on is a value */
+    /* in a flat list, the common case, every token from `first` on is a value: no nested lists
+     * to skip, and FP32 values convert directly */
     bool is_flat = is_scalar || is_flat_list(doc, data_tok);
     int64_t i = 0;
     for (int tok = first; tok < end; tok++) {
-        if (is_flat && t->dtype == INFERD_DT_FP32) {
-            double d;
-            if (inferd_json_double(doc, tok, &d) == 0 && isfinite((float)d)) {
-                ((float *)t->data)[i++] = (float)d;
-                continue;
-            }
-        } else if (inferd_json_kind(doc, tok) == INFERD_JSON_ARRAY) {
+        if (is_flat && t->dtype == INFERD_DT_FP32 &&
+            decode_f32(doc, tok, (float *)t->data + i) == 0) {
+            i++;
             continue;
         }
+        if (!is_flat && inferd_json_kind(doc, tok) == INFERD_JSON_ARRAY)
+            continue;
         if (v2_decode_value(doc, tok, t->dtype, t->data, i) != 0) {
             size_t raw_len;
             const char *raw = inferd_json_raw(doc, tok, &raw_len);
