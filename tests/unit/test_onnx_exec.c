@@ -3,8 +3,8 @@
  * batch size it must build no oneDNN primitive and allocate no buffer again, and give the same
  * answers as on its first runs, also on two threads, where a context first times each batch
  * size node by node on one thread and on both. A Gemm whose constant transB weight other nodes also
- * read keeps one transposed copy for every context, not one per context. Models are built in memory
- * (onnx_build.h). */
+ * read keeps one transposed copy for every context, not one per context. A row's answer is the
+ * same bits whatever batch it runs in. Models are built in memory (onnx_build.h). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -138,8 +138,9 @@ static void runs_changing_batch_sizes_without_rebuilding(void **state)
 
 /* On two intra-op threads a context first times each new batch size with every node on two
  * threads and on one (exec_threads.h), so its early runs switch thread counts node by node. The
- * answers must agree with one thread's throughout, and once every size has settled, runs build
- * nothing, allocate nothing and repeat their answers bit for bit. */
+ * answers must agree with one thread's throughout, a row's must not depend on its batch, and once
+ * every size has settled, runs build nothing, allocate nothing and repeat their answers bit for
+ * bit. */
 static void runs_on_two_threads_settle_then_allocate_nothing(void **state)
 {
     (void)state;
@@ -168,6 +169,12 @@ static void runs_on_two_threads_settle_then_allocate_nothing(void **state)
     }
     for (int i = 0; i < 3; i++)
         run_lenet(ctx, &g, x, sizes[i], settled[i]);
+    /* the first row is the same bits in a batch of 1, 7 and 64, on either thread count (each
+     * size has its own plan, which may give a node different thread counts) */
+    for (int i = 1; i < 3; i++) {
+        assert_memory_equal(settled[i], settled[0], sizeof(float) * CLASSES);
+        assert_memory_equal(single[i], single[0], sizeof(float) * CLASSES);
+    }
     uint64_t warm_builds = onnx_state_cache_builds(), warm_allocations = onnx_exec_allocations();
     for (int round = 0; round < 30; round++) {
         int which = (round * 7 + round / 3) % 3;
@@ -263,12 +270,78 @@ static void shares_transposed_weights_across_contexts(void **state)
     onnx_graph_free(&g);
 }
 
+/* ==== a row's answer in any batch ==== */
+
+enum { CLASSES_WIDE = 40, ROWS_MANY = 2048 };
+
+/* x [N, 40] -> Softmax -> y and LogSoftmax -> z: rows of 40 are long enough for oneDNN's
+ * primitive, and 2,048 of them are a large softmax. */
+static void load_softmaxes(onnx_graph_t *g)
+{
+    onnx_build_node_t nodes[] = {
+        {"Softmax", {"x"}, "y", NULL, 0},
+        {"LogSoftmax", {"x"}, "z", NULL, 0},
+    };
+    onnx_build_info_t inputs[1], outputs[2];
+    static const int64_t dims[] = {ONNX_BUILD_BATCH, CLASSES_WIDE};
+    onnx_build_info(&inputs[0], "x", dims, 2);
+    onnx_build_info(&outputs[0], "y", dims, 2);
+    onnx_build_info(&outputs[1], "z", dims, 2);
+    onnx_build_load(g, "softmaxes", nodes, 2, NULL, 0, inputs, 1, outputs, 2);
+}
+
+/* Runs `rows` rows of x; copies the first row of y and of z to `row` (2 * 40 values). */
+static void run_softmaxes(onnx_exec_t *ctx, const onnx_graph_t *g, const float *x, int rows,
+                          float *row)
+{
+    inferd_tensor_t input = {.name = "x",
+                             .dtype = INFERD_DT_FP32,
+                             .ndim = 2,
+                             .shape = {rows, CLASSES_WIDE},
+                             .data = (void *)x};
+    inferd_tensor_t outputs[2] = {{.name = "y"}, {.name = "z"}};
+    inferd_arena_t arena;
+    onnx_build_run(ctx, g, &input, outputs, &arena);
+    memcpy(row, outputs[0].data, sizeof(float) * CLASSES_WIDE);
+    memcpy(row + CLASSES_WIDE, outputs[1].data, sizeof(float) * CLASSES_WIDE);
+    inferd_arena_free(&arena);
+}
+
+/* What dynamic batching relies on: a row gives the same bits alone and among 2,048 rows, on one
+ * thread and on two, through the runs in which a context times each shape. (On two threads the
+ * softmaxes once chose oneDNN's primitive or the loops by the size of the whole batch, and the
+ * two differ in the last bits.) */
+static void a_row_gives_the_same_bits_in_any_batch(void **state)
+{
+    (void)state;
+    static float x[ROWS_MANY * CLASSES_WIDE], alone[2 * CLASSES_WIDE],
+        batched[2 * CLASSES_WIDE];
+    uint32_t seed = 21;
+    onnx_build_fill(x, sizeof(x) / sizeof(x[0]), 8.0f, &seed);
+    onnx_graph_t g;
+    load_softmaxes(&g);
+    onnx_exec_t *ctx = onnx_exec_new(&g);
+    assert_non_null(ctx);
+    for (int threads = 1; threads <= 2; threads++) {
+        omp_set_num_threads(threads);
+        for (int step = 0; step < ONNX_THREAD_PLAN_RUNS + 2; step++) {
+            run_softmaxes(ctx, &g, x, 1, alone);
+            run_softmaxes(ctx, &g, x, ROWS_MANY, batched);
+            assert_memory_equal(alone, batched, sizeof(alone));
+        }
+    }
+    omp_set_num_threads(1);
+    onnx_exec_free(ctx);
+    onnx_graph_free(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(runs_changing_batch_sizes_without_rebuilding),
         cmocka_unit_test(runs_on_two_threads_settle_then_allocate_nothing),
         cmocka_unit_test(shares_transposed_weights_across_contexts),
+        cmocka_unit_test(a_row_gives_the_same_bits_in_any_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,7 +10,6 @@
 
 #include <math.h>
 #include <oneapi/dnnl/dnnl.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -255,11 +254,11 @@ static int softmax_run(const onnx_node_t *node, const inferd_tensor_t *const *in
     }
     /* A oneDNN call costs about half a microsecond before any work (its execution context is
      * built on the heap), more than the loops below take over rows shorter than
-     * SOFTMAX_DNNL_MIN_LENGTH, such as a classifier's 10 classes; that choice depends on the row
-     * length alone, so a row's result does not depend on the batch. With several threads the
-     * primitive also opens an OpenMP region, which costs more than a small softmax. */
-    bool is_worth_dnnl = length >= SOFTMAX_DNNL_MIN_LENGTH &&
-                         (omp_get_max_threads() == 1 || outer * length >= 65536);
+     * SOFTMAX_DNNL_MIN_LENGTH, such as a classifier's 10 classes. The two give different last
+     * bits, so the choice depends on the row length alone, whatever the thread count: a row's
+     * result must not depend on how many rows share its batch. (With several threads, the
+     * executor's per-node plan runs a softmax too small for an OpenMP region on one thread.) */
+    bool is_worth_dnnl = length >= SOFTMAX_DNNL_MIN_LENGTH;
     if (x->dtype == INFERD_DT_FP32 && inner == 1 && p->kind != KIND_HARDMAX && is_worth_dnnl) {
         int rc = softmax_rows_dnnl(scratch->node_state, p->kind, x->data, out[0].data, outer,
                                    length, err);
