@@ -2,6 +2,7 @@
  * signature (so backends see only well-formed batches), run, and pick the requested outputs.
  * Every refusal names the input or output at fault and says what was expected. */
 #include "inferd/backend.h"
+#include "inferd/clock.h"
 #include "inferd/infer.h"
 #include "inferd/metrics.h"
 
@@ -136,27 +137,6 @@ int inferd_infer_prepare(const inferd_model_version_t *v, const inferd_request_t
     return 0;
 }
 
-static uint64_t elapsed_ns(const struct timespec *start, const struct timespec *end)
-{
-    return (uint64_t)((end->tv_sec - start->tv_sec) * 1000000000LL +
-                      (end->tv_nsec - start->tv_nsec));
-}
-
-/* A uniform draw in [0, 1) from a per-thread xorshift generator (fault injection only). */
-static double fault_draw(void)
-{
-    static _Thread_local uint64_t state;
-    if (state == 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        state = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)(uintptr_t)&state ^ 0x9e3779b97f4a7c15u;
-    }
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return (double)(state >> 11) / (double)(1ULL << 53);
-}
-
 /* config.json's fault_injection: sleep, then maybe fail, as the operator asked. */
 static int inject_faults(const inferd_model_version_t *v, inferd_err_t *err)
 {
@@ -165,7 +145,7 @@ static int inject_faults(const inferd_model_version_t *v, inferd_err_t *err)
         while (nanosleep(&pause, &pause) != 0 && errno == EINTR)
             ;
     }
-    if (v->fault.error_rate > 0 && fault_draw() < v->fault.error_rate)
+    if (v->fault.error_rate > 0 && inferd_uniform() < v->fault.error_rate)
         return inferd_fail(err, INFERD_EINTERNAL,
                            "injected failure: model '%s' version %s has fault_injection.error_rate "
                            "%g (set in config.json or its deployment)",
@@ -185,16 +165,14 @@ int inferd_infer_run(inferd_model_version_t *v, const inferd_request_t *req,
     for (size_t i = 0; i < sig->n_outputs; i++)
         all_outputs[i].name = sig->outputs[i].name;
 
-    struct timespec start, end;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    uint64_t start_ns = inferd_monotonic_ns();
     int rc = inject_faults(v, err);
     if (rc == 0)
         rc = v->backend->infer(v->backend_state, prepared->inputs, all_outputs, req->arena, err);
-    clock_gettime(CLOCK_MONOTONIC, &end);
+    uint64_t compute_ns = inferd_monotonic_ns() - start_ns;
     if (rc != 0)
         return rc;
-    inferd_stats_record_execution(v, prepared->batch > 0 ? prepared->batch : 1,
-                                  elapsed_ns(&start, &end));
+    inferd_stats_record_execution(v, prepared->batch > 0 ? prepared->batch : 1, compute_ns);
     for (size_t i = 0; i < prepared->n_wanted; i++)
         resp->outputs[i] = all_outputs[prepared->wanted[i]];
     resp->n_outputs = prepared->n_wanted;

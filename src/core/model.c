@@ -1,6 +1,7 @@
 /* Model versions: creation, loading through a backend, reconciling the model's own signature
  * with config.json's, and refcounted release. */
 #include "inferd/backend.h"
+#include "inferd/clock.h"
 #include "inferd/json.h"
 #include "inferd/model.h"
 #include "inferd/metrics.h"
@@ -345,8 +346,7 @@ static int warm_up(inferd_model_version_t *v, const inferd_warmup_sample_t *samp
 int inferd_version_load(inferd_model_version_t *v, const inferd_backend_t *backend,
                         const inferd_model_config_t *config, inferd_err_t *err)
 {
-    struct timespec start, end;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    uint64_t start_ns = inferd_monotonic_ns();
     v->backend = backend;
     v->fault = config->fault;
     int rc = backend->load(v->path, config, &v->backend_state, &v->sig, err);
@@ -365,9 +365,7 @@ int inferd_version_load(inferd_model_version_t *v, const inferd_backend_t *backe
             v->backend_state = NULL;
         }
     }
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    v->load_ms =
-        (double)(end.tv_sec - start.tv_sec) * 1e3 + (double)(end.tv_nsec - start.tv_nsec) / 1e6;
+    v->load_ms = (double)(inferd_monotonic_ns() - start_ns) / 1e6;
     if (rc != 0) {
         free(v->failure);
         v->failure = strdup(err->msg);

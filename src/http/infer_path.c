@@ -13,6 +13,7 @@
  *   v2_on_jobs_done. If the client leaves, h2o disposes the request's pool and with it the
  *   ref, which detaches the job: its result is counted and dropped. */
 #include "infer_path.h"
+#include "inferd/clock.h"
 
 #include "inferd/metrics.h"
 #include "inferd/mirror.h"
@@ -40,13 +41,6 @@ bool http_is_json_body(h2o_req_t *req)
             return true;
     }
     return false;
-}
-
-uint64_t http_monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 void http_set_model_version_header(h2o_req_t *req, const inferd_model_version_t *v)
@@ -130,7 +124,7 @@ static void finish_route(http_call_t *call, inferd_route_t *route, const inferd_
     if (call != NULL)
         h2o_add_header_by_str(&call->req->pool, &call->req->res.headers, H2O_STRLIT("x-request-id"),
                               0, NULL, h2o_strdup(&call->req->pool, id, SIZE_MAX).base, strlen(id));
-    inferd_router_record(call->router, route, http_monotonic_ns() - start_ns, is_error, id,
+    inferd_router_record(call->router, route, inferd_monotonic_ns() - start_ns, is_error, id,
                          is_error ? -1 : predicted_class(resp));
     inferd_route_release(route);
 }
@@ -139,7 +133,8 @@ static void finish_route(http_call_t *call, inferd_route_t *route, const inferd_
 static void fail_counted(http_call_t *call, inferd_model_version_t *v, const inferd_err_t *err,
                          uint64_t start_ns, uint64_t queue_ns)
 {
-    inferd_stats_record_request(v, outcome_of(err->code), http_monotonic_ns() - start_ns, queue_ns);
+    inferd_stats_record_request(v, outcome_of(err->code), inferd_monotonic_ns() - start_ns,
+                                queue_ns);
     http_reply_error(call, err);
 }
 
@@ -150,12 +145,12 @@ static void answer_result(http_call_t *call, const http_infer_codec_t *codec,
                           uint64_t queue_ns)
 {
     inferd_err_t err;
-    int rc = codec->encode(call->out, v, req, resp, state, http_monotonic_ns() - start_ns, &err);
+    int rc = codec->encode(call->out, v, req, resp, state, inferd_monotonic_ns() - start_ns, &err);
     if (rc != 0) {
         fail_counted(call, v, &err, start_ns, queue_ns);
         return;
     }
-    inferd_stats_record_request(v, INFERD_OUTCOME_SUCCESS, http_monotonic_ns() - start_ns,
+    inferd_stats_record_request(v, INFERD_OUTCOME_SUCCESS, inferd_monotonic_ns() - start_ns,
                                 queue_ns);
     http_reply_json(call, 200);
 }
@@ -225,10 +220,10 @@ void v2_on_jobs_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messa
             inferd_mirror_offer(hj->mirror, v->model_name, v->version, &hj->req, &hj->job.resp);
         } else {
             if (hj->route.rule != NULL) /* the client left or the run failed */
-                inferd_router_record(hj->router, &hj->route, http_monotonic_ns() - hj->start_ns,
+                inferd_router_record(hj->router, &hj->route, inferd_monotonic_ns() - hj->start_ns,
                                      inferd_http_status(hj->job.rc) >= 500, NULL, -1);
             inferd_stats_record_request(v, outcome_of(hj->job.rc),
-                                        http_monotonic_ns() - hj->start_ns, hj->job.queue_ns);
+                                        inferd_monotonic_ns() - hj->start_ns, hj->job.queue_ns);
             if (hj->http_req != NULL) {
                 hj->ref->job = NULL;
                 http_call_t call = http_loop_call(hj->http_req);
@@ -332,7 +327,7 @@ void http_infer(http_call_t *call, const http_infer_codec_t *codec)
         http_reply_error(call, &err);
         return;
     }
-    uint64_t start_ns = http_monotonic_ns();
+    uint64_t start_ns = inferd_monotonic_ns();
     inferd_json_t doc;
     int body_rc = inferd_json_parse(&doc, call->req->entity.base, call->req->entity.len,
                                     call->arena, &body_err);

@@ -53,7 +53,4 @@ bool http_is_json_body(h2o_req_t *req);
 /* Adds the X-Model-Version: <v> header to the response of `req`. */
 void http_set_model_version_header(h2o_req_t *req, const inferd_model_version_t *v);
 
-/* CLOCK_MONOTONIC in nanoseconds. */
-uint64_t http_monotonic_ns(void);
-
 #endif

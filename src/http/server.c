@@ -2,6 +2,7 @@
  * route table dispatch; JSON bodies for the errors h2o itself answers; and the graceful drain on
  * SIGTERM/SIGINT. Handlers live in v2.c; nothing here knows about models. */
 #include "call.h"
+#include "inferd/clock.h"
 #include "infer_path.h"
 #include "inferd/backend.h"
 #include "inferd/http.h"
@@ -277,7 +278,7 @@ static int on_request(h2o_handler_t *self, h2o_req_t *req)
 static void hold_reply(loop_thread_t *t, queued_req_t *q, const char *body, size_t len)
 {
     if (h2o_linklist_is_empty(&t->held))
-        t->held_deadline_ns = http_monotonic_ns() + (uint64_t)server.config->reply_hold_us * 1000;
+        t->held_deadline_ns = inferd_monotonic_ns() + (uint64_t)server.config->reply_hold_us * 1000;
     q->held_body = h2o_strdup(&q->req->pool, body, len);
     h2o_linklist_insert(&t->held, &q->link);
 }
@@ -310,7 +311,7 @@ static void serve_queued(h2o_timeout_entry_t *entry)
         t->holding = is_holding ? q : NULL;
         serve(q->req);
         t->holding = NULL;
-        if (!h2o_linklist_is_empty(&t->held) && http_monotonic_ns() >= t->held_deadline_ns)
+        if (!h2o_linklist_is_empty(&t->held) && inferd_monotonic_ns() >= t->held_deadline_ns)
             write_held_replies(t);
     }
     write_held_replies(t);
@@ -577,13 +578,6 @@ static bool has_requests_in_flight(loop_thread_t *t)
     return in_progress > 0 || !h2o_linklist_is_empty(&ctx->http2._conns);
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void *loop_main(void *arg)
 {
     loop_thread_t *t = arg;
@@ -611,9 +605,10 @@ static void *loop_main(void *arg)
     /* Draining: requests already started run to completion and their responses are written;
      * then the thread ends. Two quiet turns in a row, so that bytes already in the socket
      * buffers are read before deciding that nothing is in flight. */
-    uint64_t deadline = now_ms() + (uint64_t)server.config->shutdown_timeout_ms;
+    uint64_t deadline =
+        inferd_monotonic_ns() / 1000000 + (uint64_t)server.config->shutdown_timeout_ms;
     int quiet_turns = 0;
-    while (quiet_turns < 2 && now_ms() < deadline) {
+    while (quiet_turns < 2 && inferd_monotonic_ns() / 1000000 < deadline) {
         h2o_evloop_run(t->ctx.loop, 10);
         quiet_turns = has_requests_in_flight(t) ? 0 : quiet_turns + 1;
     }

@@ -2,6 +2,7 @@
  * compute time and of batch sizes, per-batch-size counters; and the statistics extension's JSON
  * (Triton's shape) built from them. Called from the request path: relaxed atomics only. */
 #include "inferd/metrics.h"
+#include "inferd/clock.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -50,12 +51,9 @@ void inferd_stats_record_request(inferd_model_version_t *v, inferd_outcome_t out
 void inferd_stats_record_execution(inferd_model_version_t *v, int64_t rows, uint64_t compute_ns)
 {
     inferd_version_stats_t *stats = &v->stats;
-    struct timespec wall;
-    clock_gettime(CLOCK_REALTIME, &wall);
     add(&stats->executions, 1);
     add(&stats->inferences, (uint64_t)rows);
-    atomic_store_explicit(&stats->last_inference_ms,
-                          (uint64_t)wall.tv_sec * 1000u + (uint64_t)wall.tv_nsec / 1000000u,
+    atomic_store_explicit(&stats->last_inference_ms, (uint64_t)inferd_wall_ms(),
                           memory_order_relaxed);
     histogram_observe(&stats->compute_duration, duration_bounds_ns, N_DURATION_BOUNDS, compute_ns);
     histogram_observe(&stats->batch_size, size_bounds, N_SIZE_BOUNDS, (uint64_t)rows);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "registry/sqlite_private.h"
+#include "inferd/clock.h"
 
 static sqlite_registry_t *store_of(inferd_registry_t *r)
 {
@@ -43,7 +44,7 @@ static int insert_audit(sqlite_registry_t *s, const inferd_audit_t *a, inferd_er
         s, err, "writing the audit entry", NULL,
         "INSERT INTO audit (at_ms, actor, action, model, version, detail_json, reason)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        SQL_ARGS(SQL_INT(sqlite_reg_now_ms()), SQL_TEXT(a->actor), SQL_TEXT(a->action),
+        SQL_ARGS(SQL_INT(inferd_wall_ms()), SQL_TEXT(a->actor), SQL_TEXT(a->action),
                  SQL_TEXT(a->model), SQL_INT(a->version), SQL_TEXT(a->detail_json),
                  SQL_TEXT(a->reason)));
 }
@@ -75,7 +76,7 @@ static int ensure_model_row(sqlite_registry_t *s, const char *model, bool *OUT_c
         sqlite_reg_run(s, err, "adding the model", &changes,
                        "INSERT INTO models (name, default_version, created_at_ms) VALUES (?, 0, ?)"
                        " ON CONFLICT (name) DO NOTHING",
-                       SQL_ARGS(SQL_TEXT(model), SQL_INT(sqlite_reg_now_ms())));
+                       SQL_ARGS(SQL_TEXT(model), SQL_INT(inferd_wall_ms())));
     if (OUT_created != NULL)
         *OUT_created = changes > 0;
     return rc;
@@ -268,7 +269,7 @@ static int sq_add_version(inferd_registry_t *r, const inferd_reg_version_t *v,
         return rc;
     rc = ensure_model_row(s, v->model, NULL, err);
     if (rc == 0) {
-        int64_t created_at_ms = v->created_at_ms != 0 ? v->created_at_ms : sqlite_reg_now_ms();
+        int64_t created_at_ms = v->created_at_ms != 0 ? v->created_at_ms : inferd_wall_ms();
         rc = sqlite_reg_run(
             s, err, "registering a version", NULL,
             "INSERT INTO versions (" VERSION_COLUMNS ")"
@@ -408,7 +409,7 @@ static int sq_set_label(inferd_registry_t *r, const char *model, const char *lab
             " ON CONFLICT (model, label) DO UPDATE"
             " SET version = excluded.version, updated_at_ms = excluded.updated_at_ms",
             SQL_ARGS(SQL_TEXT(model), SQL_TEXT(label), SQL_INT(version),
-                     SQL_INT(sqlite_reg_now_ms())));
+                     SQL_INT(inferd_wall_ms())));
     return write_end(s, rc, audit, err);
 }
 
@@ -447,7 +448,7 @@ static int sq_add_deployment(inferd_registry_t *r, const char *model, int64_t ve
     int rc = write_begin(s, "recording a deployment", err);
     if (rc != 0)
         return rc;
-    int64_t at_ms = sqlite_reg_now_ms();
+    int64_t at_ms = inferd_wall_ms();
     rc = ensure_model_row(s, model, NULL, err);
     if (rc == 0)
         rc = sqlite_reg_run(s, err, "retiring the previous deployment", NULL,
@@ -477,7 +478,7 @@ static int sq_retire_deployment(inferd_registry_t *r, const char *model, int64_t
     rc = sqlite_reg_run(s, err, "retiring a deployment", &changes,
                         "UPDATE deployments SET retired_at_ms = ?"
                         " WHERE model = ? AND version = ? AND retired_at_ms IS NULL",
-                        SQL_ARGS(SQL_INT(sqlite_reg_now_ms()), SQL_TEXT(model), SQL_INT(version)));
+                        SQL_ARGS(SQL_INT(inferd_wall_ms()), SQL_TEXT(model), SQL_INT(version)));
     if (rc == 0 && changes == 0)
         rc = inferd_fail(err, INFERD_ENOTFOUND,
                          "version %lld of model '%s' has no active deployment", (long long)version,
@@ -520,7 +521,7 @@ static int sq_put_state(inferd_registry_t *r, const char *model, const char *key
             "INSERT INTO state (model, key, json, updated_at_ms) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (model, key) DO UPDATE"
             " SET json = excluded.json, updated_at_ms = excluded.updated_at_ms",
-            SQL_ARGS(SQL_TEXT(model), SQL_TEXT(key), SQL_TEXT(json), SQL_INT(sqlite_reg_now_ms())));
+            SQL_ARGS(SQL_TEXT(model), SQL_TEXT(key), SQL_TEXT(json), SQL_INT(inferd_wall_ms())));
     return write_end(s, rc, audit, err);
 }
 

@@ -88,13 +88,6 @@ static const char *const migrations[] = {
 
 /* ==== errors, statements, transactions ==== */
 
-int64_t sqlite_reg_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The inferd code for an (extended) SQLite result code. */
 static int code_of(int sqlite_rc)
 {

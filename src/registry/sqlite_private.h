@@ -23,8 +23,6 @@ extern const struct inferd_registry_ops sqlite_reg_ops;
 /* Closes the connection (checkpointing the WAL when it is the file's last user) and frees. */
 void sqlite_reg_close(inferd_registry_t *r);
 
-int64_t sqlite_reg_now_ms(void);
-
 /* One bound parameter, built with SQL_TEXT() or SQL_INT() so that the compiler checks its type. */
 typedef struct sql_arg {
     bool is_text;

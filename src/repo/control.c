@@ -3,6 +3,7 @@
  * frees versions whose last reference dropped elsewhere, so that request threads never pay for
  * an unload and control-plane changes never race each other. */
 #include "inferd/backend.h"
+#include "inferd/clock.h"
 #include "inferd/log.h"
 #include "repo_private.h"
 
@@ -100,19 +101,12 @@ int inferd_repo_sync(inferd_repo_t *repo)
     return rc;
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void *control_main(void *arg)
 {
     inferd_repo_t *repo = arg;
     inferd_backends_thread_init(); /* loads warm models up on this thread */
     uint64_t poll_ns = (uint64_t)repo->poll_secs * 1000000000u;
-    uint64_t next_poll = now_ns() + poll_ns;
+    uint64_t next_poll = inferd_monotonic_ns() + poll_ns;
     pthread_mutex_lock(&repo->queue_lock);
     for (;;) {
         while (repo->head == NULL && repo->n_reap == 0 && !repo->is_closing) {
@@ -120,7 +114,7 @@ static void *control_main(void *arg)
                 pthread_cond_wait(&repo->has_work, &repo->queue_lock);
                 continue;
             }
-            uint64_t now = now_ns();
+            uint64_t now = inferd_monotonic_ns();
             if (now >= next_poll)
                 break;
             struct timespec until;
@@ -143,9 +137,10 @@ static void *control_main(void *arg)
         if (task != NULL) {
             task->fn(task->arg);
             free(task);
-        } else if (!is_closing && repo->mode == INFERD_CONTROL_POLL && now_ns() >= next_poll) {
+        } else if (!is_closing && repo->mode == INFERD_CONTROL_POLL &&
+                   inferd_monotonic_ns() >= next_poll) {
             inferd_repo_poll(repo);
-            next_poll = now_ns() + poll_ns;
+            next_poll = inferd_monotonic_ns() + poll_ns;
         }
         repo_reap_now(repo);
         pthread_mutex_lock(&repo->queue_lock);

@@ -21,6 +21,7 @@
  * final figures; everything runs on the control thread except rendering metrics, so `lock`
  * guards only the list against the /metrics reader. */
 #include "abtest_private.h"
+#include "inferd/clock.h"
 #include "inferd/log.h"
 
 #include <pthread.h>
@@ -41,13 +42,6 @@ struct inferd_ab {
     pthread_cond_t ticker_wake;
     bool is_stopping;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void test_free(ab_test_t *t)
 {
@@ -134,7 +128,7 @@ static void finish(inferd_ab_t *ab, ab_test_t *t, ab_status_t status, const char
     inferd_rule_release(current);
     pthread_mutex_lock(&ab->lock);
     t->status = status;
-    t->ended_at_ms = now_ms();
+    t->ended_at_ms = inferd_wall_ms();
     free(t->end_reason);
     t->end_reason = reason ? strdup(reason) : NULL;
     pthread_mutex_unlock(&ab->lock);
@@ -149,7 +143,7 @@ static void finish(inferd_ab_t *ab, ab_test_t *t, ab_status_t status, const char
 static void tick(void *arg)
 {
     inferd_ab_t *ab = arg;
-    int64_t now = now_ms();
+    int64_t now = inferd_wall_ms();
     for (size_t i = 0; i < ab->n_tests; i++) {
         ab_test_t *t = ab->tests[i];
         if (t->status != AB_RUNNING || t->rule == NULL)
@@ -311,7 +305,7 @@ int inferd_ab_create(inferd_ab_t *ab, const char *model, const char *body, size_
     t->name = strdup(name);
     t->definition = strndup(body, body_len);
     t->status = AB_RUNNING;
-    t->started_at_ms = now_ms();
+    t->started_at_ms = inferd_wall_ms();
     t->duration_s = (int64_t)duration;
     t->min_samples = (int64_t)min_samples;
     t->rollback_error_rate = rollback;

@@ -3,6 +3,7 @@
  * reward from its posterior; the highest draw wins). Both learn from the rewards fed back
  * through inferd_router_feedback; a variant without feedback yet is explored first. */
 #include "router_private.h"
+#include "inferd/clock.h"
 
 #include <math.h>
 
@@ -20,8 +21,8 @@ static void reward_summary(const inferd_variant_stats_t *stats, uint64_t *OUT_co
 
 static int choose_epsilon_greedy(const inferd_rule_t *rule)
 {
-    if (inferd_router_uniform() < rule->epsilon)
-        return (int)(inferd_router_uniform() * (double)rule->n_variants) % (int)rule->n_variants;
+    if (inferd_uniform() < rule->epsilon)
+        return (int)(inferd_uniform() * (double)rule->n_variants) % (int)rule->n_variants;
     int best = -1;
     double best_mean = -INFINITY;
     for (size_t i = 0; i < rule->n_variants; i++) {

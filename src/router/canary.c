@@ -33,6 +33,7 @@
  * start; a restart resumes a RUNNING canary at its stage with the stage timer restarted and
  * fresh statistics. `lock` guards only what /metrics reads from a loop thread. */
 #include "canary_private.h"
+#include "inferd/clock.h"
 #include "inferd/log.h"
 
 #include <math.h>
@@ -49,18 +50,9 @@ static const char *const transition_names[CANARY_TO_COUNT] = {"advance", "rollba
 static const char *const transition_actions[CANARY_TO_COUNT] = {"canary_advance", "canary_rollback",
                                                                 "canary_promote", "canary_abort"};
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)(inferd_monotonic_ns() / 1000000);
 }
 
 /* ==== judging a stage ==== */
@@ -219,7 +211,7 @@ static int publish_stage(inferd_canary_t *canary, const char *model, canary_run_
     inferd_router_publish(canary->router, model, rule);
     inferd_rule_release(run->rule);
     run->rule = rule;
-    run->stage_started_at_ms = wall_ms();
+    run->stage_started_at_ms = inferd_wall_ms();
     run->stage_started_mono_ms = mono_ms();
     return 0;
 }
@@ -269,7 +261,7 @@ static void record(inferd_canary_t *canary, canary_model_t *slot, int counted, c
                    const char *reason)
 {
     canary_run_t *run = slot->run;
-    if (canary_add_event(run, wall_ms(), from, to, reason) != 0)
+    if (canary_add_event(run, inferd_wall_ms(), from, to, reason) != 0)
         inferd_log_error("canary of '%s': out of memory recording its history", slot->model);
     if (counted >= 0) {
         pthread_mutex_lock(&canary->lock);
@@ -299,7 +291,7 @@ static void end(inferd_canary_t *canary, canary_model_t *slot, canary_status_t s
     run->status = status;
     pthread_mutex_unlock(&canary->lock);
     atomic_fetch_sub(&canary->n_running, 1);
-    run->ended_at_ms = wall_ms();
+    run->ended_at_ms = inferd_wall_ms();
     free(run->end_reason);
     run->end_reason = reason ? strdup(reason) : NULL;
     record(canary, slot, (int)kind, transition_actions[kind], from, canary_status_names[status],
@@ -525,7 +517,7 @@ int inferd_canary_create(inferd_canary_t *canary, const char *model, const char 
     if (rc == 0 && (run->actor = strdup(actor)) == NULL)
         rc = inferd_fail(err, INFERD_ENOMEM, "out of memory");
     run->status = CANARY_RUNNING;
-    run->started_at_ms = wall_ms();
+    run->started_at_ms = inferd_wall_ms();
     if (rc == 0 && (rc = publish_stage(canary, model, run)) != 0)
         inferd_fail(err, rc, "out of memory");
     if (rc == 0 && (rc = install_run(canary, model, run)) != 0) {
@@ -716,7 +708,7 @@ static void restore(void *arg)
         }
         char stage[32];
         canary_stage_name(run->stage, stage, sizeof(stage));
-        canary_add_event(run, wall_ms(), stage, stage,
+        canary_add_event(run, inferd_wall_ms(), stage, stage,
                          "resumed after a restart: stage timer restarted, statistics afresh");
         store(canary, model, run, "startup", "canary_resume", NULL, "resumed after a restart");
         inferd_log_info("model '%s': canary of version %lld resumed at %s (%g%%)", model,

@@ -16,6 +16,7 @@
  * the load; a shadow's statistics belong to one (model, version) and restart when the version
  * changes; nothing here touches the caller's answer. */
 #include "inferd/mirror.h"
+#include "inferd/clock.h"
 #include "inferd/log.h"
 #include "inferd/router.h"
 
@@ -82,18 +83,6 @@ static shadow_t *find_shadow(inferd_mirror_t *m, const char *model)
     return s != NULL && s->is_active ? s : NULL;
 }
 
-static double draw(void)
-{
-    static _Thread_local uint64_t state;
-    if (state == 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        state = ((uint64_t)ts.tv_nsec << 21) ^ (uint64_t)(uintptr_t)&state ^ 0x9e3779b97f4a7c15u;
-    }
-    state ^= state << 13, state ^= state >> 7, state ^= state << 17;
-    return (double)(state >> 11) / 9007199254740992.0 * 100.0;
-}
-
 /* ==== copying ==== */
 
 /* Bytes a tensor list needs when copied: the structs, names and data, 16-byte aligned. */
@@ -134,7 +123,8 @@ void inferd_mirror_offer(inferd_mirror_t *m, const char *model, int64_t answered
         return; /* no shadow anywhere: the common case costs no lock */
     pthread_mutex_lock(&m->lock);
     shadow_t *s = find_shadow(m, model);
-    bool is_wanted = s != NULL && s->version != answered_version && draw() < s->percent;
+    bool is_wanted =
+        s != NULL && s->version != answered_version && inferd_uniform() * 100.0 < s->percent;
     int64_t version = s ? s->version : 0;
     if (is_wanted && m->queue_length >= QUEUE_CAPACITY) {
         s->dropped++;
@@ -247,13 +237,6 @@ static void compare(const inferd_tensor_t *a, const inferd_tensor_t *b, comparis
     c->matched += equal;
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void run_copy(inferd_mirror_t *m, copy_t *c)
 {
     char number[24];
@@ -266,11 +249,11 @@ static void run_copy(inferd_mirror_t *m, copy_t *c)
         .arena = &arena, .inputs = c->inputs, .n_inputs = c->n_inputs, .timeout_us = -1};
     inferd_response_t resp = {0};
     comparison_t result = {0};
-    uint64_t start = now_ns();
+    uint64_t start = inferd_monotonic_ns();
     int rc = inferd_repo_acquire(m->repo, c->model, number, &v, &err);
     if (rc == 0)
         rc = inferd_infer(v, &req, &resp, &err);
-    uint64_t elapsed = now_ns() - start;
+    uint64_t elapsed = inferd_monotonic_ns() - start;
     for (size_t i = 0; rc == 0 && i < c->n_outputs; i++)
         for (size_t j = 0; j < resp.n_outputs; j++)
             if (strcmp(c->outputs[i].name, resp.outputs[j].name) == 0)

@@ -27,6 +27,7 @@
  * as the variants and weights stay; a weight change moves only the keys whose winner changes,
  * which is the least movement any scheme can make. */
 #include "router_private.h"
+#include "inferd/clock.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -38,13 +39,6 @@
 static const uint64_t latency_bounds_us[INFERD_ROUTER_LATENCY_BUCKETS] = {
     50,    100,   200,   300,   500,   750,   1000,   1500,   2000,   3000,   5000,    7500,
     10000, 15000, 20000, 30000, 50000, 75000, 100000, 150000, 250000, 500000, 1000000, 5000000};
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ==== rules ==== */
 
@@ -65,7 +59,7 @@ inferd_rule_t *inferd_rule_new(const char *model, inferd_route_kind_t kind, cons
     rule->kind = kind;
     rule->strategy = strategy;
     rule->epsilon = 0.1;
-    rule->created_at_ms = now_ms();
+    rule->created_at_ms = inferd_wall_ms();
     for (size_t i = 0; i < INFERD_MAX_VARIANTS; i++)
         pthread_mutex_init(&rule->variants[i].stats.lock, NULL);
     atomic_init(&rule->refs, 1);
@@ -172,19 +166,6 @@ static uint64_t hash_key(const char *key, size_t len, int64_t version)
     return mix64(h);
 }
 
-/* A uniform double in (0, 1) from a per-thread generator. */
-double inferd_router_uniform(void)
-{
-    static _Thread_local uint64_t state;
-    if (state == 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        state = mix64((uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)&state) | 1;
-    }
-    state += 0x9e3779b97f4a7c15u;
-    return ((double)(mix64(state) >> 11) + 0.5) / 9007199254740992.0;
-}
-
 static int choose_by_weight(const inferd_rule_t *rule, double u)
 {
     double total = 0;
@@ -233,14 +214,14 @@ void inferd_router_route(inferd_router_t *router, const char *model, const char 
     switch (rule->strategy) {
     case INFERD_STRATEGY_STICKY:
         variant = key != NULL && key_len > 0 ? choose_sticky(rule, key, key_len)
-                                             : choose_by_weight(rule, inferd_router_uniform());
+                                             : choose_by_weight(rule, inferd_uniform());
         break;
     case INFERD_STRATEGY_EPSILON_GREEDY:
     case INFERD_STRATEGY_THOMPSON:
         variant = router_bandit_choose(rule);
         break;
     default:
-        variant = choose_by_weight(rule, inferd_router_uniform());
+        variant = choose_by_weight(rule, inferd_uniform());
         break;
     }
     OUT_route->rule = rule;

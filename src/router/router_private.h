@@ -30,9 +30,6 @@ struct inferd_router {
     uint64_t memory_sequence;
 };
 
-/* router.c */
-double inferd_router_uniform(void);
-
 /* feedback.c */
 void router_remember(inferd_router_t *router, const char *request_id, const inferd_rule_t *rule,
                      int variant, int64_t predicted_class);

@@ -4,6 +4,7 @@
  * rewards a normal one around their mean with its standard error. A variant without feedback
  * draws from the uniform prior, so that every variant is tried. */
 #include "inferd/significance.h"
+#include "inferd/clock.h"
 #include "router_private.h"
 
 #include <math.h>
@@ -14,9 +15,7 @@ static inferd_sig_rng_t *thread_state(void)
     static _Thread_local inferd_sig_rng_t state;
     static _Thread_local bool is_seeded;
     if (!is_seeded) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        inferd_sig_rng_seed(&state, ((uint64_t)ts.tv_nsec << 17) ^ (uint64_t)(uintptr_t)&state);
+        inferd_sig_rng_seed(&state, (inferd_monotonic_ns() << 17) ^ (uint64_t)(uintptr_t)&state);
         is_seeded = true;
     }
     return &state;

@@ -33,6 +33,7 @@
  * (multiplicative decrease); below it, it grows by one row (additive increase), between 1 and
  * max_batch_size. */
 #include "inferd/sched.h"
+#include "inferd/clock.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -62,13 +63,6 @@ struct inferd_sched {
     int n_threads;
 };
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static int64_t job_rows(const inferd_job_t *job)
 {
     return job->prepared.batch > 0 ? job->prepared.batch : 1;
@@ -86,7 +80,7 @@ int inferd_sched_submit(inferd_sched_t *s, inferd_job_t *job, inferd_err_t *err)
     int64_t timeout_us = s->config.default_timeout_us;
     if (job->timeout_us >= 0 && s->config.allow_timeout_override)
         timeout_us = job->timeout_us;
-    job->enqueued_ns = now_ns();
+    job->enqueued_ns = inferd_monotonic_ns();
     job->deadline_ns = timeout_us > 0 ? job->enqueued_ns + (uint64_t)timeout_us * 1000u : 0;
     job->next = NULL;
     int64_t limit =
@@ -166,7 +160,7 @@ static void take_batch(inferd_sched_t *s, job_list_t *batch, job_list_t *expired
 {
     bool is_batching = s->config.has_dynamic_batching && s->version->max_batch_size > 0;
     int64_t limit = is_batching ? target_rows(s) : 1, rows = 0;
-    uint64_t now = now_ns();
+    uint64_t now = inferd_monotonic_ns();
     inferd_job_t *first = NULL;
     for (int l = 0; l < s->levels; l++) {
         inferd_job_t **link = &s->queues[l].head, *previous = NULL;
@@ -218,11 +212,11 @@ static bool wait_for_work(inferd_sched_t *s)
     while (is_batching && !s->is_stopping && s->pending > 0 && s->pending_rows < target_rows(s)) {
         uint64_t until =
             oldest_job(s)->enqueued_ns + (uint64_t)s->config.max_queue_delay_us * 1000u;
-        if (now_ns() >= until)
+        if (inferd_monotonic_ns() >= until)
             break;
         struct timespec deadline;
         clock_gettime(CLOCK_REALTIME, &deadline);
-        uint64_t wait_ns = until - now_ns();
+        uint64_t wait_ns = until - inferd_monotonic_ns();
         deadline.tv_sec += (time_t)(wait_ns / 1000000000u);
         deadline.tv_nsec += (long)(wait_ns % 1000000000u);
         if (deadline.tv_nsec >= 1000000000L) {
@@ -294,7 +288,7 @@ static void run_batch(inferd_sched_t *s, job_list_t *batch, inferd_arena_t *work
 {
     inferd_model_version_t *v = s->version;
     const inferd_signature_t *sig = &v->sig;
-    uint64_t start = now_ns();
+    uint64_t start = inferd_monotonic_ns();
     int64_t total_rows = 0;
     int n_jobs = 0;
     uint64_t worst_queue_ns = 0;
@@ -307,7 +301,7 @@ static void run_batch(inferd_sched_t *s, job_list_t *batch, inferd_arena_t *work
     if (n_jobs == 1) {
         inferd_job_t *job = batch->head;
         int rc = inferd_infer_run(v, job->req, &job->prepared, &job->resp, &job->err);
-        job->compute_ns = now_ns() - start;
+        job->compute_ns = inferd_monotonic_ns() - start;
         job->batch_rows = total_rows;
         adapt_batch_limit(s, worst_queue_ns, job->compute_ns);
         finish(job, rc);
@@ -350,7 +344,7 @@ static void run_batch(inferd_sched_t *s, job_list_t *batch, inferd_arena_t *work
             rc = inferd_fail(&err, INFERD_EINTERNAL,
                              "output '%s' does not have the batch as its first dimension",
                              sig->outputs[o].name);
-    uint64_t compute_ns = now_ns() - start;
+    uint64_t compute_ns = inferd_monotonic_ns() - start;
     adapt_batch_limit(s, worst_queue_ns, compute_ns);
     if (rc != 0) {
         finish_all(batch, rc, &err);

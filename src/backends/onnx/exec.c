@@ -5,6 +5,7 @@
  * request's arena. On more than one intra-op thread, each node runs with the thread count the
  * context's plan for this input shape gives it (exec_threads.h). */
 #include "exec.h"
+#include "inferd/clock.h"
 
 #include <malloc.h>
 #include <omp.h>
@@ -195,7 +196,7 @@ int onnx_exec_run(onnx_exec_t *ctx, const onnx_graph_t *g, const inferd_tensor_t
     onnx_thread_plan_t *plan = thread_plan_begin(ctx, g, inputs, threads);
     bool is_timing = plan != NULL && onnx_thread_plan_is_timing(plan);
     bool is_calibrating = plan != NULL && !onnx_thread_plan_is_settled(plan);
-    int64_t run_start = is_calibrating ? onnx_now_ns() : 0;
+    uint64_t run_start = is_calibrating ? inferd_monotonic_ns() : 0;
     for (int n = 0; n < g->n_nodes && rc == 0; n++) {
         const onnx_node_t *node = &g->nodes[n];
         inferd_tensor_t *out = ctx->out;
@@ -231,11 +232,11 @@ int onnx_exec_run(onnx_exec_t *ctx, const onnx_graph_t *g, const inferd_tensor_t
             if (onnx_thread_plan_node_threads(plan, n) != node_threads)
                 omp_set_num_threads(node_threads = onnx_thread_plan_node_threads(plan, n));
         }
-        int64_t node_start = is_timing ? onnx_now_ns() : 0;
+        uint64_t node_start = is_timing ? inferd_monotonic_ns() : 0;
         if (rc == 0)
             rc = node->op->run(node, in, out, &ctx->scratch, err);
         if (is_timing)
-            onnx_thread_plan_node_ns(plan, n, onnx_now_ns() - node_start);
+            onnx_thread_plan_node_ns(plan, n, (int64_t)(inferd_monotonic_ns() - node_start));
         if (rc != 0) {
             inferd_err_prefix(err, "node '%s': ", node->name);
             break;
@@ -257,7 +258,8 @@ int onnx_exec_run(onnx_exec_t *ctx, const onnx_graph_t *g, const inferd_tensor_t
     }
     if (node_threads != threads)
         omp_set_num_threads(threads);
-    if (is_calibrating && onnx_thread_plan_end(plan, onnx_now_ns() - run_start, rc == 0))
+    if (is_calibrating &&
+        onnx_thread_plan_end(plan, (int64_t)(inferd_monotonic_ns() - run_start), rc == 0))
         release_trials(ctx, g, plan);
     for (int o = 0; o < g->n_outputs && rc == 0; o++) {
         const inferd_tensor_t *t = &ctx->values[g->outputs[o]];

@@ -4,7 +4,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 void *onnx_params_new(onnx_node_t *node, size_t size)
 {
@@ -283,11 +282,4 @@ int onnx_require_inputs(const onnx_node_t *node, const inferd_tensor_t *const *i
         if (k >= node->n_inputs || in[k] == NULL)
             return inferd_fail(err, INFERD_EINVAL, "input %d is required but missing", k);
     return 0;
-}
-
-int64_t onnx_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }

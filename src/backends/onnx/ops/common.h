@@ -46,9 +46,6 @@ bool onnx_is_integer(inferd_dtype_t dtype); /* INT8..INT64, UINT8..UINT64 */
 int onnx_require_inputs(const onnx_node_t *node, const inferd_tensor_t *const *in, int n_required,
                         inferd_err_t *err);
 
-/* CLOCK_MONOTONIC in nanoseconds: what the executor and the ops time their trial runs with. */
-int64_t onnx_now_ns(void);
-
 /* A message for an unsupported input datatype; returns INFERD_EINVAL. */
 int onnx_fail_dtype(inferd_err_t *err, const inferd_tensor_t *t, const char *supported);
 

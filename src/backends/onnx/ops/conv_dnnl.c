@@ -9,6 +9,7 @@
  * (blocked or not), so only the pooled result is reordered. conv.c falls back to its own path
  * when oneDNN declines a shape. */
 #include "conv.h"
+#include "inferd/clock.h"
 
 #include "dnnl_util.h"
 #include "pool_dnnl.h"
@@ -517,9 +518,9 @@ static int conv_execute(conv_state_t *s, onnx_conv_shared_t *shared, const onnx_
 static int time_state(conv_state_t *s, onnx_conv_shared_t *shared, const onnx_conv_io_t *io,
                       onnx_scratch_t *scratch, int64_t *OUT_ns, inferd_err_t *err)
 {
-    int64_t start = onnx_now_ns();
+    uint64_t start = inferd_monotonic_ns();
     int rc = conv_execute(s, shared, io, scratch, err);
-    *OUT_ns = onnx_now_ns() - start;
+    *OUT_ns = (int64_t)(inferd_monotonic_ns() - start);
     return rc;
 }
 
