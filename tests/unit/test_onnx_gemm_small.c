@@ -107,6 +107,11 @@ static void matches_the_reference(void **state)
         {11, 64, 128, -1.0f, true, ONNX_FUSED_NONE},
         {64, 256, 256, 1.0f, true, ONNX_FUSED_RELU},
         {20, 1, 17, 1.0f, true, ONNX_FUSED_CLIP},
+        /* narrow last panels (16, 32, 48 floats a row) after passes of 4, 2 and 1 panels */
+        {1, 9, 290, 1.0f, true, ONNX_FUSED_RELU},
+        {2, 17, 176, 1.0f, false, ONNX_FUSED_NONE},
+        {3, 40, 224, 0.5f, true, ONNX_FUSED_CLIP},
+        {12, 70, 100, 1.0f, true, ONNX_FUSED_RELU},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         check_case(&cases[i]);
@@ -146,7 +151,8 @@ static void rows_do_not_depend_on_the_batch(void **state)
 }
 
 /* Packing a transposed B ([n, k], as transB stores it) gives the same panels as packing the
- * row-major [k, n] it stands for; padding is zero. */
+ * row-major [k, n] it stands for: a panel of 64 columns, then the 6 left in a panel of 16
+ * floats a row; padding is zero. */
 static void packs_either_layout(void **state)
 {
     (void)state;
@@ -156,16 +162,17 @@ static void packs_either_layout(void **state)
         for (int j = 0; j < N; j++)
             b[kk * N + j] = bt[j * K + kk] = (float)(kk * 1000 + j);
     size_t count = onnx_gemm_small_packed_count(K, N);
-    assert_int_equal(count, 2 * 64 * K); /* two panels of 64 columns */
+    assert_int_equal(count, (64 + 16) * K);
     float *from_b = malloc(sizeof(float) * count), *from_bt = malloc(sizeof(float) * count);
     assert_non_null(from_b);
     assert_non_null(from_bt);
     onnx_gemm_small_pack(b, K, N, N, 1, from_b);
     onnx_gemm_small_pack(bt, K, N, 1, K, from_bt);
     assert_memory_equal(from_b, from_bt, sizeof(float) * count);
-    assert_true(from_b[2 * 64 + 5] == 2005.0f);       /* panel 0, k 2, column 5 */
-    assert_true(from_b[(K + 1) * 64 + 3] == 1067.0f); /* panel 1, k 1, column 67 */
-    assert_true(from_b[(K + 1) * 64 + 6] == 0.0f);    /* column 70: padding */
+    assert_true(from_b[2 * 64 + 5] == 2005.0f);          /* panel 0, k 2, column 5 */
+    assert_true(from_b[K * 64 + 16 + 3] == 1067.0f);     /* panel 1, k 1, column 67 */
+    assert_true(from_b[K * 64 + 16 + 6] == 0.0f);        /* column 70: padding */
+    assert_true(from_b[K * 64 + 2 * 16 + 5] == 2069.0f); /* panel 1, k 2, column 69 */
     free(from_b);
     free(from_bt);
 }
@@ -182,9 +189,10 @@ static void takes_small_b_only(void **state)
     assert_true(onnx_gemm_small_fits(512, 512)); /* exactly 1 MiB */
     assert_false(onnx_gemm_small_fits(512, 513));
     assert_false(onnx_gemm_small_fits(1024, 257));  /* 1 MiB plain, 1.25 MiB packed */
-    assert_true(onnx_gemm_small_fits(256, 10));     /* a classifier head: 64 KiB packed */
-    assert_false(onnx_gemm_small_fits(4096, 1));    /* 16 KiB padded to 1 MiB */
-    assert_true(onnx_gemm_small_fits(300, 40));     /* padded to 75 KiB from 47: within 2x */
+    assert_true(onnx_gemm_small_fits(256, 10));     /* a classifier head: 16 KiB packed */
+    assert_false(onnx_gemm_small_fits(4096, 1));    /* 16 KiB padded to 256 KiB */
+    assert_true(onnx_gemm_small_fits(300, 40));     /* padded to 56 KiB from 47 */
+    assert_true(onnx_gemm_small_fits(1200, 200));   /* 938 KiB, 975 KiB packed (208 columns) */
     assert_false(onnx_gemm_small_fits(3136, 2048)); /* a CNN's dense head stays on oneDNN */
     assert_false(onnx_gemm_small_fits(0, 10));
     assert_false(onnx_gemm_small_fits(10, 0));

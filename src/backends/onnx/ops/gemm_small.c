@@ -3,15 +3,18 @@
  *
  * At batch 1 such a layer is a matrix-vector product bound by reading the weights, and oneDNN's
  * sgemm spends a good part of it choosing and entering its kernel: a 64 -> 256 -> 256 -> 10 MLP
- * took 3.8 us per inference through it and takes 2.9 here (4.7 against 6.9 us at batch 4); the
- * pinned HTTP benchmark's server spends 0.8 us less per request. Past 8 rows oneDNN's packed
- * kernels are ahead (batch 64: 67 against 63 us), a price paid only by batches.
+ * took 3.8 us per inference through it and takes 2.6 here (4.2 against 6.9 us at batch 4); the
+ * pinned HTTP benchmark's server spends 0.8 us less per request. At batch 64 the two are even
+ * (63 us); reading the last layer as 16 floats a row instead of 64 took 0.1-0.4 us off batch 1,
+ * 10 % off batch 16.
  *
  * B is packed once, at load, in panels of 64 columns (each panel's k rows of 64 floats
- * contiguous, the last panel padded with zeros). For one row a pass keeps four panels (16
- * vectors) of results in registers while it walks k once; blocks of up to 4 rows share each
- * weight vector loaded; above SMALL_FEW_ROWS rows the work goes panel by panel in slices of k
- * that stay in L1, 6 rows at a time.
+ * contiguous); the columns past the last whole panel make a narrower last panel, as many whole
+ * vectors (16, 32 or 48 floats a row) as they need, padded with zeros: a classifier's 10 classes
+ * are read as 16 floats a row, not 64. For one row a pass keeps four panels (16 vectors) of
+ * results in registers while it walks k once; blocks of up to 4 rows share each weight vector
+ * loaded; above SMALL_FEW_ROWS rows the work goes panel by panel in slices of k that stay in L1,
+ * 6 rows at a time.
  *
  * What makes it safe to batch: each result element is one chain of fused multiply-adds over k in
  * order, starting from zero, whatever the number of rows and whichever rows or columns share a
@@ -34,6 +37,15 @@ enum {
     SMALL_FEW_ROWS = 8,              /* up to this many rows, each block of 4 reads B once */
     SMALL_SPAN_K = 64,               /* k per slice of a panel: 16 KiB of B, in L1 */
 };
+
+/* The number of floats in a row of `panel`: SMALL_PANEL, or fewer for a narrow last panel. */
+static int64_t small_panel_width(int64_t n, int64_t panel)
+{
+    int64_t left = n - panel * SMALL_PANEL;
+    if (left >= SMALL_PANEL)
+        return SMALL_PANEL;
+    return (left + SMALL_LANES - 1) / SMALL_LANES * SMALL_LANES;
+}
 
 #ifdef HAVE_SMALL_KERNEL
 
@@ -96,16 +108,17 @@ small_finish(const small_t *s, int64_t row, int rows, int64_t col, int64_t width
     }
 }
 
-/* Results for `rows` rows (1 to 6) of A and `panels` panels (4 vectors each) from panel
- * `panel`, over one span of k. Registers: rows * panels * 4 accumulators (at most 24), one
- * broadcast and the weight vectors. The compiler specialises this for each constant (rows,
- * panels) it is inlined with. Columns past n (the last panel's padding) are computed but not
- * stored. */
+/* Results for `rows` rows (1 to 6) of A and `panels` panels from panel `panel`, over one span
+ * of k: whole panels of 4 vectors, or (`panels` 1) a narrow last panel of `vectors` vectors.
+ * Registers: rows * vectors accumulators (at most 24), one broadcast and the weight vectors.
+ * The compiler specialises this for each constant (rows, panels, vectors) it is inlined with.
+ * Columns past n (the padding) are computed but not stored. */
 __attribute__((target("avx512f"), always_inline)) static inline void
-small_pass(const small_t *s, small_span_t span, int64_t row, int64_t panel, int rows, int panels)
+small_pass(const small_t *s, small_span_t span, int64_t row, int64_t panel, int rows, int panels,
+           int vectors)
 {
     enum { MAX_VECTORS = 16 };
-    const int vectors = panels * (SMALL_PANEL / SMALL_LANES);
+    const int row_floats = vectors / panels * SMALL_LANES; /* per row of k in each panel */
     int64_t col = panel * SMALL_PANEL, panel_floats = s->k * SMALL_PANEL;
     __mmask16 masks[MAX_VECTORS];
     __m512 acc[6][MAX_VECTORS];
@@ -124,8 +137,8 @@ small_pass(const small_t *s, small_span_t span, int64_t row, int64_t panel, int 
 #pragma GCC unroll 6
     for (int r = 0; r < rows; r++)
         a_rows[r] = s->a + (row + r) * s->lda;
-    const float *b = s->packed_b + panel * panel_floats + span.k_begin * SMALL_PANEL;
-    for (int64_t kk = span.k_begin; kk < span.k_end; kk++, b += SMALL_PANEL) {
+    const float *b = s->packed_b + panel * panel_floats + span.k_begin * row_floats;
+    for (int64_t kk = span.k_begin; kk < span.k_end; kk++, b += row_floats) {
         __m512 w[MAX_VECTORS];
 #pragma GCC unroll 16
         for (int v = 0; v < vectors; v++)
@@ -151,52 +164,93 @@ small_pass(const small_t *s, small_span_t span, int64_t row, int64_t panel, int 
     }
 }
 
+/* The vectors in a row of the last panel: 4 when it is whole. */
+static int small_last_vectors(int64_t n)
+{
+    return (int)(small_panel_width(n, (n - 1) / SMALL_PANEL) / SMALL_LANES);
+}
+
 /* Few rows (1 to 4, a constant once inlined) over all columns and all of k: passes as wide as
  * 16 accumulators allow (4 panels for one row, 2 for two, 1 for three or four), then one panel
- * at a time. Each weight is read once per row block: the case of a request on its own, where
- * reading the weights is the cost. */
+ * at a time, the last as narrow as it is. Each weight is read once per row block: the case of a
+ * request on its own, where reading the weights is the cost. */
 __attribute__((target("avx512f"), always_inline)) static inline void
 small_few_rows(const small_t *s, int64_t row, int rows)
 {
     small_span_t all_k = {0, s->k};
-    int64_t panels = (s->n + SMALL_PANEL - 1) / SMALL_PANEL, panel = 0;
+    int64_t last = (s->n - 1) / SMALL_PANEL, panel = 0;
+    int last_vectors = small_last_vectors(s->n);
+    int64_t whole = last_vectors == 4 ? last + 1 : last; /* panels of 64 floats a row */
     if (rows == 1)
-        for (; panel + 4 <= panels; panel += 4)
-            small_pass(s, all_k, row, panel, 1, 4);
+        for (; panel + 4 <= whole; panel += 4)
+            small_pass(s, all_k, row, panel, 1, 4, 16);
     if (rows == 2)
-        for (; panel + 2 <= panels; panel += 2)
-            small_pass(s, all_k, row, panel, 2, 2);
-    for (; panel < panels; panel++)
-        small_pass(s, all_k, row, panel, rows, 1);
+        for (; panel + 2 <= whole; panel += 2)
+            small_pass(s, all_k, row, panel, 2, 2, 8);
+    for (; panel < whole; panel++)
+        small_pass(s, all_k, row, panel, rows, 1, 4);
+    switch (whole == last ? last_vectors : 0) {
+    case 1:
+        small_pass(s, all_k, row, last, rows, 1, 1);
+        break;
+    case 2:
+        small_pass(s, all_k, row, last, rows, 1, 2);
+        break;
+    case 3:
+        small_pass(s, all_k, row, last, rows, 1, 3);
+        break;
+    }
 }
 
-/* Many rows: for each panel and each span of SMALL_SPAN_K of k (a slice that stays in L1),
- * every block of 6 rows, then the 1 to 5 left. */
+/* Many rows over one panel of `vectors` vectors and one span of k: every block of 6 rows, then
+ * the 1 to 5 left. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+small_panel_rows(const small_t *s, small_span_t span, int64_t panel, int vectors)
+{
+    int64_t row = 0;
+    for (; row + 6 <= s->m; row += 6)
+        small_pass(s, span, row, panel, 6, 1, vectors);
+    switch (s->m - row) {
+    case 5:
+        small_pass(s, span, row, panel, 5, 1, vectors);
+        break;
+    case 4:
+        small_pass(s, span, row, panel, 4, 1, vectors);
+        break;
+    case 3:
+        small_pass(s, span, row, panel, 3, 1, vectors);
+        break;
+    case 2:
+        small_pass(s, span, row, panel, 2, 1, vectors);
+        break;
+    case 1:
+        small_pass(s, span, row, panel, 1, 1, vectors);
+        break;
+    }
+}
+
+/* Many rows: for each panel and each span of SMALL_SPAN_K of k (a slice that stays in L1), the
+ * row blocks of small_panel_rows(). */
 __attribute__((target("avx512f"))) static void small_many_rows(const small_t *s)
 {
-    int64_t panels = (s->n + SMALL_PANEL - 1) / SMALL_PANEL;
-    for (int64_t panel = 0; panel < panels; panel++)
+    int64_t last = (s->n - 1) / SMALL_PANEL;
+    int last_vectors = small_last_vectors(s->n);
+    for (int64_t panel = 0; panel <= last; panel++)
         for (int64_t k_begin = 0; k_begin < s->k; k_begin += SMALL_SPAN_K) {
             int64_t k_end = k_begin + SMALL_SPAN_K < s->k ? k_begin + SMALL_SPAN_K : s->k;
             small_span_t span = {k_begin, k_end};
-            int64_t row = 0;
-            for (; row + 6 <= s->m; row += 6)
-                small_pass(s, span, row, panel, 6, 1);
-            switch (s->m - row) {
-            case 5:
-                small_pass(s, span, row, panel, 5, 1);
-                break;
-            case 4:
-                small_pass(s, span, row, panel, 4, 1);
-                break;
-            case 3:
-                small_pass(s, span, row, panel, 3, 1);
+            switch (panel < last ? 4 : last_vectors) {
+            case 1:
+                small_panel_rows(s, span, panel, 1);
                 break;
             case 2:
-                small_pass(s, span, row, panel, 2, 1);
+                small_panel_rows(s, span, panel, 2);
                 break;
-            case 1:
-                small_pass(s, span, row, panel, 1, 1);
+            case 3:
+                small_panel_rows(s, span, panel, 3);
+                break;
+            default:
+                small_panel_rows(s, span, panel, 4);
                 break;
             }
         }
@@ -251,7 +305,8 @@ bool onnx_gemm_small_fits(int64_t k, int64_t n)
 
 size_t onnx_gemm_small_packed_count(int64_t k, int64_t n)
 {
-    return (size_t)((n + SMALL_PANEL - 1) / SMALL_PANEL * SMALL_PANEL * k);
+    int64_t whole = n / SMALL_PANEL;
+    return (size_t)((whole * SMALL_PANEL + small_panel_width(n, whole)) * k);
 }
 
 void onnx_gemm_small_pack(const float *b, int64_t k, int64_t n, int64_t k_stride, int64_t n_stride,
@@ -259,11 +314,14 @@ void onnx_gemm_small_pack(const float *b, int64_t k, int64_t n, int64_t k_stride
 {
     int64_t panels = (n + SMALL_PANEL - 1) / SMALL_PANEL;
     memset(packed, 0, onnx_gemm_small_packed_count(k, n) * sizeof(float));
-    for (int64_t panel = 0; panel < panels; panel++)
+    for (int64_t panel = 0; panel < panels; panel++) {
+        int64_t width = small_panel_width(n, panel);
+        float *panel_start = packed + panel * k * SMALL_PANEL;
         for (int64_t kk = 0; kk < k; kk++)
-            for (int64_t c = 0; c < SMALL_PANEL && panel * SMALL_PANEL + c < n; c++)
-                packed[(panel * k + kk) * SMALL_PANEL + c] =
+            for (int64_t c = 0; c < width && panel * SMALL_PANEL + c < n; c++)
+                panel_start[kk * width + c] =
                     b[kk * k_stride + (panel * SMALL_PANEL + c) * n_stride];
+    }
 }
 
 void onnx_gemm_small(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
