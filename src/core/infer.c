@@ -2,6 +2,7 @@
  * signature (so backends see only well-formed batches), run, and pick the requested outputs.
  * Every refusal names the input or output at fault and says what was expected. */
 #include "inferd/backend.h"
+#include "inferd/random.h"
 #include "inferd/clock.h"
 #include "inferd/infer.h"
 #include "inferd/metrics.h"

@@ -4,6 +4,7 @@
  * "model_name", "model_version", "latency_ms", "request_id"}). Both predict APIs are codecs on
  * the shared inference path (infer_path.c); the body formats live in tfs_codec.c. */
 #include "call.h"
+#include "inferd/random.h"
 #include "infer_path.h"
 #include "tfs_codec.h"
 #include "v2_codec.h"
@@ -109,11 +110,7 @@ static const char *new_request_id(inferd_arena_t *arena)
         bits = atomic_load_explicit(&process_bits, memory_order_relaxed);
     }
     uint64_t n = atomic_fetch_add_explicit(&counter, 1, memory_order_relaxed);
-    /* splitmix64's finaliser: a bijection, so distinct counters give distinct ids */
-    uint64_t z = n + 0x9e3779b97f4a7c15u;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    z ^= z >> 31;
+    uint64_t z = inferd_splitmix64(&n); /* a bijection: distinct counters give distinct ids */
     char *id = inferd_arena_alloc(arena, 40);
     if (id != NULL)
         snprintf(id, 40, "%08x-%04x-%04x-%04x-%012llx", (unsigned)(bits >> 32),

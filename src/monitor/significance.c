@@ -11,6 +11,7 @@
  * than a difference of two nearly equal log-gammas. Above df = 1e7 the t tail is Fisher's
  * expansion in 1/df (see t_upper_tail). */
 #include "inferd/significance.h"
+#include "inferd/random.h"
 
 #include <float.h>
 #include <math.h>
@@ -408,20 +409,10 @@ int inferd_sig_wilson(uint64_t successes, uint64_t trials, double level, double 
 
 /* ==== random draws ==== */
 
-/* splitmix64 (Steele, Lea and Flood): a fixed increment through a mixing function; used only to
- * spread one seed over xoshiro's 256 bits of state, which must not be all zero. */
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
 void inferd_sig_rng_seed(inferd_sig_rng_t *rng, uint64_t seed)
 {
     for (int i = 0; i < 4; i++)
-        rng->s[i] = splitmix64(&seed);
+        rng->s[i] = inferd_splitmix64(&seed); /* spreads one seed over 256 bits */
     if ((rng->s[0] | rng->s[1] | rng->s[2] | rng->s[3]) == 0)
         rng->s[0] = 1;
 }

@@ -3,7 +3,7 @@
  * reward from its posterior; the highest draw wins). Both learn from the rewards fed back
  * through inferd_router_feedback; a variant without feedback yet is explored first. */
 #include "router_private.h"
-#include "inferd/clock.h"
+#include "inferd/random.h"
 
 #include <math.h>
 

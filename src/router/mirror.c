@@ -16,6 +16,7 @@
  * the load; a shadow's statistics belong to one (model, version) and restart when the version
  * changes; nothing here touches the caller's answer. */
 #include "inferd/mirror.h"
+#include "inferd/random.h"
 #include "inferd/clock.h"
 #include "inferd/log.h"
 #include "inferd/router.h"

@@ -27,6 +27,7 @@
  * as the variants and weights stay; a weight change moves only the keys whose winner changes,
  * which is the least movement any scheme can make. */
 #include "router_private.h"
+#include "inferd/random.h"
 #include "inferd/clock.h"
 
 #include <math.h>
@@ -149,21 +150,12 @@ void inferd_router_rules_free(inferd_rule_t **rules, size_t count)
 
 /* ==== choosing a variant ==== */
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9u;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebu;
-    return x ^ (x >> 31);
-}
-
 static uint64_t hash_key(const char *key, size_t len, int64_t version)
 {
-    uint64_t h = 14695981039346656037u ^ mix64((uint64_t)version);
+    uint64_t h = 14695981039346656037u ^ inferd_mix64((uint64_t)version);
     for (size_t i = 0; i < len; i++)
         h = (h ^ (unsigned char)key[i]) * 1099511628211u;
-    return mix64(h);
+    return inferd_mix64(h);
 }
 
 static int choose_by_weight(const inferd_rule_t *rule, double u)
