@@ -3,7 +3,6 @@
  * SIGTERM/SIGINT. Handlers live in v2.c; nothing here knows about models. */
 #include "call.h"
 #include "inferd/clock.h"
-#include "infer_path.h"
 #include "inferd/backend.h"
 #include "inferd/http.h"
 #include "inferd/log.h"

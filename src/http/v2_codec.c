@@ -120,7 +120,8 @@ static int decode_data(const inferd_json_t *doc, int data_tok, inferd_tensor_t *
         leaves++;
     }
     int64_t expected = inferd_tensor_count(t);
-    if (leaves == expected && !is_flat_list(doc, data_tok) && !nesting_matches(doc, data_tok, t, 0))
+    bool is_flat_array = is_flat_list(doc, data_tok);
+    if (leaves == expected && !is_flat_array && !nesting_matches(doc, data_tok, t, 0))
         return inferd_fail(err, INFERD_EINVAL,
                            "input '%s': nested \"data\" does not follow shape %s; send one flat "
                            "list of values or lists nested exactly as the shape",
@@ -136,7 +137,7 @@ static int decode_data(const inferd_json_t *doc, int data_tok, inferd_tensor_t *
         return decode_fail(err, INFERD_ETOOBIG, t->name, "too large for the request memory limit");
     /* in a flat list, the common case, every token from `first` on is a value: no nested lists
      * to skip, and FP32 values convert directly */
-    bool is_flat = is_scalar || is_flat_list(doc, data_tok);
+    bool is_flat = is_scalar || is_flat_array;
     int64_t i = 0;
     for (int tok = first; tok < end; tok++) {
         if (is_flat && t->dtype == INFERD_DT_FP32 &&

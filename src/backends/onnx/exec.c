@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "exec_threads.h"
-#include "ops/common.h"
 #include "ops/state_cache.h"
 
 /* Allocations of every context's buffer pool and scratch, process-wide (onnx_exec_allocations). */

@@ -18,13 +18,14 @@ int onnx_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, floa
                int64_t ldy, inferd_err_t *err);
 
 /* Whether onnx_gemm_small takes a product with a constant B of [k, n] on this CPU (AVX-512):
- * B and its packed copy (n padded to whole panels of 64 columns) within 1 MiB, the padding at
- * most doubling B unless it stays within 64 KiB. The answer depends on k and n only, never on
- * the number of rows: a Gemm packs its B at load when it fits and then uses the kernel for
- * every batch. Defined in gemm_small.c. */
+ * B and its packed copy (panels of 64 columns, the last padded to whole vectors of 16) within
+ * 1 MiB, the padding at most doubling B unless it stays within 64 KiB. The answer depends on k and
+ * n only, never on the number of rows: a Gemm packs its B at load when it fits and then uses the
+ * kernel for every batch. Defined in gemm_small.c. */
 bool onnx_gemm_small_fits(int64_t k, int64_t n);
 
-/* The floats a packed B of [k, n] takes (n rounded up to whole panels). */
+/* The floats a packed B of [k, n] takes (whole panels of 64 columns, then the columns left
+ * rounded up to a multiple of 16). */
 size_t onnx_gemm_small_packed_count(int64_t k, int64_t n);
 
 /* Packs B, element (kk, j) at b[kk * k_stride + j * n_stride] (a row-major [k, n]: k_stride n,
