@@ -28,8 +28,17 @@ typedef struct inferd_signature {
 
 #define INFERD_MAX_PREFERRED_BATCH_SIZES 8
 #define INFERD_DEFAULT_MAX_QUEUE_SIZE    1024
+#define INFERD_MAX_PRIORITY_LEVELS       16
 
 typedef enum { INFERD_TIMEOUT_REJECT, INFERD_TIMEOUT_DELAY } inferd_timeout_action_t;
+
+/* How the queue of one priority level treats its requests (Triton's ModelQueuePolicy). */
+typedef struct inferd_queue_policy {
+    inferd_timeout_action_t timeout_action; /* a request past its timeout: 504, or run anyway */
+    int64_t default_timeout_us;             /* 0: requests do not time out */
+    bool allow_timeout_override;            /* a request's "timeout" parameter counts */
+    int64_t max_queue_size; /* requests this level holds; 0: INFERD_DEFAULT_MAX_QUEUE_SIZE */
+} inferd_queue_policy_t;
 
 /* config.json's instance_group and dynamic_batching (Triton's names). */
 typedef struct inferd_sched_config {
@@ -40,10 +49,9 @@ typedef struct inferd_sched_config {
     int n_preferred_batch_sizes;
     int priority_levels;        /* 1..N, 1 the highest; 0 or 1: one level */
     int default_priority_level; /* for requests that give none */
-    inferd_timeout_action_t timeout_action;
-    int64_t default_timeout_us; /* 0: requests do not time out */
-    bool allow_timeout_override;
-    int64_t max_queue_size;     /* requests waiting, all levels; 0: INFERD_DEFAULT_MAX_QUEUE_SIZE */
+    /* policies[l] governs level l + 1: its entry in priority_queue_policy, or else
+     * default_queue_policy */
+    inferd_queue_policy_t policies[INFERD_MAX_PRIORITY_LEVELS];
     int64_t adaptive_target_us; /* > 0: tune the batch size to keep latency under this (AIMD) */
 } inferd_sched_config_t;
 

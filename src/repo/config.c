@@ -4,6 +4,7 @@
 #include "inferd/json.h"
 #include "inferd/model.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,6 +138,73 @@ static int read_int_member(config_reader_t *r, int obj, const char *key, int64_t
     return 0;
 }
 
+/* A queue policy object (Triton's ModelQueuePolicy): fields it leaves out keep Triton's defaults
+ * (REJECT, no timeout, no override, the default queue size), whatever another policy says. */
+static int read_queue_policy(config_reader_t *r, int obj, const char *what,
+                             inferd_queue_policy_t *policy)
+{
+    *policy = (inferd_queue_policy_t){.timeout_action = INFERD_TIMEOUT_REJECT};
+    if (inferd_json_kind(r->doc, obj) != INFERD_JSON_OBJECT)
+        return inferd_fail(r->err, INFERD_EINVAL,
+                           "config.json: %s must be an object with timeout_action, "
+                           "default_timeout_microseconds, allow_timeout_override and "
+                           "max_queue_size",
+                           what);
+    int rc;
+    if ((rc = read_int_member(r, obj, "default_timeout_microseconds", 0, 3600000000LL,
+                              &policy->default_timeout_us)) != 0 ||
+        (rc = read_int_member(r, obj, "max_queue_size", 0, 1 << 20, &policy->max_queue_size)) != 0)
+        return rc;
+    int action = inferd_json_get(r->doc, obj, "timeout_action");
+    if (action >= 0) {
+        if (inferd_json_eq(r->doc, action, "DELAY"))
+            policy->timeout_action = INFERD_TIMEOUT_DELAY;
+        else if (!inferd_json_eq(r->doc, action, "REJECT"))
+            return inferd_fail(r->err, INFERD_EINVAL,
+                               "config.json: %s.timeout_action must be \"REJECT\" or \"DELAY\"",
+                               what);
+    }
+    int override = inferd_json_get(r->doc, obj, "allow_timeout_override");
+    policy->allow_timeout_override =
+        override >= 0 && inferd_json_kind(r->doc, override) == INFERD_JSON_TRUE;
+    return 0;
+}
+
+/* dynamic_batching.priority_queue_policy {"1": {policy}, ...}: a level's own policy in place of
+ * default_queue_policy (Triton's map from level to ModelQueuePolicy; JSON keys are strings). */
+static int read_priority_policies(config_reader_t *r, int batching, inferd_sched_config_t *sched)
+{
+    int map = inferd_json_get(r->doc, batching, "priority_queue_policy");
+    if (map < 0)
+        return 0;
+    int levels = sched->priority_levels > 0 ? sched->priority_levels : 1;
+    if (inferd_json_kind(r->doc, map) != INFERD_JSON_OBJECT)
+        return inferd_fail(r->err, INFERD_EINVAL,
+                           "config.json: priority_queue_policy must be an object mapping "
+                           "priority levels (\"1\" to \"%d\") to queue policies",
+                           levels);
+    int n = inferd_json_size(r->doc, map);
+    for (int i = 0, key = map + 1; i < n; i++, key = inferd_json_next(r->doc, key + 1)) {
+        char *name;
+        if (inferd_json_string(r->doc, key, r->arena, &name, NULL) != 0)
+            return INFERD_ENOMEM;
+        char *end;
+        long level = strtol(name, &end, 10);
+        if (name[0] < '1' || name[0] > '9' || *end != '\0' || level > levels)
+            return inferd_fail(r->err, INFERD_EINVAL,
+                               "config.json: priority_queue_policy key \"%.32s\" is not a "
+                               "priority level of this model (\"1\" to \"%d\"; "
+                               "priority_levels sets how many)",
+                               name, levels);
+        char what[48];
+        snprintf(what, sizeof(what), "priority_queue_policy.%ld", level);
+        int rc = read_queue_policy(r, key + 1, what, &sched->policies[level - 1]);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* instance_group [{"count": N}, ...] (counts add up) and dynamic_batching {...}, as in Triton. */
 static int read_scheduling(config_reader_t *r, inferd_sched_config_t *sched)
 {
@@ -201,26 +269,16 @@ static int read_scheduling(config_reader_t *r, inferd_sched_config_t *sched)
         if (sched->adaptive_target_us < 1)
             sched->adaptive_target_us = 1;
     }
+    if (rc != 0)
+        return rc;
+    inferd_queue_policy_t default_policy = {0};
     int policy = inferd_json_get(r->doc, batching, "default_queue_policy");
-    if (rc != 0 || policy < 0)
+    if (policy >= 0 &&
+        (rc = read_queue_policy(r, policy, "default_queue_policy", &default_policy)) != 0)
         return rc;
-    if ((rc = read_int_member(r, policy, "default_timeout_microseconds", 0, 3600000000LL,
-                              &sched->default_timeout_us)) != 0 ||
-        (rc = read_int_member(r, policy, "max_queue_size", 0, 1 << 20, &sched->max_queue_size)) !=
-            0)
-        return rc;
-    int action = inferd_json_get(r->doc, policy, "timeout_action");
-    if (action >= 0) {
-        if (inferd_json_eq(r->doc, action, "DELAY"))
-            sched->timeout_action = INFERD_TIMEOUT_DELAY;
-        else if (!inferd_json_eq(r->doc, action, "REJECT"))
-            return inferd_fail(r->err, INFERD_EINVAL,
-                               "config.json: timeout_action must be \"REJECT\" or \"DELAY\"");
-    }
-    int override = inferd_json_get(r->doc, policy, "allow_timeout_override");
-    sched->allow_timeout_override =
-        override >= 0 && inferd_json_kind(r->doc, override) == INFERD_JSON_TRUE;
-    return 0;
+    for (int l = 0; l < INFERD_MAX_PRIORITY_LEVELS; l++)
+        sched->policies[l] = default_policy;
+    return read_priority_policies(r, batching, sched);
 }
 
 /* "fault_injection": {"delay_ms": X, "error_rate": P}: a version that is slow or fails on

@@ -9,19 +9,22 @@
  *                                        |                                          ^
  *                                        +--take_batch (deadline passed, REJECT)----+
  *
- *   - inferd_sched_submit: QUEUED, at the tail of its priority's list, or refused (queue full,
- *     stopping, bad priority) and never DONE.
+ *   - inferd_sched_submit: QUEUED, at the tail of its priority's list with the deadline of
+ *     its level's policy, or refused (that level's queue full, stopping, bad priority) and
+ *     never DONE.
  *   - take_batch (instance thread, under the lock): moves jobs from the queues, highest priority
  *     first and FIFO within a level, into one batch whose inputs share every non-batch
  *     dimension, up to max_batch_size rows (without dynamic batching: one job). Jobs whose
- *     deadline passed are taken out as expired (REJECT) or left to run (DELAY).
+ *     deadline passed are taken out as expired or left to run, as their level's policy says
+ *     (REJECT, DELAY).
  *   - run_batch (no lock held): concatenates the inputs, runs the backend once, copies each
  *     job's rows of each requested output into its request's arena, then calls done(job).
  *
- * Invariants: `pending` equals the jobs in the queues and never exceeds max_queue_size; a job is
- * touched by the scheduler only between submit and done; no lock is held while a model runs;
- * done is called exactly once per accepted job, including when the scheduler is destroyed
- * (it runs what is queued first).
+ * Invariants: `queued[l]` counts the jobs in level l + 1's queue and never exceeds the
+ * max_queue_size of that level's policy (its priority_queue_policy entry, or else
+ * default_queue_policy); `pending` is their sum; a job is touched by the scheduler only between
+ * submit and done; no lock is held while a model runs; done is called exactly once per accepted
+ * job, including when the scheduler is destroyed (it runs what is queued first).
  *
  * Waiting for a batch: an instance waits while the queue holds fewer rows than max_batch_size
  * (or than the largest preferred size it can reach), but never past the oldest job's enqueue
@@ -42,8 +45,6 @@
 
 #include "inferd/backend.h"
 
-#define MAX_PRIORITY_LEVELS 16
-
 typedef struct {
     inferd_job_t *head, *tail;
 } job_list_t;
@@ -54,8 +55,9 @@ struct inferd_sched {
     int levels;
     pthread_mutex_t lock;
     pthread_cond_t has_work;
-    job_list_t queues[MAX_PRIORITY_LEVELS]; /* index 0: priority level 1, the highest */
-    int64_t pending;                        /* jobs in the queues */
+    job_list_t queues[INFERD_MAX_PRIORITY_LEVELS]; /* index 0: priority level 1, the highest */
+    int64_t queued[INFERD_MAX_PRIORITY_LEVELS];    /* jobs in each queue */
+    int64_t pending;                               /* jobs in all the queues */
     int64_t pending_rows;
     int64_t batch_limit; /* rows a batch may hold now (adaptive batching tunes it) */
     bool is_stopping;
@@ -77,16 +79,17 @@ int inferd_sched_submit(inferd_sched_t *s, inferd_job_t *job, inferd_err_t *err)
         return inferd_fail(err, INFERD_EINVAL,
                            "priority %d is outside this model's levels 1 (highest) to %d",
                            job->priority, s->levels);
-    int64_t timeout_us = s->config.default_timeout_us;
-    if (job->timeout_us >= 0 && s->config.allow_timeout_override)
+    const inferd_queue_policy_t *policy = &s->config.policies[level - 1];
+    int64_t timeout_us = policy->default_timeout_us;
+    if (job->timeout_us >= 0 && policy->allow_timeout_override)
         timeout_us = job->timeout_us;
     job->enqueued_ns = inferd_monotonic_ns();
     job->deadline_ns = timeout_us > 0 ? job->enqueued_ns + (uint64_t)timeout_us * 1000u : 0;
     job->next = NULL;
     int64_t limit =
-        s->config.max_queue_size > 0 ? s->config.max_queue_size : INFERD_DEFAULT_MAX_QUEUE_SIZE;
+        policy->max_queue_size > 0 ? policy->max_queue_size : INFERD_DEFAULT_MAX_QUEUE_SIZE;
     pthread_mutex_lock(&s->lock);
-    if (s->is_stopping || s->pending >= limit) {
+    if (s->is_stopping || s->queued[level - 1] >= limit) {
         bool is_stopping = s->is_stopping;
         pthread_mutex_unlock(&s->lock);
         if (is_stopping)
@@ -94,8 +97,9 @@ int inferd_sched_submit(inferd_sched_t *s, inferd_job_t *job, inferd_err_t *err)
                                s->version->model_name, s->version->version_str);
         return inferd_fail(err, INFERD_EUNAVAIL,
                            "model '%s' version %s is overloaded: %lld requests are already "
-                           "queued; retry later",
-                           s->version->model_name, s->version->version_str, (long long)limit);
+                           "queued at priority level %d; retry later",
+                           s->version->model_name, s->version->version_str, (long long)limit,
+                           level);
     }
     job_list_t *queue = &s->queues[level - 1];
     if (queue->tail != NULL)
@@ -103,6 +107,7 @@ int inferd_sched_submit(inferd_sched_t *s, inferd_job_t *job, inferd_err_t *err)
     else
         queue->head = job;
     queue->tail = job;
+    s->queued[level - 1]++;
     s->pending++;
     s->pending_rows += job_rows(job);
     pthread_cond_signal(&s->has_work);
@@ -167,7 +172,7 @@ static void take_batch(inferd_sched_t *s, job_list_t *batch, job_list_t *expired
         while (*link != NULL) {
             inferd_job_t *job = *link;
             bool is_expired = job->deadline_ns != 0 && now > job->deadline_ns &&
-                              s->config.timeout_action == INFERD_TIMEOUT_REJECT;
+                              s->config.policies[l].timeout_action == INFERD_TIMEOUT_REJECT;
             bool fits = !is_expired && (first == NULL || (is_batching && can_join(s, first, job) &&
                                                           rows + job_rows(job) <= limit));
             if (!is_expired && !fits) {
@@ -180,6 +185,7 @@ static void take_batch(inferd_sched_t *s, job_list_t *batch, job_list_t *expired
             *link = job->next;
             if (s->queues[l].tail == job)
                 s->queues[l].tail = previous;
+            s->queued[l]--;
             s->pending--;
             s->pending_rows -= job_rows(job);
             job->next = NULL;
@@ -405,9 +411,9 @@ int inferd_sched_create(inferd_model_version_t *v, const inferd_sched_config_t *
                         inferd_sched_t **OUT_sched, inferd_err_t *err)
 {
     int levels = config->priority_levels > 0 ? config->priority_levels : 1;
-    if (levels > MAX_PRIORITY_LEVELS)
+    if (levels > INFERD_MAX_PRIORITY_LEVELS)
         return inferd_fail(err, INFERD_EMODEL, "priority_levels is %d; at most %d are supported",
-                           levels, MAX_PRIORITY_LEVELS);
+                           levels, INFERD_MAX_PRIORITY_LEVELS);
     if (config->default_priority_level > levels)
         return inferd_fail(err, INFERD_EMODEL,
                            "default_priority_level %d is above priority_levels %d",

@@ -55,6 +55,16 @@ def sched_repo(tmp_path_factory):
         if fault:
             config["fault_injection"] = fault
         write_config(root / name, config)
+    # the held model again, with a queue policy of its own for priority level 1
+    shutil.copytree(TEST_MODELS / "slow_chain", root / "held_levels")
+    write_config(root / "held_levels", {
+        "max_batch_size": 256, "instance_group": [{"count": 1}],
+        "fault_injection": {"delay_ms": HELD_MS},
+        "dynamic_batching": {
+            "preferred_batch_size": [1], "max_queue_delay_microseconds": 0,
+            "priority_levels": 2, "default_priority_level": 2,
+            "default_queue_policy": {"max_queue_size": 4},
+            "priority_queue_policy": {"1": {"max_queue_size": 1}}}})
     return root
 
 
@@ -90,20 +100,21 @@ def post_slow(server, body, results, key, model="slow"):
     results[key] = (resp, time.monotonic())
 
 
-def post_held(server, body, results, key):
-    post_slow(server, body, results, key, model="held")
+def post_held(server, body, results, key, model="held"):
+    post_slow(server, body, results, key, model=model)
 
 
-def occupy(server, results, count=2):
-    """Starts `count` (>= 2) requests on the held model (HELD_MS each on its one instance) and
+def occupy(server, results, count=2, model="held"):
+    """Starts `count` (>= 2) requests on a held model (HELD_MS each on its one instance) and
     returns their threads once one of them waits in the queue, so that the instance is busy for
     a while yet."""
-    threads = [threading.Thread(target=post_held, args=(server, slow_body(1), results, f"big{i}"))
+    threads = [threading.Thread(target=post_held,
+                                args=(server, slow_body(1), results, f"big{i}", model))
                for i in range(count)]
     for thread in threads:
         thread.start()
     deadline = time.monotonic() + 10
-    while metric(server, "inferd_pending_requests", "held", version="1") < 1:
+    while metric(server, "inferd_pending_requests", model, version="1") < 1:
         assert time.monotonic() < deadline, "the occupying requests never queued"
         time.sleep(0.002)
     return threads
@@ -225,6 +236,33 @@ def test_higher_priority_is_served_first(sched_server):
         thread.join(60)
     assert results["low"][0].status_code == 200 and results["high"][0].status_code == 200
     assert results["high"][1] < results["low"][1], "the priority-2 request was answered first"
+
+
+@timing_sensitive
+def test_each_priority_level_has_its_own_queue_policy(sched_server):
+    """priority_queue_policy gives level 1 a queue of one; level 2 keeps the default policy's 4."""
+    results = {}
+    threads = occupy(sched_server, results, model="held_levels")  # one runs, one waits at level 2
+    first = threading.Thread(target=post_held, args=(sched_server, slow_body(1, priority=1),
+                                                     results, "high", "held_levels"))
+    first.start()
+    deadline = time.monotonic() + 10
+    while metric(sched_server, "inferd_pending_requests", "held_levels", version="1") < 2:
+        assert time.monotonic() < deadline, "the priority-1 request never queued"
+        time.sleep(0.002)
+    refused = requests.post(sched_server.url + infer_path("held_levels"),
+                            data=slow_body(1, priority=1), timeout=60,
+                            headers={"Content-Type": "application/json"})
+    assert_error(refused, 503, "priority level 1")
+    assert refused.headers.get("Retry-After") == "1"
+    low = threading.Thread(target=post_held, args=(sched_server, slow_body(1, priority=2),
+                                                   results, "low", "held_levels"))
+    low.start()
+    for thread in threads + [first, low]:
+        thread.join(60)
+    assert {key: resp.status_code for key, (resp, _) in results.items()} == \
+        {"big0": 200, "big1": 200, "high": 200, "low": 200}
+    assert results["high"][1] < results["low"][1]
 
 
 def test_priority_outside_levels_is_refused(sched_server):

@@ -145,6 +145,56 @@ static void config_reads_intra_op_threads_in_both_forms(void **state)
                          INFERD_EINVAL);
 }
 
+static void config_reads_queue_policies_per_priority_level(void **state)
+{
+    const char *text =
+        "{\"dynamic_batching\": {\"priority_levels\": 3,"
+        " \"default_queue_policy\": {\"max_queue_size\": 8, \"default_timeout_microseconds\": 500,"
+        "  \"allow_timeout_override\": true, \"timeout_action\": \"DELAY\"},"
+        " \"priority_queue_policy\": {\"1\": {\"max_queue_size\": 2},"
+        "  \"3\": {\"default_timeout_microseconds\": 70, \"timeout_action\": \"DELAY\"}}}}";
+    inferd_model_config_t config;
+    inferd_err_t err;
+    assert_int_equal(inferd_model_config_parse(text, strlen(text), &config, &err), 0);
+    const inferd_queue_policy_t *p = config.sched.policies;
+    /* level 1: its own policy; what it leaves out is Triton's default, not the default policy's */
+    assert_int_equal(p[0].max_queue_size, 2);
+    assert_int_equal(p[0].default_timeout_us, 0);
+    assert_false(p[0].allow_timeout_override);
+    assert_int_equal(p[0].timeout_action, INFERD_TIMEOUT_REJECT);
+    /* level 2: the default policy */
+    assert_int_equal(p[1].max_queue_size, 8);
+    assert_int_equal(p[1].default_timeout_us, 500);
+    assert_true(p[1].allow_timeout_override);
+    assert_int_equal(p[1].timeout_action, INFERD_TIMEOUT_DELAY);
+    /* level 3: its own */
+    assert_int_equal(p[2].max_queue_size, 0);
+    assert_int_equal(p[2].default_timeout_us, 70);
+    assert_int_equal(p[2].timeout_action, INFERD_TIMEOUT_DELAY);
+    inferd_model_config_free(&config);
+
+    const char *bad[] = {
+        /* a level the model does not have, or not a level at all */
+        "{\"dynamic_batching\": {\"priority_levels\": 2, \"priority_queue_policy\": {\"3\": {}}}}",
+        "{\"dynamic_batching\": {\"priority_queue_policy\": {\"2\": {}}}}",
+        "{\"dynamic_batching\": {\"priority_levels\": 2, \"priority_queue_policy\": {\"0\": {}}}}",
+        "{\"dynamic_batching\": {\"priority_levels\": 2, \"priority_queue_policy\": {\"01\": {}}}}",
+        "{\"dynamic_batching\": {\"priority_levels\": 2, \"priority_queue_policy\": {\"x\": {}}}}",
+        /* the wrong shapes */
+        "{\"dynamic_batching\": {\"priority_queue_policy\": [{}]}}",
+        "{\"dynamic_batching\": {\"priority_queue_policy\": {\"1\": 5}}}",
+        "{\"dynamic_batching\": {\"default_queue_policy\": []}}",
+        "{\"dynamic_batching\": {\"priority_queue_policy\": {\"1\": {\"timeout_action\": "
+        "\"WAIT\"}}}}",
+        "{\"dynamic_batching\": {\"priority_queue_policy\": {\"1\": {\"max_queue_size\": -1}}}}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(inferd_model_config_parse(bad[i], strlen(bad[i]), &config, &err),
+                         INFERD_EINVAL);
+        if (i < 5)
+            assert_non_null(strstr(err.msg, "priority_queue_policy key"));
+    }
+}
+
 static void config_refuses_wrong_types(void **state)
 {
     const char *bad[] = {"[]",
@@ -296,6 +346,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(config_reads_triton_fields),
         cmocka_unit_test(config_reads_intra_op_threads_in_both_forms),
+        cmocka_unit_test(config_reads_queue_policies_per_priority_level),
         cmocka_unit_test(config_refuses_wrong_types),
         cmocka_unit_test(scans_models_and_versions_in_order),
         cmocka_unit_test(resolves_versions_with_clear_errors),
