@@ -27,7 +27,8 @@ static const char main_usage[] =
     "\n"
     "commands:\n"
     "  serve --model-repository DIR [--http-port N] [--http-address ADDR] [--threads N]\n"
-    "        [--max-body-bytes N] [--shutdown-timeout-secs N] [--reply-hold-us N]\n"
+    "        [--max-body-bytes N] [--max-connections N] [--shutdown-timeout-secs N]\n"
+    "        [--reply-hold-us N]\n"
     "             load a model repository and serve it over HTTP\n"
     "  models list|show|register|deploy|default|label|rollback|unload ...\n"
     "             manage the versions a running server serves (inferd models --help)\n"
@@ -55,6 +56,8 @@ static const char serve_usage[] =
     "  --threads N             HTTP event-loop threads (default: number of CPUs)\n"
     "  --max-body-bytes N      largest request body accepted; larger ones answer 413\n"
     "                          (default 67108864)\n"
+    "  --max-connections N     client connections open at once; further ones wait in the\n"
+    "                          listen backlog until one closes (default 1024)\n"
     "  --shutdown-timeout-secs N  longest drain on shutdown before connections are cut\n"
     "                          (default 30)\n"
     "  --reply-hold-us N       when several requests are ready at once, hold their answers\n"
@@ -124,6 +127,7 @@ static int serve_main(int argc, char **argv)
         OPT_LOAD_MODEL,
         OPT_REGISTRY,
         OPT_REPLY_HOLD,
+        OPT_MAX_CONNECTIONS,
     };
     static const struct option options[] = {
         {"model-repository", required_argument, NULL, OPT_REPO},
@@ -137,6 +141,7 @@ static int serve_main(int argc, char **argv)
         {"load-model", required_argument, NULL, OPT_LOAD_MODEL},
         {"registry", required_argument, NULL, OPT_REGISTRY},
         {"reply-hold-us", required_argument, NULL, OPT_REPLY_HOLD},
+        {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -148,6 +153,7 @@ static int serve_main(int argc, char **argv)
         .max_body_bytes = 64u << 20,
         .shutdown_timeout_ms = 30000,
         .reply_hold_us = 500,
+        .max_connections = 1024,
     };
     const char *repo_dir = NULL;
     inferd_repo_options_t repo_options = {.mode = INFERD_CONTROL_NONE, .poll_secs = 15};
@@ -233,6 +239,14 @@ static int serve_main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             config.reply_hold_us = (int)value;
+            break;
+        case OPT_MAX_CONNECTIONS:
+            if (parse_number(optarg, 1, 1000000, &value) != 0) {
+                fprintf(stderr, "inferd serve: --max-connections must be 1-1000000, not '%s'\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            config.max_connections = (int)value;
             break;
         case 'h':
             fputs(serve_usage, stdout);

@@ -14,6 +14,8 @@ typedef struct inferd_http_config {
     int port;
     int threads;             /* event-loop threads */
     size_t max_body_bytes;   /* larger request bodies answer 413 */
+    int max_connections;     /* client connections open at once, all threads together (each
+                                thread takes an equal share); further ones wait in the backlog */
     int shutdown_timeout_ms; /* how long a drain may take before open connections are cut */
     int reply_hold_us;       /* answers of requests ready together are held up to this long, then
                                 written in one burst (0: each at once); see server.c */

@@ -24,6 +24,12 @@ void inferd_stats_free(inferd_version_stats_t *stats);
 /* Counts one HTTP response with `status` (server-wide, whatever the path). */
 void inferd_metrics_count_response(int status);
 
+/* Client connections: one opened (+1) or closed (-1); the limit they are held to; a loop thread
+ * stopping accepting because it holds its share of that limit. */
+void inferd_metrics_add_connections(int delta);
+void inferd_metrics_set_connection_limit(int limit);
+void inferd_metrics_count_accept_pause(void);
+
 /* Writes every metric in Prometheus text format 0.0.4 to `w`. */
 void inferd_metrics_render(inferd_jsonw_t *w, const inferd_catalog_t *repo);
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +40,9 @@ typedef struct loop_thread {
     struct queued_req *holding; /* the request being served whose answer send_body holds */
     uint64_t held_deadline_ns;  /* when the first answer held now must be written */
     bool is_draining;
+    int connections;       /* client connections this thread has open */
+    int max_connections;   /* its share of --max-connections */
+    bool is_accept_paused; /* the listener is not read: this thread holds its share */
     inferd_arena_t arena;
     inferd_jsonw_t out;
     int listen_fd;
@@ -509,6 +513,26 @@ static int check_port_is_free(const struct sockaddr_storage *addr, socklen_t add
     return 0;
 }
 
+/* Raises the soft limit on open files toward the hard one when --max-connections needs more
+ * (each connection is a descriptor; 256 are left for models, the registry and logs). Past the
+ * limit accept() fails and clients would wait without being told why, so a limit still too low
+ * is logged. */
+static void fit_open_file_limit(int max_connections)
+{
+    struct rlimit limit;
+    rlim_t needed = (rlim_t)max_connections + 256;
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= needed)
+        return;
+    limit.rlim_cur =
+        limit.rlim_max == RLIM_INFINITY || limit.rlim_max >= needed ? needed : limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < needed)
+        inferd_log_warn("the open-file limit (%llu) is below --max-connections %d plus 256: "
+                        "connections past it cannot be accepted; raise it (ulimit -n) or lower "
+                        "--max-connections",
+                        (unsigned long long)limit.rlim_cur, max_connections);
+}
+
 static int open_listener(const inferd_http_config_t *config, inferd_err_t *err)
 {
     struct sockaddr_storage addr;
@@ -530,14 +554,45 @@ static int open_listener(const inferd_http_config_t *config, inferd_err_t *err)
     return fd;
 }
 
+/* ==== the connection limit ====
+ * Each loop thread holds at most its share of --max-connections. At its share it stops reading
+ * its listener: further connections wait in the kernel's listen backlog (bounded by the listen()
+ * backlog) instead of taking memory here, and the thread reads its listener again as soon as one
+ * of its connections closes. So what the server holds stays bounded by the connections times
+ * --max-body-bytes, whatever the offered load. */
+
+static void on_accept(h2o_socket_t *listener, const char *error);
+
+static void on_connection_closed(void *data)
+{
+    loop_thread_t *t = data;
+    t->connections--;
+    inferd_metrics_add_connections(-1);
+    if (t->is_accept_paused && t->listener != NULL && t->connections < t->max_connections) {
+        t->is_accept_paused = false;
+        h2o_socket_read_start(t->listener, on_accept);
+    }
+}
+
 static void on_accept(h2o_socket_t *listener, const char *error)
 {
     loop_thread_t *t = listener->data;
     if (error != NULL || t->is_draining)
         return;
     h2o_socket_t *sock;
-    while ((sock = h2o_evloop_socket_accept(listener)) != NULL)
+    while (t->connections < t->max_connections &&
+           (sock = h2o_evloop_socket_accept(listener)) != NULL) {
+        t->connections++;
+        inferd_metrics_add_connections(1);
+        sock->on_close.cb = on_connection_closed;
+        sock->on_close.data = t;
         h2o_accept(&t->accept_ctx, sock);
+    }
+    if (t->connections >= t->max_connections) {
+        h2o_socket_read_stop(listener);
+        t->is_accept_paused = true;
+        inferd_metrics_count_accept_pause();
+    }
 }
 
 /* Runs on the loop thread when the main thread says "drain". */
@@ -664,12 +719,19 @@ int inferd_http_serve(const inferd_http_config_t *config, const inferd_repo_t *r
             return rc;
         }
     }
+    fit_open_file_limit(config->max_connections);
+    int share = config->max_connections / n_threads;
+    for (int i = 0; i < n_threads; i++)
+        threads[i].max_connections = share > 0 ? share : 1;
+    inferd_metrics_set_connection_limit(share > 0 ? share * n_threads : n_threads);
     for (int i = 0; i < n_threads; i++) {
         h2o_multithread_create_thread(&threads[i].tid, NULL, loop_main, &threads[i]);
     }
     pthread_barrier_wait(&server.started);
-    inferd_log_info("listening on http://%s:%d (%d threads, max body %zu bytes)", config->address,
-                    config->port, n_threads, config->max_body_bytes);
+    inferd_log_info("listening on http://%s:%d (%d threads, at most %d connections, max body %zu "
+                    "bytes)",
+                    config->address, config->port, n_threads,
+                    threads[0].max_connections * n_threads, config->max_body_bytes);
 
     int signal_number = 0;
     sigwait(&signals, &signal_number);

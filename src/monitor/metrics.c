@@ -15,6 +15,9 @@
 static const int counted_statuses[] = {200, 400, 404, 405, 413, 415, 422, 429, 500, 503};
 #define N_COUNTED (sizeof(counted_statuses) / sizeof(counted_statuses[0]))
 static atomic_uint_fast64_t response_counts[N_COUNTED + 1];
+static atomic_int_fast64_t open_connections;
+static atomic_int_fast64_t connection_limit;
+static atomic_uint_fast64_t accept_pauses;
 
 static const char *const outcome_labels[] = {
 #define INFERD_OUTCOME_LABEL(suffix, label) label,
@@ -42,6 +45,21 @@ void inferd_metrics_count_response(int status)
         if (counted_statuses[i] == status)
             slot = i;
     atomic_fetch_add_explicit(&response_counts[slot], 1, memory_order_relaxed);
+}
+
+void inferd_metrics_add_connections(int delta)
+{
+    atomic_fetch_add_explicit(&open_connections, delta, memory_order_relaxed);
+}
+
+void inferd_metrics_set_connection_limit(int limit)
+{
+    atomic_store_explicit(&connection_limit, limit, memory_order_relaxed);
+}
+
+void inferd_metrics_count_accept_pause(void)
+{
+    atomic_fetch_add_explicit(&accept_pauses, 1, memory_order_relaxed);
 }
 
 static void write_header(inferd_jsonw_t *w, const char *name, const char *type, const char *help)
@@ -242,6 +260,27 @@ static void render_batch_limit(inferd_jsonw_t *w, const inferd_catalog_t *repo)
         inferd_jsonw_int(w, v->sched != NULL ? inferd_sched_batch_limit(v->sched) : limit);
         inferd_jsonw_lit(w, "\n");
     }
+}
+
+static void render_connections(inferd_jsonw_t *w, const inferd_catalog_t *repo)
+{
+    inferd_jsonw_lit(w, "inferd_http_connections ");
+    inferd_jsonw_int(w, atomic_load_explicit(&open_connections, memory_order_relaxed));
+    inferd_jsonw_lit(w, "\n");
+}
+
+static void render_connection_limit(inferd_jsonw_t *w, const inferd_catalog_t *repo)
+{
+    inferd_jsonw_lit(w, "inferd_http_connection_limit ");
+    inferd_jsonw_int(w, atomic_load_explicit(&connection_limit, memory_order_relaxed));
+    inferd_jsonw_lit(w, "\n");
+}
+
+static void render_accept_pauses(inferd_jsonw_t *w, const inferd_catalog_t *repo)
+{
+    inferd_jsonw_lit(w, "inferd_http_accept_pauses_total ");
+    inferd_jsonw_uint(w, load(&accept_pauses));
+    inferd_jsonw_lit(w, "\n");
 }
 
 /* Resident pages from /proc/self/statm (its second field). */

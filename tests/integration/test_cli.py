@@ -10,7 +10,7 @@ from conftest import (EXAMPLE_MODELS, assert_json_response, free_port, require_b
                       require_path, spawn_server)
 
 SERVE_OPTIONS = ("--model-repository", "--http-port", "--threads", "--max-body-bytes",
-                 "--reply-hold-us")
+                 "--reply-hold-us", "--max-connections")
 
 
 def run_inferd(*args, timeout=10):
@@ -65,6 +65,13 @@ def test_reply_hold_must_be_a_number_of_microseconds(value):
     result = run_inferd("serve", "--model-repository", EXAMPLE_MODELS, "--reply-hold-us", value)
     assert result.returncode == 2
     assert "--reply-hold-us must be 0-10000000" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "x", "1000001"])
+def test_max_connections_must_be_a_positive_count(value):
+    result = run_inferd("serve", "--model-repository", EXAMPLE_MODELS, "--max-connections", value)
+    assert result.returncode == 2
+    assert "--max-connections must be 1-1000000" in result.stderr
 
 
 def non_loopback_ipv4():

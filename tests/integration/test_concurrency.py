@@ -166,3 +166,52 @@ def test_head_answer_held_with_others_has_no_body(launch, tmp_path):
     finally:
         for sock in socks:
             sock.close()
+
+
+def metric_value(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def test_connections_past_the_limit_wait_until_one_closes(launch):
+    """--max-connections 3 on one loop thread: with three connections open a fourth is not
+    served, and it is served as soon as one of the three closes. /metrics counts the open
+    connections, the limit and the pause in accepting."""
+    srv = launch(EXAMPLE_MODELS, "--threads", "1", "--max-connections", "3")
+    deadline = time.monotonic() + 10
+    while metric_value(srv.get("/metrics").text, "inferd_http_connections") > 1:
+        assert time.monotonic() < deadline, "the readiness checks' connections stayed open"
+        time.sleep(0.05)
+    idle = [connect(srv) for _ in range(2)]
+    watcher = connect(srv)  # the third: keep-alive, reads /metrics
+    watcher.sendall(http_request_bytes("GET", "/metrics"))
+    status, _, body = read_http_response(watcher)
+    assert status == 200
+    text = body.decode()
+    assert metric_value(text, "inferd_http_connections") == 3
+    assert metric_value(text, "inferd_http_connection_limit") == 3
+    assert metric_value(text, "inferd_http_accept_pauses_total") >= 1
+    path, body_bytes, _, _ = mnist_workload()[0]
+    fourth = connect(srv, timeout=5)
+    fourth.sendall(http_request_bytes("POST", path, body_bytes))
+    fourth.settimeout(0.5)
+    with pytest.raises(socket.timeout):
+        fourth.recv(1)  # waiting in the listen backlog, unanswered
+    idle.pop().close()
+    fourth.settimeout(10)
+    status, _, _ = read_http_response(fourth)
+    assert status == 200
+    watcher.sendall(http_request_bytes("GET", "/metrics"))
+    _, _, body = read_http_response(watcher)
+    assert metric_value(body.decode(), "inferd_http_connections") == 3  # idle, watcher, fourth
+    for sock in idle + [watcher, fourth]:
+        sock.close()
+    deadline = time.monotonic() + 10
+    while True:  # every slot is free again: new connections are served at once
+        text = srv.get("/metrics").text
+        if metric_value(text, "inferd_http_connections") <= 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert metric_value(text, "inferd_http_connections") == 1  # the request reading it
