@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/onnx/run.sh: inferd's ONNX executor against ONNX Runtime, model by model.
 #
-# For each model (mlp, lenet, resnet18, transformer) x batch (1, 64) x intra-op threads (1, 2),
+# For each model (mlp, lenet, cnn, resnet18, transformer) x batch (1, 64) x intra-op threads (1, 2),
 # runs build/onnx_bench (inferd) and bench/onnx/ort_bench.js (onnxruntime-node) in turn,
 # alternating which goes first, BENCH_ONNX_REPS times each; every run prints the median latency
 # of one inference over many; the table shows the median of those medians and inferd/ORT.
@@ -41,10 +41,11 @@ THREADS=(1 2)
 declare -A MODEL_PATH=(
   [mlp]=examples/models/mnist_mlp/2/model.onnx
   [lenet]=$MODELS_DIR/lenet.onnx
+  [cnn]=$MODELS_DIR/cnn.onnx
   [resnet18]=$MODELS_DIR/resnet18.onnx
   [transformer]=$MODELS_DIR/transformer.onnx
 )
-MODELS=(mlp lenet resnet18 transformer)
+MODELS=(mlp lenet cnn resnet18 transformer)
 
 # Timed runs per engine run for the slow cases (default: as many as fit in 1 s, at least 20),
 # keeping the whole benchmark under about 10 minutes on 2 cores.
@@ -59,12 +60,16 @@ runs_option() { # model batch
 [ -x "$ONNX_BENCH" ] || die "$ONNX_BENCH not found (build it first: make build)"
 command -v node >/dev/null || die "node not found (apt-get install nodejs npm)"
 for model in "${MODELS[@]}"; do
-  if [ ! -f "${MODEL_PATH[$model]}" ]; then
+  if [ "$model" != cnn ] && [ ! -f "${MODEL_PATH[$model]}" ]; then
     echo "bench-onnx: making the benchmark models in $MODELS_DIR" >&2
     "$PY" tools/make_bench_models.py "$MODELS_DIR" >&2 || die "tools/make_bench_models.py failed"
     break
   fi
 done
+if [ ! -f "${MODEL_PATH[cnn]}" ] || [ bench/make_cnn.py -nt "${MODEL_PATH[cnn]}" ]; then
+  echo "bench-onnx: making ${MODEL_PATH[cnn]} (the make bench CNN)" >&2
+  "$PY" bench/make_cnn.py "${MODEL_PATH[cnn]}" >&2 || die "bench/make_cnn.py failed"
+fi
 for model in "${MODELS[@]}"; do
   [ -f "${MODEL_PATH[$model]}" ] || die "${MODEL_PATH[$model]} is missing"
 done

@@ -3,6 +3,7 @@
  * initializers and Constant nodes as constant tensors, nodes sorted for execution, every op
  * checked against the operator table so that a model we cannot run fails at load, never later. */
 #include "graph.h"
+#include "ops/common.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -97,7 +98,7 @@ int onnx_tensor_from_proto(const Onnx__TensorProto *proto, inferd_tensor_t *OUT,
                            "is corrupt",
                            name, (long long)count, have == SIZE_MAX ? (size_t)0 : have);
 
-    OUT->data = malloc(bytes ? bytes : 1);
+    OUT->data = onnx_weights_alloc(bytes ? bytes : 1); /* huge pages for large weights */
     if (OUT->data == NULL)
         return inferd_fail(err, INFERD_ENOMEM, "out of memory for tensor '%s'", name);
     if (bytes == 0) {

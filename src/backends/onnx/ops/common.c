@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 void *onnx_params_new(onnx_node_t *node, size_t size)
 {
@@ -282,4 +283,17 @@ int onnx_require_inputs(const onnx_node_t *node, const inferd_tensor_t *const *i
         if (k >= node->n_inputs || in[k] == NULL)
             return inferd_fail(err, INFERD_EINVAL, "input %d is required but missing", k);
     return 0;
+}
+
+void *onnx_weights_alloc(size_t bytes)
+{
+    enum { HUGE_PAGE = 2 << 20, HUGE_FROM = 4 << 20 };
+    if (bytes < HUGE_FROM)
+        return malloc(bytes);
+    size_t rounded = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    void *p = NULL;
+    if (posix_memalign(&p, HUGE_PAGE, rounded) != 0)
+        return NULL;
+    madvise(p, rounded, MADV_HUGEPAGE); /* advice only: 4 KiB pages work too */
+    return p;
 }

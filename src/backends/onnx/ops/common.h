@@ -11,6 +11,12 @@
 /* Allocates node->params (zeroed, `size` bytes; freed with the graph). NULL when out of memory. */
 void *onnx_params_new(onnx_node_t *node, size_t size);
 
+/* `bytes` for constant weights made at load, freed with free(). From 4 MiB on they are aligned
+ * to and advised into 2 MiB pages (transparent huge pages), before anything is written: a large
+ * layer read once per inference then costs far fewer TLB misses (on a virtual machine each is a
+ * two-level page walk). NULL when out of memory. */
+void *onnx_weights_alloc(size_t bytes);
+
 /* Numpy (multidirectional) broadcast of the shapes of `n` tensors into `shape`/`*ndim`.
  * Returns 0, or INFERD_EINVAL with a message naming the shapes. */
 int onnx_broadcast(const inferd_tensor_t *const *tensors, int n, int64_t *shape, int *ndim,

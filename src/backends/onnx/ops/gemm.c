@@ -23,6 +23,10 @@ int onnx_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, floa
                 y[i * ldy + j] = beta == 0.0f ? 0.0f : beta * y[i * ldy + j];
         return 0;
     }
+    if (onnx_gemv_large_applies(trans_a, trans_b, m, n, k, alpha, beta)) {
+        onnx_gemv_large(m, n, k, a, lda, b, ldb, y, ldy);
+        return 0;
+    }
     dnnl_status_t status = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a,
                                       lda, b, ldb, beta, y, ldy);
     if (status != dnnl_success)
@@ -193,10 +197,12 @@ static int gemm_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
     bool has_c = c != NULL && p->beta != 0.0f;
     if (has_c)
         gemm_c_extent(c, &cm, &cn);
-    /* y = alpha * A' * B' first, then + beta * C and the activation. Either kernel computes each
-     * row the same whatever the number of rows, so a request's answer does not depend on the
-     * batch it ran in: the small-B one by construction (gemm_small.c), oneDNN's with beta 0 and
-     * no transpose of B. Which one runs was settled at load (onnx_gemm_finalize). */
+    /* y = alpha * A' * B' first, then + beta * C and the activation. The small-B kernel computes
+     * each row the same whatever the number of rows (gemm_small.c), so with it a request's
+     * answer does not depend on the batch it ran in. A larger B goes through onnx_sgemm: one or
+     * two rows on one thread stream it in gemv_large.c (the same bits either way), more rows
+     * take oneDNN's blocked kernels, whose sums may differ from those in the last bits. Which
+     * layout B has was settled at load (onnx_gemm_finalize). */
     if (p->is_b_packed) {
         /* a bias row and Relu/Clip go into the kernel's stores; other C shapes and Sigmoid
          * take the passes below */
@@ -235,9 +241,9 @@ static int gemm_run(const onnx_node_t *node, const inferd_tensor_t *const *in, i
 
 /* A constant FP32 B, made at load into the layout its kernel reads best, once for every
  * execution context: packed for onnx_gemm_small when it fits (and A is not transposed), else,
- * with transB, transposed into [k, n] so that the node runs as transB 0 (the layout that keeps
- * a row's oneDNN result independent of the batch it runs in; see gemm_run). When this Gemm
- * alone reads B, in place (the plain copy is gone); when other nodes read it too, into
+ * with transB, transposed into [k, n] so that the node runs as transB 0 (the layout
+ * gemv_large.c streams in order). Large copies sit in huge pages (onnx_weights_alloc). When
+ * this Gemm alone reads B, in place (the plain copy is gone); when other nodes read it too, into
  * node->shared. */
 int onnx_gemm_finalize(onnx_node_t *node, inferd_tensor_t *const *constants, uint64_t is_owned,
                        inferd_err_t *err)
@@ -251,7 +257,7 @@ int onnx_gemm_finalize(onnx_node_t *node, inferd_tensor_t *const *constants, uin
     if (!is_packed && !p->trans_b)
         return 0;
     size_t count = is_packed ? onnx_gemm_small_packed_count(k, n) : (size_t)(n * k);
-    float *t = malloc(count * sizeof(float) + 1);
+    float *t = onnx_weights_alloc(count * sizeof(float) + 1);
     if (t == NULL)
         return inferd_fail(err, INFERD_ENOMEM, "out of memory");
     const float *src = b->data;

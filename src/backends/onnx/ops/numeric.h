@@ -1,5 +1,6 @@
-/* Private to the math families (gemm.c, gemm_small.c, reduce.c, topk.c, einsum.c): the sgemm
- * kernel gemm.c wraps, the small-B kernel of gemm_small.c, and exact integer element access
+/* Private to the math families (gemm.c, gemm_small.c, gemv_large.c, reduce.c, topk.c,
+ * einsum.c): the sgemm kernel gemm.c wraps, the large-B one- and two-row kernel of gemv_large.c,
+ * the small-B kernel of gemm_small.c, and exact integer element access
  * that common.h's double-based helpers lack (an INT64 above 2^53 survives a round trip here). */
 #ifndef INFERD_ONNX_OPS_NUMERIC_H
 #define INFERD_ONNX_OPS_NUMERIC_H
@@ -16,6 +17,17 @@
 int onnx_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *y,
                int64_t ldy, inferd_err_t *err);
+
+/* Whether onnx_gemv_large takes this onnx_sgemm call: no transposes, one or two rows of A,
+ * alpha 1 and beta 0, B of at least 1 MiB, one OpenMP thread, AVX-512. Defined in
+ * gemv_large.c. */
+bool onnx_gemv_large_applies(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                             float alpha, float beta);
+
+/* Row-major y[m,n] = a[m,k] * b[k,n] for m of 1 or 2 (row strides lda, ldb, ldy), streaming b
+ * once: each element is summed over k in order in one chain of fused multiply-adds. */
+void onnx_gemv_large(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+                     int64_t ldb, float *y, int64_t ldy);
 
 /* Whether onnx_gemm_small takes a product with a constant B of [k, n] on this CPU (AVX-512):
  * B and its packed copy (panels of 64 columns, the last padded to whole vectors of 16) within
