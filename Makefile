@@ -51,11 +51,12 @@ check-asan: deps $(ASAN_BUILD)/Makefile
 	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) INFERD_BIN=$(abspath $(ASAN_BUILD)/inferd) \
 	  INFERD_SANITIZED=1 $(PYTHON) -m pytest -q tests/integration
 
-# The server under ThreadSanitizer: a race makes the process exit with status 66, which the
-# integration tests' teardown reports.
+# The scheduler's unit tests and the server under ThreadSanitizer: a race makes the process exit
+# with status 66, which fails the unit test run or the integration tests' teardown.
 check-tsan: deps
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DINFERD_TSAN=ON
-	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target inferd
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target inferd test_sched
+	TSAN_OPTIONS="exitcode=66" $(TSAN_BUILD)/test_sched
 	TSAN_OPTIONS="exitcode=66 halt_on_error=0" INFERD_BIN=$(abspath $(TSAN_BUILD)/inferd) \
 	  INFERD_SANITIZED=1 $(PYTHON) -m pytest -q tests/integration
 
