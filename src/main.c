@@ -12,6 +12,7 @@
 #include "inferd/router.h"
 
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +266,12 @@ static int serve_main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    /* Blocks of 4 MiB or more (model weights above all) always get mappings of their own, so
+     * that unloading a model gives its memory back to the system. By default glibc raises this
+     * threshold to the size of each mapped block freed, then carves the next ones out of its
+     * heaps, where freed memory stays resident: load/unload cycles then grew a server by two
+     * copies of the weights. */
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
     inferd_err_t err = {0};
     inferd_repo_t *repo = NULL;
     inferd_log_info("inferd %s starting: model repository %s", INFERD_VERSION, repo_dir);
