@@ -720,18 +720,20 @@ int inferd_http_serve(const inferd_http_config_t *config, const inferd_repo_t *r
         }
     }
     fit_open_file_limit(config->max_connections);
-    int share = config->max_connections / n_threads;
+    /* an equal share for each thread, at least one: the limit is rounded to a multiple of the
+     * thread count */
+    int share = config->max_connections / n_threads > 0 ? config->max_connections / n_threads : 1;
     for (int i = 0; i < n_threads; i++)
-        threads[i].max_connections = share > 0 ? share : 1;
-    inferd_metrics_set_connection_limit(share > 0 ? share * n_threads : n_threads);
+        threads[i].max_connections = share;
+    inferd_metrics_set_connection_limit(share * n_threads);
     for (int i = 0; i < n_threads; i++) {
         h2o_multithread_create_thread(&threads[i].tid, NULL, loop_main, &threads[i]);
     }
     pthread_barrier_wait(&server.started);
     inferd_log_info("listening on http://%s:%d (%d threads, at most %d connections, max body %zu "
                     "bytes)",
-                    config->address, config->port, n_threads,
-                    threads[0].max_connections * n_threads, config->max_body_bytes);
+                    config->address, config->port, n_threads, share * n_threads,
+                    config->max_body_bytes);
 
     int signal_number = 0;
     sigwait(&signals, &signal_number);

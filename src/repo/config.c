@@ -187,7 +187,7 @@ static int read_priority_policies(config_reader_t *r, int batching, inferd_sched
     for (int i = 0, key = map + 1; i < n; i++, key = inferd_json_next(r->doc, key + 1)) {
         char *name;
         if (inferd_json_string(r->doc, key, r->arena, &name, NULL) != 0)
-            return INFERD_ENOMEM;
+            return inferd_fail(r->err, INFERD_ENOMEM, "out of memory reading config.json");
         char *end;
         long level = strtol(name, &end, 10);
         if (name[0] < '1' || name[0] > '9' || *end != '\0' || level > levels)

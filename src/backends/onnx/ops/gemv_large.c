@@ -1,12 +1,13 @@
 /* One or two rows times a large row-major B (see numeric.h: onnx_gemv_large), on AVX-512.
  *
  * A dense layer run on one request is a matrix-vector product bound by reading its weights from
- * memory; with megabytes of weights (a CNN's 3136 -> 2048 head: 25 MiB) oneDNN's sgemm read them
- * at 31-35 GB/s here, 740-840 us a product, and ONNX Runtime ran the whole CNN faster than the
- * executor did. This kernel streams B once, row after row, in the order it is stored (what the
- * hardware prefetchers follow best): 570-610 us for the same product.
+ * memory. This kernel streams B once, row after row, in the order it is stored (what the
+ * hardware prefetchers follow best). On the benchmark CNN's 3136 -> 2048 head (25 MiB), with
+ * its weights in huge pages as the loader keeps them (onnx_weights_alloc), alternating runs of
+ * the whole model: 515-607 us against oneDNN's 581-736 at one row, 726-847 against 1053-1092 at
+ * two.
  *
- * y's rows are accumulated in place, a block of columns at a time (4 KiB a row, in L1), four
+ * y's rows are accumulated in place, a block of columns at a time (16 KiB a row, in L1), four
  * rows of B per pass over the block. Each element is one chain of fused multiply-adds over k in
  * order, from zero: the same bits in a one-row and a two-row call, and the same bits as oneDNN's
  * own one-row product, which sums the same way (checked on the CNN's head). With more than one
@@ -22,7 +23,7 @@
 #endif
 
 enum {
-    GEMV_MIN_B_BYTES = 1 << 20, /* below this, B comes from cache and oneDNN is as fast */
+    GEMV_MIN_B_BYTES = 1 << 20, /* smaller, B is read from cache: not a memory-bound product */
     GEMV_MAX_ROWS = 2,          /* from three rows on, oneDNN's blocked kernels win */
     GEMV_LANES = 16,            /* floats in a vector */
     GEMV_BLOCK = 4096,          /* columns of y per block: 16 KiB a row */
