@@ -262,25 +262,30 @@ static void render_batch_limit(inferd_jsonw_t *w, const inferd_catalog_t *repo)
     }
 }
 
+/* One sample of a metric without labels: "name value". */
+static void write_plain_sample(inferd_jsonw_t *w, const char *name, int64_t value)
+{
+    inferd_jsonw_lit(w, name);
+    inferd_jsonw_lit(w, " ");
+    inferd_jsonw_int(w, value);
+    inferd_jsonw_lit(w, "\n");
+}
+
 static void render_connections(inferd_jsonw_t *w, const inferd_catalog_t *repo)
 {
-    inferd_jsonw_lit(w, "inferd_http_connections ");
-    inferd_jsonw_int(w, atomic_load_explicit(&open_connections, memory_order_relaxed));
-    inferd_jsonw_lit(w, "\n");
+    write_plain_sample(w, "inferd_http_connections",
+                       atomic_load_explicit(&open_connections, memory_order_relaxed));
 }
 
 static void render_connection_limit(inferd_jsonw_t *w, const inferd_catalog_t *repo)
 {
-    inferd_jsonw_lit(w, "inferd_http_connection_limit ");
-    inferd_jsonw_int(w, atomic_load_explicit(&connection_limit, memory_order_relaxed));
-    inferd_jsonw_lit(w, "\n");
+    write_plain_sample(w, "inferd_http_connection_limit",
+                       atomic_load_explicit(&connection_limit, memory_order_relaxed));
 }
 
 static void render_accept_pauses(inferd_jsonw_t *w, const inferd_catalog_t *repo)
 {
-    inferd_jsonw_lit(w, "inferd_http_accept_pauses_total ");
-    inferd_jsonw_uint(w, load(&accept_pauses));
-    inferd_jsonw_lit(w, "\n");
+    write_plain_sample(w, "inferd_http_accept_pauses_total", (int64_t)load(&accept_pauses));
 }
 
 /* Resident pages from /proc/self/statm (its second field). */
@@ -293,9 +298,8 @@ static void render_resident_memory(inferd_jsonw_t *w, const inferd_catalog_t *re
             pages = 0;
         fclose(f);
     }
-    inferd_jsonw_lit(w, "inferd_process_resident_memory_bytes ");
-    inferd_jsonw_int(w, (int64_t)pages * sysconf(_SC_PAGESIZE));
-    inferd_jsonw_lit(w, "\n");
+    write_plain_sample(w, "inferd_process_resident_memory_bytes",
+                       (int64_t)pages * sysconf(_SC_PAGESIZE));
 }
 
 static void render_cpu_seconds(inferd_jsonw_t *w, const inferd_catalog_t *repo)

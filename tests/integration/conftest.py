@@ -8,6 +8,7 @@ Test modules import the helpers directly: `from conftest import start_server, ..
 """
 
 import json
+import re
 import os
 import shutil
 import signal
@@ -381,6 +382,23 @@ def assert_serves_mnist(server, session=None):
 # ---------------------------------------------------------------------------------------------
 # Raw sockets (for what `requests` cannot send)
 # ---------------------------------------------------------------------------------------------
+
+
+def metric_samples(text):
+    """{(name, frozenset(labels)): value} of a Prometheus text exposition."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        match = re.fullmatch(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)', line)
+        assert match, f"not a sample line: {line!r}"
+        labels = frozenset(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(2) or ""))
+        out[(match.group(1), labels)] = float(match.group(3))
+    return out
+
+
+def metric_value(all_samples, name, **labels):
+    return all_samples[(name, frozenset(labels.items()))]
 
 
 def connect(server, timeout=10.0):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import (EXAMPLE_MODELS, SANITIZED, ClientPool, connect, http_request_bytes,
-                      read_http_response,
+                      metric_samples, metric_value, read_http_response,
                       infer_path, mnist_workload, scaled, start_server, tensor,
                       write_matmul_model)
 
@@ -168,11 +168,8 @@ def test_head_answer_held_with_others_has_no_body(launch, tmp_path):
             sock.close()
 
 
-def metric_value(text, name):
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"{name} not in /metrics")
+def connections(text):
+    return metric_value(metric_samples(text), "inferd_http_connections")
 
 
 def test_connections_past_the_limit_wait_until_one_closes(launch):
@@ -181,7 +178,7 @@ def test_connections_past_the_limit_wait_until_one_closes(launch):
     connections, the limit and the pause in accepting."""
     srv = launch(EXAMPLE_MODELS, "--threads", "1", "--max-connections", "3")
     deadline = time.monotonic() + 10
-    while metric_value(srv.get("/metrics").text, "inferd_http_connections") > 1:
+    while connections(srv.get("/metrics").text) > 1:
         assert time.monotonic() < deadline, "the readiness checks' connections stayed open"
         time.sleep(0.05)
     idle = [connect(srv) for _ in range(2)]
@@ -189,10 +186,10 @@ def test_connections_past_the_limit_wait_until_one_closes(launch):
     watcher.sendall(http_request_bytes("GET", "/metrics"))
     status, _, body = read_http_response(watcher)
     assert status == 200
-    text = body.decode()
-    assert metric_value(text, "inferd_http_connections") == 3
-    assert metric_value(text, "inferd_http_connection_limit") == 3
-    assert metric_value(text, "inferd_http_accept_pauses_total") >= 1
+    now = metric_samples(body.decode())
+    assert metric_value(now, "inferd_http_connections") == 3
+    assert metric_value(now, "inferd_http_connection_limit") == 3
+    assert metric_value(now, "inferd_http_accept_pauses_total") >= 1
     path, body_bytes, _, _ = mnist_workload()[0]
     fourth = connect(srv, timeout=5)
     fourth.sendall(http_request_bytes("POST", path, body_bytes))
@@ -205,13 +202,13 @@ def test_connections_past_the_limit_wait_until_one_closes(launch):
     assert status == 200
     watcher.sendall(http_request_bytes("GET", "/metrics"))
     _, _, body = read_http_response(watcher)
-    assert metric_value(body.decode(), "inferd_http_connections") == 3  # idle, watcher, fourth
+    assert connections(body.decode()) == 3  # idle, watcher, fourth
     for sock in idle + [watcher, fourth]:
         sock.close()
     deadline = time.monotonic() + 10
     while True:  # every slot is free again: new connections are served at once
         text = srv.get("/metrics").text
-        if metric_value(text, "inferd_http_connections") <= 1 or time.monotonic() > deadline:
+        if connections(text) <= 1 or time.monotonic() > deadline:
             break
         time.sleep(0.05)
-    assert metric_value(text, "inferd_http_connections") == 1  # the request reading it
+    assert connections(text) == 1  # the request reading it

@@ -2,32 +2,15 @@
 the statistics extension (GET /v2/models[/{m}[/versions/{v}]]/stats) answers in Triton's shape
 with the same counts."""
 
-import re
 import shutil
 import subprocess
 
 import pytest
 
-from conftest import EXAMPLE_MODELS, assert_error, assert_json_response, case_request, mnist_case
+from conftest import (EXAMPLE_MODELS, assert_error, assert_json_response, case_request, mnist_case,
+                      metric_samples as samples, metric_value as value)
 
 PROMTOOL = shutil.which("promtool")
-
-
-def samples(text):
-    """{(name, frozenset(labels)): value} of a Prometheus text exposition."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        match = re.fullmatch(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)', line)
-        assert match, f"not a sample line: {line!r}"
-        labels = frozenset(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(2) or ""))
-        out[(match.group(1), labels)] = float(match.group(3))
-    return out
-
-
-def value(all_samples, name, **labels):
-    return all_samples[(name, frozenset(labels.items()))]
 
 
 @pytest.fixture

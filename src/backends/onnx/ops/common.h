@@ -14,7 +14,8 @@ void *onnx_params_new(onnx_node_t *node, size_t size);
 /* `bytes` for constant weights made at load, freed with free(). From 4 MiB on they are aligned
  * to and advised into 2 MiB pages (transparent huge pages), before anything is written: a large
  * layer read once per inference then costs far fewer TLB misses (on a virtual machine each is a
- * two-level page walk). NULL when out of memory. */
+ * two-level page walk). `inferd serve` keeps blocks of 4 MiB or more in mappings of their own
+ * (main.c), so freeing these gives them back. NULL when out of memory. */
 void *onnx_weights_alloc(size_t bytes);
 
 /* Numpy (multidirectional) broadcast of the shapes of `n` tensors into `shape`/`*ndim`.
