@@ -206,32 +206,38 @@ static void take_batch(inferd_sched_t *s, job_list_t *batch, job_list_t *expired
 }
 
 /* Blocks until there is work and, when batching, until the batch is full or the oldest job has
- * waited its queue delay. Returns false when the scheduler stops with nothing left to do. */
+ * waited its queue delay. Returns false when the scheduler stops with nothing left to do. With
+ * several instances, another one may take the jobs this one was waiting on: this one then waits
+ * again (returning would end its thread, and the model would lose an instance for good). */
 static bool wait_for_work(inferd_sched_t *s)
 {
-    while (s->pending == 0) {
-        if (s->is_stopping)
-            return false;
-        pthread_cond_wait(&s->has_work, &s->lock);
-    }
     bool is_batching = s->config.has_dynamic_batching && s->version->max_batch_size > 0;
-    while (is_batching && !s->is_stopping && s->pending > 0 && s->pending_rows < target_rows(s)) {
-        uint64_t until =
-            oldest_job(s)->enqueued_ns + (uint64_t)s->config.max_queue_delay_us * 1000u;
-        if (inferd_monotonic_ns() >= until)
-            break;
-        struct timespec deadline;
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        uint64_t wait_ns = until - inferd_monotonic_ns();
-        deadline.tv_sec += (time_t)(wait_ns / 1000000000u);
-        deadline.tv_nsec += (long)(wait_ns % 1000000000u);
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
+    for (;;) {
+        while (s->pending == 0) {
+            if (s->is_stopping)
+                return false;
+            pthread_cond_wait(&s->has_work, &s->lock);
         }
-        pthread_cond_timedwait(&s->has_work, &s->lock, &deadline);
+        while (is_batching && !s->is_stopping && s->pending > 0 &&
+               s->pending_rows < target_rows(s)) {
+            uint64_t until =
+                oldest_job(s)->enqueued_ns + (uint64_t)s->config.max_queue_delay_us * 1000u;
+            if (inferd_monotonic_ns() >= until)
+                break;
+            struct timespec deadline;
+            clock_gettime(CLOCK_REALTIME, &deadline);
+            uint64_t wait_ns = until - inferd_monotonic_ns();
+            deadline.tv_sec += (time_t)(wait_ns / 1000000000u);
+            deadline.tv_nsec += (long)(wait_ns % 1000000000u);
+            if (deadline.tv_nsec >= 1000000000L) {
+                deadline.tv_sec++;
+                deadline.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&s->has_work, &s->lock, &deadline);
+        }
+        if (s->pending > 0)
+            return true;
     }
-    return s->pending > 0;
 }
 
 /* Adaptive batching: one additive-increase / multiplicative-decrease step from the latency of
@@ -387,6 +393,8 @@ static void *instance_main(void *arg)
     while (wait_for_work(s)) {
         job_list_t batch = {0}, expired = {0};
         take_batch(s, &batch, &expired);
+        if (s->pending > 0) /* more than this batch: another instance may start on it */
+            pthread_cond_signal(&s->has_work);
         pthread_mutex_unlock(&s->lock);
         if (expired.head != NULL) {
             inferd_err_t err;

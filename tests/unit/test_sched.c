@@ -2,7 +2,8 @@
  * rows back, requests of different shapes never share a batch, max_batch_size caps a batch, a
  * higher priority runs first, each priority level's queue policy bounds its queue and times its
  * requests out (REJECT or DELAY, with or without the request's own timeout), adaptive batching
- * steps its limit, and every accepted job is done once, also when the scheduler stops.
+ * steps its limit, several instances keep running after racing for the same batch, and every
+ * accepted job is done once, also when the scheduler stops.
  *
  * The model is a test backend, "gate": y = x + 1 for a [rows, width] input, which holds every
  * inference until the test opens the gate. With the one instance thread held, the test sets up
@@ -430,6 +431,45 @@ static void adaptive_batching_steps_its_limit(void **state)
     free_job(&slow);
 }
 
+/* With several instances and a queue delay, instances that wait for the same batch race for it:
+ * the one that loses finds the queue empty and must go back to waiting, not exit. After rounds
+ * of such races, both instances still run at once. */
+static void every_instance_keeps_serving_after_losing_a_race(void **state)
+{
+    (void)state;
+    inferd_sched_config_t sched = {.instance_count = 2, .has_dynamic_batching = true};
+    sched.max_queue_delay_us = 2000;
+    inferd_model_version_t *v = load_version(2, &sched);
+    for (int round = 0; round < 20; round++) {
+        test_job_t a, b;
+        assert_int_equal(submit(v, &a, 1, 2, 0, 0, -1), 0); /* wakes an instance to wait */
+        assert_int_equal(submit(v, &b, 1, 2, 1, 0, -1), 0); /* fills the batch */
+        wait_done(&a);
+        wait_done(&b);
+        assert_answered(&a);
+        assert_answered(&b);
+        free_job(&a);
+        free_job(&b);
+        usleep(3000); /* past the delay: the losing instance has woken and found no work */
+    }
+    test_job_t full1, full2, more;
+    gate_set(false);
+    assert_int_equal(submit(v, &full1, 2, 2, 0, 0, -1), 0);
+    wait_running(1);
+    assert_int_equal(submit(v, &full2, 2, 2, 0, 0, -1), 0);
+    wait_running(2); /* the second instance is alive and took it */
+    assert_int_equal(submit(v, &more, 2, 2, 0, 0, -1), 0);
+    gate_set(true);
+    test_job_t *all[] = {&full1, &full2, &more};
+    for (int i = 0; i < 3; i++) {
+        wait_done(all[i]);
+        assert_answered(all[i]);
+    }
+    inferd_version_release(v);
+    for (int i = 0; i < 3; i++)
+        free_job(all[i]);
+}
+
 static void stopping_runs_every_queued_job(void **state)
 {
     (void)state;
@@ -462,6 +502,7 @@ int main(void)
         cmocka_unit_test(each_level_bounds_its_own_queue),
         cmocka_unit_test(timeouts_follow_each_levels_policy),
         cmocka_unit_test(adaptive_batching_steps_its_limit),
+        cmocka_unit_test(every_instance_keeps_serving_after_losing_a_race),
         cmocka_unit_test(stopping_runs_every_queued_job),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
