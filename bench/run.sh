@@ -19,7 +19,8 @@
 # Env:   BENCH_DURATION         seconds per wrk run (default 6)
 #        BENCH_RUNS             rounds (default 3)
 #        BENCH_BATCH_DELAY_US   max_queue_delay_microseconds of (c) and (e) on (default 250)
-#        BENCH_BATCH_INSTANCES  instance_group count of (c) and (e) on (default 1)
+#        BENCH_BATCH_INSTANCES  instance_group count of (c) and LeNet on (default 1)
+#        BENCH_CNN_INSTANCES    instance_group count of the CNN on (default 2, one per core)
 #        BENCH_MODELS_DIR       where cnn.onnx and lenet.onnx are, or are made
 #                               (default build/bench-models)
 #        BENCH_RESULTS_DIR      where latest.txt and history.txt go (default bench/results)
@@ -57,10 +58,12 @@ DURATION=${BENCH_DURATION:-6}
 RUNS=${BENCH_RUNS:-3}
 BATCH_DELAY_US=${BENCH_BATCH_DELAY_US:-250}
 BATCH_INSTANCES=${BENCH_BATCH_INSTANCES:-1}
+CNN_INSTANCES=${BENCH_CNN_INSTANCES:-2}
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || usage_error "BENCH_DURATION must be a positive integer (seconds), got '$DURATION'"
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || usage_error "BENCH_RUNS must be a positive integer, got '$RUNS'"
 [[ $BATCH_DELAY_US =~ ^[0-9]+$ ]] || usage_error "BENCH_BATCH_DELAY_US must be an integer >= 0, got '$BATCH_DELAY_US'"
 [[ $BATCH_INSTANCES =~ ^[1-9][0-9]*$ ]] || usage_error "BENCH_BATCH_INSTANCES must be a positive integer, got '$BATCH_INSTANCES'"
+[[ $CNN_INSTANCES =~ ^[1-9][0-9]*$ ]] || usage_error "BENCH_CNN_INSTANCES must be a positive integer, got '$CNN_INSTANCES'"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -74,7 +77,7 @@ MLP_PATH=/v2/models/mnist_mlp/infer
 MODELS_DIR=${BENCH_MODELS_DIR:-build/bench-models}
 LENET_TOOL=tools/make_bench_models.py
 CNN_TOOL=bench/make_cnn.py
-CNN_MAX_BATCH=64
+CNN_MAX_BATCH=32 # 64 connections over the CNN's 2 instances (bench/README.md)
 READY_TIMEOUT=30
 PEER_WORKERS=2
 SERVER_CPU=0
@@ -273,8 +276,9 @@ fi
 
 # The repositories: (c) and (e)-on share a server with batching; (e)-off has its own, so that
 # (b) serves examples/models exactly as committed.
-BATCHING=("instance_group=[{\"count\": $BATCH_INSTANCES}]"
-  "dynamic_batching={\"max_queue_delay_microseconds\": $BATCH_DELAY_US}")
+DELAY="dynamic_batching={\"max_queue_delay_microseconds\": $BATCH_DELAY_US}"
+BATCHING=("instance_group=[{\"count\": $BATCH_INSTANCES}]" "$DELAY")
+declare -A MODEL_INSTANCES=([cnn]=$CNN_INSTANCES [lenet]=$BATCH_INSTANCES)
 mkdir -p "$TMP/repo-batched/mnist_mlp" "$TMP/repo-cnn"
 for v in "$MODEL_REPO"/mnist_mlp/*/; do
   cp -r "$v" "$TMP/repo-batched/mnist_mlp/"
@@ -290,7 +294,8 @@ for model in cnn lenet; do
   helper config - "$TMP/repo-cnn/$model/config.json" "name=\"$model\"" 'backend="onnx"' \
     "max_batch_size=$CNN_MAX_BATCH" || die "could not write the $model config"
   helper config "$TMP/repo-cnn/$model/config.json" "$TMP/repo-batched/$model/config.json" \
-    "${BATCHING[@]}" || die "could not write the $model batching config"
+    "instance_group=[{\"count\": ${MODEL_INSTANCES[$model]}}]" "$DELAY" ||
+    die "could not write the $model batching config"
   cnn_served=yes
 done
 [ -z "$cnn_served" ] || helper cnn-request "$CNN_BODY" input || die "could not write the CNN request"
@@ -715,7 +720,8 @@ table=$TMP/table.txt
   echo "(a):     nginx $nginx_version, worker_processes 2 (pinned: 1), return 200 with inferd's ${#NGINX_REPLY}-byte reply"
   echo "(b),(e): $INFERD_BIN (run from a copy), --registry none, default threads (pinned: --threads 1),"
   echo "         no scheduler: requests run inline on the HTTP threads"
-  echo "(c),(e): the same with instance_group count $BATCH_INSTANCES, max_queue_delay_microseconds $BATCH_DELAY_US"
+  echo "(c),(e): the same with max_queue_delay_microseconds $BATCH_DELAY_US, instance_group count $BATCH_INSTANCES"
+  echo "         (the CNN: count $CNN_INSTANCES)"
   echo "(d):     bench/peers/fastapi_mlp.py, uvicorn --workers $PEER_WORKERS, torch 1 thread ($peer_versions)"
   echo
   printf '%-26s %5s %13s %9s %9s %8s %7s %8s %6s  %s\n' case conns "req/s median" "p50 us" "p99 us" \
