@@ -1,9 +1,10 @@
 /* The scheduler (src/sched): queued requests merge into one backend call and get exactly their
  * rows back, requests of different shapes never share a batch, max_batch_size caps a batch, a
- * higher priority runs first, each priority level's queue policy bounds its queue and times its
- * requests out (REJECT or DELAY, with or without the request's own timeout), adaptive batching
- * steps its limit, several instances keep running after racing for the same batch, and every
- * accepted job is done once, also when the scheduler stops.
+ * batch takes the largest preferred size the queue reaches, a higher priority runs first, each
+ * priority level's queue policy bounds its queue and times its requests out (REJECT or DELAY,
+ * with or without the request's own timeout), adaptive batching steps its limit, several
+ * instances keep running after racing for the same batch, and every accepted job is done once,
+ * also when the scheduler stops.
  *
  * The model is a test backend, "gate": y = x + 1 for a [rows, width] input, which holds every
  * inference until the test opens the gate. With the one instance thread held, the test sets up
@@ -284,6 +285,41 @@ static void max_batch_size_caps_a_batch(void **state)
         free_job(&jobs[i]);
 }
 
+/* With preferred sizes, a batch is the largest preferred size the queue reaches, at once; what
+ * is left waits for the queue delay and then goes as it is. */
+static void a_batch_takes_the_largest_preferred_size_reached(void **state)
+{
+    (void)state;
+    inferd_sched_config_t sched = one_instance();
+    sched.has_dynamic_batching = true;
+    sched.max_queue_delay_us = 50 * 1000;
+    sched.preferred_batch_sizes[0] = 2;
+    sched.preferred_batch_sizes[1] = 4;
+    sched.n_preferred_batch_sizes = 2;
+    inferd_model_version_t *v = load_version(8, &sched);
+    test_job_t first, jobs[5];
+    gate_set(false);
+    assert_int_equal(submit(v, &first, 4, 2, 0, 0, -1), 0); /* a preferred size: runs at once */
+    wait_running(1);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(submit(v, &jobs[i], 1, 2, (float)(100 * i), 0, -1), 0);
+    gate_set(true);
+    for (int i = 0; i < 5; i++)
+        wait_done(&jobs[i]);
+    wait_done(&first);
+    assert_int_equal(gate.calls, 3); /* 4 rows; then 4 of the 5 queued, not 5; then the last */
+    assert_int_equal(gate.call_rows[0], 4);
+    assert_int_equal(gate.call_rows[1], 4);
+    assert_int_equal(gate.call_rows[2], 1);
+    assert_true(jobs[4].job.queue_ns >= 40 * 1000 * 1000); /* the last one waited the delay */
+    for (int i = 0; i < 5; i++)
+        assert_answered(&jobs[i]);
+    inferd_version_release(v);
+    free_job(&first);
+    for (int i = 0; i < 5; i++)
+        free_job(&jobs[i]);
+}
+
 static void a_higher_priority_runs_first(void **state)
 {
     (void)state;
@@ -498,6 +534,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(queued_requests_merge_and_get_their_own_rows),
         cmocka_unit_test(max_batch_size_caps_a_batch),
+        cmocka_unit_test(a_batch_takes_the_largest_preferred_size_reached),
         cmocka_unit_test(a_higher_priority_runs_first),
         cmocka_unit_test(each_level_bounds_its_own_queue),
         cmocka_unit_test(timeouts_follow_each_levels_policy),
