@@ -8,7 +8,8 @@
  *
  * The model is a test backend, "gate": y = x + 1 for a [rows, width] input, which holds every
  * inference until the test opens the gate. With the one instance thread held, the test sets up
- * exactly the queue it wants, so nothing here depends on timing. */
+ * exactly the queue it wants. No assertion depends on how the threads are scheduled: where time
+ * plays a part (a queue delay, instances racing for a batch), what is asserted holds either way. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
