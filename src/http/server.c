@@ -7,6 +7,7 @@
 #include "inferd/http.h"
 #include "inferd/log.h"
 #include "inferd/metrics.h"
+#include "inferd/thread.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -636,6 +637,7 @@ static void *loop_main(void *arg)
 {
     loop_thread_t *t = arg;
     this_thread = t;
+    inferd_thread_name("http", NULL);
     inferd_backends_thread_init();
     /* h2o keeps its buffer allocators per thread: the loop, its context and its message queue
      * must be created on the thread that runs them, or two loops end up sharing (and racing

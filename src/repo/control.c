@@ -5,6 +5,7 @@
 #include "inferd/backend.h"
 #include "inferd/clock.h"
 #include "inferd/log.h"
+#include "inferd/thread.h"
 #include "repo_private.h"
 
 #include <errno.h>
@@ -104,6 +105,7 @@ int inferd_repo_sync(inferd_repo_t *repo)
 static void *control_main(void *arg)
 {
     inferd_repo_t *repo = arg;
+    inferd_thread_name("repo-control", NULL);
     inferd_backends_thread_init(); /* loads warm models up on this thread */
     uint64_t poll_ns = (uint64_t)repo->poll_secs * 1000000000u;
     uint64_t next_poll = inferd_monotonic_ns() + poll_ns;

@@ -23,6 +23,7 @@
 #include "abtest_private.h"
 #include "inferd/clock.h"
 #include "inferd/log.h"
+#include "inferd/thread.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -176,6 +177,7 @@ static void tick(void *arg)
 static void *ticker_main(void *arg)
 {
     inferd_ab_t *ab = arg;
+    inferd_thread_name("abtest", NULL);
     pthread_mutex_lock(&ab->ticker_lock);
     while (!ab->is_stopping) {
         struct timespec until;

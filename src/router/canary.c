@@ -35,6 +35,7 @@
 #include "canary_private.h"
 #include "inferd/clock.h"
 #include "inferd/log.h"
+#include "inferd/thread.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -431,6 +432,7 @@ static void tick(void *arg)
 static void *ticker_main(void *arg)
 {
     inferd_canary_t *canary = arg;
+    inferd_thread_name("canary", NULL);
     pthread_mutex_lock(&canary->ticker_lock);
     while (!canary->is_stopping) {
         struct timespec until;

@@ -17,6 +17,7 @@
  * changes; nothing here touches the caller's answer. */
 #include "inferd/mirror.h"
 #include "inferd/random.h"
+#include "inferd/thread.h"
 #include "inferd/clock.h"
 #include "inferd/log.h"
 #include "inferd/router.h"
@@ -281,6 +282,7 @@ static void run_copy(inferd_mirror_t *m, copy_t *c)
 static void *worker_main(void *arg)
 {
     inferd_mirror_t *m = arg;
+    inferd_thread_name("mirror", NULL);
     pthread_mutex_lock(&m->lock);
     for (;;) {
         while (m->head == NULL && !m->is_stopping)

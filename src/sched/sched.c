@@ -37,6 +37,7 @@
  * max_batch_size. */
 #include "inferd/sched.h"
 #include "inferd/clock.h"
+#include "inferd/thread.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -386,6 +387,7 @@ static void run_batch(inferd_sched_t *s, job_list_t *batch, inferd_arena_t *work
 static void *instance_main(void *arg)
 {
     inferd_sched_t *s = arg;
+    inferd_thread_name("sched:", s->version->model_name);
     inferd_backends_thread_init();
     inferd_arena_t work;
     inferd_arena_init(&work, 256 * 1024, 0);

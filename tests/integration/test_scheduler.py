@@ -6,6 +6,7 @@ import json
 import shutil
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,14 +30,18 @@ def write_config(model_dir, config):
 
 @pytest.fixture(scope="module")
 def sched_repo(tmp_path_factory):
-    """mnist_mlp twice: plain (inline) and with dynamic batching; the slow MatMul chain behind a
-    single instance with two priority levels, a queue of 4 and per-request timeouts allowed."""
+    """mnist_mlp: plain (inline), with dynamic batching on one instance and on two; the slow
+    MatMul chain behind a single instance with two priority levels, a queue of 4 and per-request
+    timeouts allowed."""
     root = tmp_path_factory.mktemp("sched-repo")
     shutil.copytree(EXAMPLE_MODELS / "mnist_mlp", root / "mnist_mlp")
     batched = root / "mnist_batched"
     shutil.copytree(EXAMPLE_MODELS / "mnist_mlp", batched)
     write_config(batched, {"max_batch_size": 64, "instance_group": [{"count": 1}],
                            "dynamic_batching": {"max_queue_delay_microseconds": 4000}})
+    shutil.copytree(EXAMPLE_MODELS / "mnist_mlp", root / "mnist_two")
+    write_config(root / "mnist_two", {"max_batch_size": 64, "instance_group": [{"count": 2}],
+                                      "dynamic_batching": {"max_queue_delay_microseconds": 2000}})
     for name, target_ms in (("mnist_tight", 0.001), ("mnist_loose", 1000)):
         shutil.copytree(EXAMPLE_MODELS / "mnist_mlp", root / name)
         write_config(root / name, {
@@ -170,6 +175,23 @@ def load_model(server, model):
     ok, problems = pool.join()
     assert not problems, problems[:5]
     return ok
+
+
+def instance_threads(server, model):
+    """How many threads the server runs for `model`'s instances (named "sched:" and the model's
+    name, cut to the 15 bytes the kernel keeps)."""
+    name = ("sched:" + model)[:15]
+    tasks = Path(f"/proc/{server.proc.pid}/task")
+    return sum(1 for task in tasks.iterdir() if (task / "comm").read_text().strip() == name)
+
+
+def test_every_instance_keeps_serving_under_load(sched_server):
+    """Two instances wait for the same batches under load, and one of them gets each: the other
+    waits again (it used to end its thread, leaving the model one instance), and every answer is
+    right."""
+    assert instance_threads(sched_server, "mnist_two") == 2
+    assert load_model(sched_server, "mnist_two") == 16 * scaled(40)
+    assert instance_threads(sched_server, "mnist_two") == 2
 
 
 def test_adaptive_batching_follows_its_latency_target(sched_server):
