@@ -28,7 +28,11 @@
  *
  * Waiting for a batch: an instance waits while the queue holds fewer rows than max_batch_size
  * (or than the largest preferred size it can reach), but never past the oldest job's enqueue
- * time + max_queue_delay_us.
+ * time + max_queue_delay_us. Submitting wakes an instance only when that changes something: a
+ * first job for an idle instance, a batch now full, or any job when batches are not formed; an
+ * instance that leaves jobs in the queue wakes another one for them; a shrinking adaptive
+ * limit that makes the queued rows a full batch wakes one too. Every other wake-up would only
+ * find the batch still filling.
  *
  * Adaptive batching (config adaptive_target_us, after Clipper): `batch_limit` caps the rows of a
  * batch. After each batch, run_batch compares the slowest request's latency (its queue time plus
@@ -71,6 +75,14 @@ static int64_t job_rows(const inferd_job_t *job)
     return job->prepared.batch > 0 ? job->prepared.batch : 1;
 }
 
+/* Whether jobs are merged into batches (else each runs alone). */
+static bool batches_jobs(const inferd_sched_t *s)
+{
+    return s->config.has_dynamic_batching && s->version->max_batch_size > 0;
+}
+
+static int64_t target_rows(const inferd_sched_t *s);
+
 /* ==== submitting ==== */
 
 int inferd_sched_submit(inferd_sched_t *s, inferd_job_t *job, inferd_err_t *err)
@@ -111,7 +123,10 @@ int inferd_sched_submit(inferd_sched_t *s, inferd_job_t *job, inferd_err_t *err)
     s->queued[level - 1]++;
     s->pending++;
     s->pending_rows += job_rows(job);
-    pthread_cond_signal(&s->has_work);
+    /* An instance waiting for a batch to fill only needs waking when it is full; until then it
+     * wakes at the oldest job's deadline by itself. Idle instances need waking for a first job. */
+    if (!batches_jobs(s) || s->pending == 1 || s->pending_rows >= target_rows(s))
+        pthread_cond_signal(&s->has_work);
     pthread_mutex_unlock(&s->lock);
     return 0;
 }
@@ -164,7 +179,7 @@ static bool can_join(const inferd_sched_t *s, const inferd_job_t *first, const i
 /* Moves the next batch out of the queues into `batch` and expired jobs into `expired`. */
 static void take_batch(inferd_sched_t *s, job_list_t *batch, job_list_t *expired)
 {
-    bool is_batching = s->config.has_dynamic_batching && s->version->max_batch_size > 0;
+    bool is_batching = batches_jobs(s);
     int64_t limit = is_batching ? target_rows(s) : 1, rows = 0;
     uint64_t now = inferd_monotonic_ns();
     inferd_job_t *first = NULL;
@@ -212,14 +227,13 @@ static void take_batch(inferd_sched_t *s, job_list_t *batch, job_list_t *expired
  * again (returning would end its thread, and the model would lose an instance for good). */
 static bool wait_for_work(inferd_sched_t *s)
 {
-    bool is_batching = s->config.has_dynamic_batching && s->version->max_batch_size > 0;
     for (;;) {
         while (s->pending == 0) {
             if (s->is_stopping)
                 return false;
             pthread_cond_wait(&s->has_work, &s->lock);
         }
-        while (is_batching && !s->is_stopping && s->pending > 0 &&
+        while (batches_jobs(s) && !s->is_stopping && s->pending > 0 &&
                s->pending_rows < target_rows(s)) {
             uint64_t until =
                 oldest_job(s)->enqueued_ns + (uint64_t)s->config.max_queue_delay_us * 1000u;
@@ -250,10 +264,13 @@ static void adapt_batch_limit(inferd_sched_t *s, uint64_t worst_queue_ns, uint64
     uint64_t worst_ns = worst_queue_ns + compute_ns;
     int64_t max_rows = s->version->max_batch_size > 0 ? s->version->max_batch_size : 1;
     pthread_mutex_lock(&s->lock);
-    if (worst_ns > (uint64_t)s->config.adaptive_target_us * 1000u)
+    if (worst_ns > (uint64_t)s->config.adaptive_target_us * 1000u) {
         s->batch_limit = s->batch_limit * 3 / 4 > 1 ? s->batch_limit * 3 / 4 : 1;
-    else if (s->batch_limit < max_rows)
+        if (s->pending > 0 && s->pending_rows >= target_rows(s))
+            pthread_cond_signal(&s->has_work); /* what waits is a full batch now */
+    } else if (s->batch_limit < max_rows) {
         s->batch_limit++;
+    }
     pthread_mutex_unlock(&s->lock);
 }
 

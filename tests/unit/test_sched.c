@@ -1,10 +1,10 @@
 /* The scheduler (src/sched): queued requests merge into one backend call and get exactly their
  * rows back, requests of different shapes never share a batch, max_batch_size caps a batch, a
- * batch takes the largest preferred size the queue reaches, a higher priority runs first, each
- * priority level's queue policy bounds its queue and times its requests out (REJECT or DELAY,
- * with or without the request's own timeout), adaptive batching steps its limit, several
- * instances keep running after racing for the same batch, and every accepted job is done once,
- * also when the scheduler stops.
+ * full batch starts at once, a batch takes the largest preferred size the queue reaches, a
+ * higher priority runs first, each priority level's queue policy bounds its queue and times its
+ * requests out (REJECT or DELAY, with or without the request's own timeout), adaptive batching
+ * steps its limit, several instances keep running after racing for the same batch, and every
+ * accepted job is done once, also when the scheduler stops.
  *
  * The model is a test backend, "gate": y = x + 1 for a [rows, width] input, which holds every
  * inference until the test opens the gate. With the one instance thread held, the test sets up
@@ -286,6 +286,31 @@ static void max_batch_size_caps_a_batch(void **state)
         free_job(&jobs[i]);
 }
 
+/* The instance waiting for a batch to fill starts it as soon as it is full, long before the
+ * queue delay (30 s here; wait_done gives up after 10). */
+static void a_full_batch_runs_without_waiting_the_delay(void **state)
+{
+    (void)state;
+    inferd_sched_config_t sched = one_instance();
+    sched.has_dynamic_batching = true;
+    sched.max_queue_delay_us = 30 * 1000 * 1000;
+    inferd_model_version_t *v = load_version(4, &sched);
+    test_job_t jobs[3];
+    assert_int_equal(submit(v, &jobs[0], 1, 2, 0, 0, -1), 0); /* the instance starts waiting */
+    usleep(10 * 1000);
+    assert_int_equal(submit(v, &jobs[1], 1, 2, 100, 0, -1), 0);
+    assert_int_equal(submit(v, &jobs[2], 2, 2, 200, 0, -1), 0); /* 4 rows: full */
+    for (int i = 0; i < 3; i++) {
+        wait_done(&jobs[i]);
+        assert_answered(&jobs[i]);
+        assert_int_equal(jobs[i].job.batch_rows, 4);
+    }
+    assert_int_equal(gate.calls, 1);
+    inferd_version_release(v);
+    for (int i = 0; i < 3; i++)
+        free_job(&jobs[i]);
+}
+
 /* With preferred sizes, a batch is the largest preferred size the queue reaches, at once; what
  * is left waits for the queue delay and then goes as it is. */
 static void a_batch_takes_the_largest_preferred_size_reached(void **state)
@@ -535,6 +560,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(queued_requests_merge_and_get_their_own_rows),
         cmocka_unit_test(max_batch_size_caps_a_batch),
+        cmocka_unit_test(a_full_batch_runs_without_waiting_the_delay),
         cmocka_unit_test(a_batch_takes_the_largest_preferred_size_reached),
         cmocka_unit_test(a_higher_priority_runs_first),
         cmocka_unit_test(each_level_bounds_its_own_queue),
