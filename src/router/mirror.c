@@ -17,10 +17,10 @@
  * changes; nothing here touches the caller's answer. */
 #include "inferd/mirror.h"
 #include "inferd/random.h"
-#include "inferd/thread.h"
 #include "inferd/clock.h"
 #include "inferd/log.h"
 #include "inferd/router.h"
+#include "inferd/thread.h"
 
 #include <math.h>
 #include <pthread.h>
