@@ -239,15 +239,11 @@ static bool wait_for_work(inferd_sched_t *s)
                 oldest_job(s)->enqueued_ns + (uint64_t)s->config.max_queue_delay_us * 1000u;
             if (inferd_monotonic_ns() >= until)
                 break;
-            struct timespec deadline;
-            clock_gettime(CLOCK_REALTIME, &deadline);
-            uint64_t wait_ns = until - inferd_monotonic_ns();
-            deadline.tv_sec += (time_t)(wait_ns / 1000000000u);
-            deadline.tv_nsec += (long)(wait_ns % 1000000000u);
-            if (deadline.tv_nsec >= 1000000000L) {
-                deadline.tv_sec++;
-                deadline.tv_nsec -= 1000000000L;
-            }
+            /* has_work runs on the monotonic clock (inferd_sched_create), so the deadline is
+             * `until` itself: no second reading of the clock, which after a preemption could
+             * be past `until` and make the wait endless */
+            struct timespec deadline = {.tv_sec = (time_t)(until / 1000000000u),
+                                        .tv_nsec = (long)(until % 1000000000u)};
             pthread_cond_timedwait(&s->has_work, &s->lock, &deadline);
         }
         if (s->pending > 0)
@@ -459,7 +455,11 @@ int inferd_sched_create(inferd_model_version_t *v, const inferd_sched_config_t *
     if (s->config.default_priority_level < 1)
         s->config.default_priority_level = (levels + 1) / 2;
     pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->has_work, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* the clock of inferd_monotonic_ns */
+    pthread_cond_init(&s->has_work, &attr);
+    pthread_condattr_destroy(&attr);
     for (int i = 0; i < n_threads; i++) {
         if (pthread_create(&s->threads[i], NULL, instance_main, s) != 0)
             break;
