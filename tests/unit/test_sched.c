@@ -195,6 +195,19 @@ static void free_job(test_job_t *t)
     inferd_arena_free(&t->arena);
 }
 
+/* wait_done and free_job for each of `n` jobs. */
+static void wait_all_done(test_job_t *jobs, int n)
+{
+    for (int i = 0; i < n; i++)
+        wait_done(&jobs[i]);
+}
+
+static void free_jobs(test_job_t *jobs, int n)
+{
+    for (int i = 0; i < n; i++)
+        free_job(&jobs[i]);
+}
+
 /* A version of the gate model with `sched` (its scheduler started), the gate open. */
 static inferd_model_version_t *load_version(int64_t max_batch_size,
                                             const inferd_sched_config_t *sched)
@@ -272,8 +285,7 @@ static void max_batch_size_caps_a_batch(void **state)
     for (int i = 0; i < 3; i++)
         assert_int_equal(submit(v, &jobs[i], 2, 2, (float)(100 * i), 0, -1), 0);
     gate_set(true);
-    for (int i = 0; i < 3; i++)
-        wait_done(&jobs[i]);
+    wait_all_done(jobs, 3);
     wait_done(&first);
     assert_int_equal(gate.calls, 3); /* 1 row, then 2 + 2, then the third 2 */
     assert_int_equal(gate.call_rows[1], 4);
@@ -282,8 +294,7 @@ static void max_batch_size_caps_a_batch(void **state)
         assert_answered(&jobs[i]);
     inferd_version_release(v);
     free_job(&first);
-    for (int i = 0; i < 3; i++)
-        free_job(&jobs[i]);
+    free_jobs(jobs, 3);
 }
 
 /* The instance waiting for a batch to fill starts it as soon as it is full, long before the
@@ -307,8 +318,7 @@ static void a_full_batch_runs_without_waiting_the_delay(void **state)
     }
     assert_int_equal(gate.calls, 1);
     inferd_version_release(v);
-    for (int i = 0; i < 3; i++)
-        free_job(&jobs[i]);
+    free_jobs(jobs, 3);
 }
 
 /* With preferred sizes, a batch is the largest preferred size the queue reaches, at once; what
@@ -330,8 +340,7 @@ static void a_batch_takes_the_largest_preferred_size_reached(void **state)
     for (int i = 0; i < 5; i++)
         assert_int_equal(submit(v, &jobs[i], 1, 2, (float)(100 * i), 0, -1), 0);
     gate_set(true);
-    for (int i = 0; i < 5; i++)
-        wait_done(&jobs[i]);
+    wait_all_done(jobs, 5);
     wait_done(&first);
     assert_int_equal(gate.calls, 3); /* 4 rows; then 4 of the 5 queued, not 5; then the last */
     assert_int_equal(gate.call_rows[0], 4);
@@ -342,8 +351,7 @@ static void a_batch_takes_the_largest_preferred_size_reached(void **state)
         assert_answered(&jobs[i]);
     inferd_version_release(v);
     free_job(&first);
-    for (int i = 0; i < 5; i++)
-        free_job(&jobs[i]);
+    free_jobs(jobs, 5);
 }
 
 static void a_higher_priority_runs_first(void **state)
@@ -411,10 +419,8 @@ static void each_level_bounds_its_own_queue(void **state)
     assert_int_equal(low[2].done_order, 0);
     inferd_version_release(v);
     free_job(&first), free_job(&again);
-    for (int i = 0; i < 2; i++)
-        free_job(&high[i]);
-    for (int i = 0; i < 3; i++)
-        free_job(&low[i]);
+    free_jobs(high, 2);
+    free_jobs(low, 3);
 }
 
 static void timeouts_follow_each_levels_policy(void **state)
@@ -551,8 +557,7 @@ static void stopping_runs_every_queued_job(void **state)
         assert_answered(&jobs[i]);
     }
     inferd_version_release(v);
-    for (int i = 0; i < 5; i++)
-        free_job(&jobs[i]);
+    free_jobs(jobs, 5);
 }
 
 int main(void)
